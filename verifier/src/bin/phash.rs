@@ -1,0 +1,4 @@
+fn main() {
+    eprintln!("phash: not implemented yet");
+    std::process::exit(2);
+}

@@ -1,0 +1,13 @@
+//! The rules every Tessera party must agree on, bit for bit, on every platform.
+//!
+//! - [`phash`]: the network's perceptual hash, a bit-exact port of goimagehash v1.1.0
+//!   `PerceptionHash` over the image types Go's decoders produce.
+//! - [`score`]: score encoding, validation and the per-block comparison rule.
+//! - [`commitment`]: `keccak256(score || nonce)`, task hashes and GPU ids.
+//! - [`args`]: typed, validated task arguments (Stable Diffusion and LLM).
+//! - [`llm`]: LLM result files, serialized byte for byte as Python's `json.dump` writes them.
+//!
+//! This crate depends on no UI, server, chain or ML crate and gives identical results on
+//! `wasm32-unknown-unknown` and natively.
+
+pub mod phash;

@@ -1,0 +1,1 @@
+//! Tessera's inference engine and node logic (Burn). Not implemented yet: see README.md.
