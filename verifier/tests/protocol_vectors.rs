@@ -1,7 +1,11 @@
 //! Every case of `shared/vectors/protocol/vectors.json`: commitments, task hashes, score
-//! comparison, LLM result files and GPU ids.
+//! comparison, LLM result files and GPU ids. Runs natively and, under
+//! `wasm-bindgen-test-runner`, in headless Chromium: both must give the same answers.
 
-mod common;
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+#[cfg(target_arch = "wasm32")]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
 use serde::Deserialize;
 use verifier::{commitment, hex, llm::LlmResult, score};
@@ -53,10 +57,11 @@ struct GpuIdCase {
     gpu_id: String,
 }
 
+/// Embedded at compile time so the same test runs in a browser, which has no file system.
+const VECTORS: &str = include_str!("../../../shared/vectors/protocol/vectors.json");
+
 fn vectors() -> Vectors {
-    let path = common::shared_dir().join("vectors/protocol/vectors.json");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).expect("vectors.json parses")
+    serde_json::from_str(VECTORS).expect("vectors.json parses")
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! Task-argument parsing and validation: every format the network has used parses, unknown
 //! fields survive, and every bad value is named with its field and allowed range.
 
+#![cfg(not(target_arch = "wasm32"))] // reads reference files from disk
+
 mod common;
 
 use serde_json::json;
