@@ -15,7 +15,8 @@
 //! | RGB 16-bit + tRNS, RGBA 16-bit | `NRGBA64` |
 //! | palette 1/2/4/8-bit | `Paletted`: `color.RGBA` entries, `color.NRGBA` for those tRNS covers, opaque black past the PLTE |
 //!
-//! Go compares 8-bit samples with the low byte of a tRNS value only; so does this.
+//! Go compares 8-bit samples with the low byte of a tRNS value only, which is what the
+//! `png` crate keeps of it.
 
 use super::image::{GoImage, Pixels, nrgba8_to_rgba16};
 use super::{Limits, PHashError};
@@ -100,8 +101,9 @@ pub(crate) fn decode(bytes: &[u8], limits: &Limits) -> Result<GoImage, PHashErro
                 .flat_map(|r| unpack(r, bits, width))
                 .map(|v| v.wrapping_mul(scale));
             match trns {
-                Some(t) if t.len() == 2 => {
-                    let key = t[1].wrapping_mul(scale);
+                // The png crate keeps the low byte of an 8-bit-or-less tRNS value.
+                Some(&[low]) => {
+                    let key = low.wrapping_mul(scale);
                     let pix = samples
                         .flat_map(|y| [y, y, y, if y == key { 0 } else { 0xff }])
                         .collect();
@@ -126,9 +128,10 @@ pub(crate) fn decode(bytes: &[u8], limits: &Limits) -> Result<GoImage, PHashErro
         (ColorType::Rgb, BitDepth::Eight) => {
             let px = rows.flat_map(|r| r.chunks_exact(3).take(width));
             match trns {
-                Some(t) if t.len() == 6 => Pixels::Nrgba(
+                // The png crate keeps the low byte of each 8-bit tRNS sample.
+                Some(t) if t.len() == 3 => Pixels::Nrgba(
                     px.flat_map(|p| {
-                        let transparent = p[0] == t[1] && p[1] == t[3] && p[2] == t[5];
+                        let transparent = p == t;
                         [p[0], p[1], p[2], if transparent { 0 } else { 0xff }]
                     })
                     .collect(),
