@@ -1,8 +1,8 @@
 //! goimagehash's hash stage: gray conversion, the 64x64 DCT, the 8x8 low-frequency block,
 //! its median and the bits.
 
-use super::image::GoImage;
-use super::resize::SIDE;
+use super::image::{GoImage, ycbcr_to_rgba16};
+use super::resize::{Resized, SIDE};
 
 /// Go's `transforms.pixel2Gray` on `color.RGBA()` output. Note the `b/256`: goimagehash
 /// divides blue by 256 where red and green are divided by 257 (the same for 8-bit sources,
@@ -11,13 +11,49 @@ pub(crate) fn pixel_to_gray([r, g, b, _]: [u32; 4]) -> f64 {
     0.299 * f64::from(r / 257) + 0.587 * f64::from(g / 257) + 0.114 * f64::from(b / 256)
 }
 
-/// The 64x64 gray values, row-major (goimagehash's `Rgb2GrayFast`: every branch of it
-/// computes `pixel2Gray(At(x, y).RGBA())`).
-pub(crate) fn gray_64(img: &GoImage) -> [f64; SIDE * SIDE] {
+/// The gray values of an image that is already 64x64 (nfnt returns it unchanged), row-major:
+/// goimagehash's `Rgb2GrayFast`, every branch of which computes
+/// `pixel2Gray(At(x, y).RGBA())`.
+pub(crate) fn gray_of_64(img: &GoImage) -> [f64; SIDE * SIDE] {
     debug_assert_eq!((img.width, img.height), (SIDE, SIDE));
     let mut out = [0.0; SIDE * SIDE];
     for (i, v) in out.iter_mut().enumerate() {
         *v = pixel_to_gray(img.rgba16(i % SIDE, i / SIDE));
+    }
+    out
+}
+
+/// The gray values of nfnt's 64x64 result, through the `RGBA()` method of its Go type.
+pub(crate) fn gray_of_resized(resized: &Resized) -> [f64; SIDE * SIDE] {
+    let mut out = [0.0; SIDE * SIDE];
+    let x101 = |v: u8| u32::from(v) * 0x101;
+    match resized {
+        Resized::Rgb8(p) => {
+            for (v, s) in out.iter_mut().zip(p.chunks_exact(3)) {
+                *v = pixel_to_gray([x101(s[0]), x101(s[1]), x101(s[2]), 0xffff]);
+            }
+        }
+        Resized::YCbCr(p) => {
+            for (v, s) in out.iter_mut().zip(p.chunks_exact(3)) {
+                *v = pixel_to_gray(ycbcr_to_rgba16([s[0], s[1], s[2]]));
+            }
+        }
+        Resized::Gray8(p) => {
+            for (v, &s) in out.iter_mut().zip(p) {
+                *v = pixel_to_gray([x101(s), x101(s), x101(s), 0xffff]);
+            }
+        }
+        Resized::Gray16(p) => {
+            for (v, &s) in out.iter_mut().zip(p) {
+                let s = u32::from(s);
+                *v = pixel_to_gray([s, s, s, 0xffff]);
+            }
+        }
+        Resized::Rgb16(p) => {
+            for (v, s) in out.iter_mut().zip(p.chunks_exact(3)) {
+                *v = pixel_to_gray([u32::from(s[0]), u32::from(s[1]), u32::from(s[2]), 0xffff]);
+            }
+        }
     }
     out
 }

@@ -68,6 +68,8 @@ impl YCbCr {
 pub(crate) enum Pixels {
     /// `image.RGBA`: 8-bit alpha-premultiplied R, G, B, A.
     Rgba(Vec<u8>),
+    /// `image.RGBA` whose alpha is 255 everywhere (an RGB PNG or JPEG), stored as R, G, B.
+    OpaqueRgb(Vec<u8>),
     /// `image.NRGBA`: 8-bit non-premultiplied R, G, B, A.
     Nrgba(Vec<u8>),
     /// `image.Gray`: 8-bit gray.
@@ -161,11 +163,17 @@ pub(crate) fn check_len(
 }
 
 impl GoImage {
-    /// An `image.RGBA` (alpha-premultiplied 8-bit R, G, B, A; what Go's PNG decoder makes of
-    /// an RGB PNG, with alpha 255).
+    /// An `image.RGBA` (alpha-premultiplied 8-bit R, G, B, A).
     pub fn rgba(width: usize, height: usize, pix: Vec<u8>) -> Result<Self, PHashError> {
         check_len("RGBA", width, height, 4, pix.len())?;
         Ok(Self::new(width, height, Pixels::Rgba(pix)))
+    }
+
+    /// An opaque `image.RGBA` from 8-bit R, G, B samples (what Go's PNG decoder makes of an
+    /// RGB PNG).
+    pub fn opaque_rgb(width: usize, height: usize, pix: Vec<u8>) -> Result<Self, PHashError> {
+        check_len("RGB", width, height, 3, pix.len())?;
+        Ok(Self::new(width, height, Pixels::OpaqueRgb(pix)))
     }
 
     /// An `image.NRGBA` (non-premultiplied 8-bit R, G, B, A; what Go's PNG decoder makes of
@@ -220,7 +228,7 @@ impl GoImage {
     /// The name of the Go type this image stands for (`"*image.RGBA"`, ...).
     pub fn go_type(&self) -> &'static str {
         match &self.pixels {
-            Pixels::Rgba(_) => "*image.RGBA",
+            Pixels::Rgba(_) | Pixels::OpaqueRgb(_) => "*image.RGBA",
             Pixels::Nrgba(_) => "*image.NRGBA",
             Pixels::Gray(_) => "*image.Gray",
             Pixels::Gray16(_) => "*image.Gray16",
@@ -238,6 +246,10 @@ impl GoImage {
             Pixels::Rgba(p) => {
                 let s = &p[4 * i..4 * i + 4];
                 [0, 1, 2, 3].map(|c| u32::from(s[c]) * 0x101)
+            }
+            Pixels::OpaqueRgb(p) => {
+                let s = &p[3 * i..3 * i + 3];
+                [s[0], s[1], s[2], 0xff].map(|c| u32::from(c) * 0x101)
             }
             Pixels::Nrgba(p) => {
                 nrgba8_to_rgba16([p[4 * i], p[4 * i + 1], p[4 * i + 2], p[4 * i + 3]])

@@ -151,7 +151,7 @@ pub struct Limits {
 }
 
 impl Default for Limits {
-    /// 8192 x 8192 pixels and 256 MiB.
+    /// 8192 x 8192 pixels and 256 MiB (enough for an 8192 x 8192 RGB PNG or baseline JPEG).
     fn default() -> Self {
         Self {
             max_pixels: 8192 * 8192,
@@ -162,7 +162,7 @@ impl Default for Limits {
 
 impl Limits {
     /// Checks dimensions from a header against the limits, given about how many bytes
-    /// decoding needs per pixel.
+    /// decoding needs per pixel (resizing's own needs are added here).
     pub(crate) fn check(
         &self,
         width: u64,
@@ -183,7 +183,10 @@ impl Limits {
                 limit: self.max_pixels,
             });
         }
-        let needed = pixels.saturating_mul(bytes_per_pixel);
+        let needed = pixels
+            .saturating_mul(bytes_per_pixel)
+            .saturating_add(resize::Taps::bytes_for(width))
+            .saturating_add(resize::Taps::bytes_for(height));
         if needed > self.max_bytes {
             return Err(PHashError::TooMuchMemory {
                 width,
@@ -225,19 +228,24 @@ pub fn phash_bytes_with_limits(bytes: &[u8], limits: &Limits) -> Result<PHash, P
 
 /// goimagehash's `PerceptionHash` of an image of a given Go type.
 pub fn phash_image(img: &GoImage) -> PHash {
-    let resized = resize::resize_64(img);
-    PHash(dct::hash_gray_64(dct::gray_64(&resized)))
+    let gray = if (img.width, img.height) == (resize::SIDE, resize::SIDE) {
+        dct::gray_of_64(img)
+    } else {
+        dct::gray_of_resized(&resize::resize_64(img))
+    };
+    PHash(dct::hash_gray_64(gray))
 }
 
 /// The hash of 8-bit RGB pixels (row-major, 3 bytes a pixel): what the network computes for
 /// those pixels saved as an RGB PNG (which Go decodes to an opaque `image.RGBA`).
 pub fn phash_rgb8(width: usize, height: usize, rgb: &[u8]) -> Result<PHash, PHashError> {
     image::check_len("RGB", width, height, 3, rgb.len())?;
-    let rgba = rgb
-        .chunks_exact(3)
-        .flat_map(|p| [p[0], p[1], p[2], 0xff])
-        .collect();
-    Ok(phash_image(&GoImage::rgba(width, height, rgba)?))
+    let resized = if (width, height) == (resize::SIDE, resize::SIDE) {
+        resize::Resized::Rgb8(rgb.to_vec())
+    } else {
+        resize::resize_opaque_rgb(rgb, width, height)
+    };
+    Ok(PHash(dct::hash_gray_64(dct::gray_of_resized(&resized))))
 }
 
 /// The hash of 8-bit non-premultiplied RGBA pixels (row-major, 4 bytes a pixel, as a
@@ -245,7 +253,12 @@ pub fn phash_rgb8(width: usize, height: usize, rgb: &[u8]) -> Result<PHash, PHas
 /// pixels saved as an RGBA PNG (which Go decodes to an `image.NRGBA`). For opaque pixels
 /// this equals [`phash_rgb8`] of the same colors.
 pub fn phash_rgba8(width: usize, height: usize, rgba: &[u8]) -> Result<PHash, PHashError> {
-    Ok(phash_image(&GoImage::nrgba(width, height, rgba.to_vec())?))
+    image::check_len("NRGBA", width, height, 4, rgba.len())?;
+    if (width, height) == (resize::SIDE, resize::SIDE) {
+        return Ok(phash_image(&GoImage::nrgba(width, height, rgba.to_vec())?));
+    }
+    let resized = resize::resize_nrgba(rgba, width, height);
+    Ok(PHash(dct::hash_gray_64(dct::gray_of_resized(&resized))))
 }
 
 #[cfg(test)]

@@ -43,19 +43,16 @@ pub(crate) fn decode(bytes: &[u8], limits: &Limits) -> Result<GoImage, PHashErro
         let info = reader.info();
         (info.width, info.height, info.color_type, info.bit_depth)
     };
-    let go_bytes_per_pixel = match (color_type, depth) {
-        (ColorType::Indexed, _) => 1,
-        (ColorType::Grayscale, BitDepth::Sixteen) => 2,
-        (_, BitDepth::Sixteen) => 8,
-        (ColorType::Grayscale, _) => 1,
-        _ => 4,
+    // The decoded rows, plus the Go image built from them (none for RGB, which keeps the
+    // rows), plus what resizing holds per pixel (the transposed first pass is small).
+    let bytes_per_pixel = match (color_type, depth) {
+        (ColorType::Rgb, BitDepth::Eight) => 3 + 4,
+        (ColorType::Indexed | ColorType::Grayscale, BitDepth::Sixteen) => 2 + 2,
+        (ColorType::Indexed | ColorType::Grayscale, _) => 1 + 4,
+        (_, BitDepth::Sixteen) => 8 + 8,
+        _ => 4 + 4,
     };
-    // Raw buffer (at most 8 bytes a pixel) plus the Go image and one working copy of it.
-    limits.check(
-        u64::from(width),
-        u64::from(height),
-        8 + 2 * go_bytes_per_pixel,
-    )?;
+    limits.check(u64::from(width), u64::from(height), bytes_per_pixel)?;
     let (width, height) = (width as usize, height as usize);
 
     let palette_entries = reader.info().palette.as_ref().map(|p| p.len() / 3);
@@ -78,6 +75,11 @@ pub(crate) fn decode(bytes: &[u8], limits: &Limits) -> Result<GoImage, PHashErro
     let line = frame.line_size;
     let info = reader.info();
     let trns = info.trns.as_deref();
+    if (color_type, depth, trns) == (ColorType::Rgb, BitDepth::Eight, None) && line == 3 * width {
+        // The network's own images: the decoded rows are already the pixels.
+        raw.truncate(line * height);
+        return Ok(GoImage::new(width, height, Pixels::OpaqueRgb(raw)));
+    }
     let rows = raw.chunks_exact(line).take(height);
 
     let pixels = match (color_type, depth) {
@@ -136,7 +138,7 @@ pub(crate) fn decode(bytes: &[u8], limits: &Limits) -> Result<GoImage, PHashErro
                     })
                     .collect(),
                 ),
-                _ => Pixels::Rgba(px.flat_map(|p| [p[0], p[1], p[2], 0xff]).collect()),
+                _ => Pixels::OpaqueRgb(px.flatten().copied().collect()),
             }
         }
         (ColorType::Rgb, _) => {

@@ -728,20 +728,15 @@ impl<'a> Decoder<'a> {
         if self.is_rgb() {
             // Go's convertToRGB: the planes hold R, G, B; "chroma" is read with only the
             // horizontal scale applied.
-            let mut pix = Vec::with_capacity(4 * w * h);
+            let mut pix = Vec::with_capacity(3 * w * h);
             for y in 0..h {
                 let co = ycbcr.c_offset(0, y);
                 for x in 0..w {
                     let ci = co + x / hr;
-                    pix.extend([
-                        ycbcr.y[y * ycbcr.y_stride + x],
-                        ycbcr.cb[ci],
-                        ycbcr.cr[ci],
-                        255,
-                    ]);
+                    pix.extend([ycbcr.y[y * ycbcr.y_stride + x], ycbcr.cb[ci], ycbcr.cr[ci]]);
                 }
             }
-            return Ok(GoImage::new(w, h, Pixels::Rgba(pix)));
+            return Ok(GoImage::new(w, h, Pixels::OpaqueRgb(pix)));
         }
         Ok(GoImage::new(w, h, Pixels::YCbCr(ycbcr)))
     }
