@@ -73,6 +73,9 @@ pub(crate) fn decode(bytes: &[u8], limits: &Limits) -> Result<GoImage, PHashErro
     let mut raw = vec![0u8; size];
     let frame = reader.next_frame(&mut raw).map_err(png_error)?;
     let line = frame.line_size;
+    // Go reads (and checks) every chunk up to IEND: a file cut after its pixel data is an
+    // error there, so it is here.
+    reader.finish().map_err(png_error)?;
     let info = reader.info();
     let trns = info.trns.as_deref();
     if (color_type, depth, trns) == (ColorType::Rgb, BitDepth::Eight, None) && line == 3 * width {
