@@ -264,6 +264,34 @@ mod tests {
         assert_eq!(median_of_64(&values), 31.5);
     }
 
+    /// The embedded divisors are exactly `shared/vectors/phash/go_dct_cos_table.txt`.
+    #[test]
+    fn divisors_match_the_shared_go_table() {
+        let shared = std::env::var_os("TESSERA_SHARED")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| {
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared")
+            });
+        let path = shared.join("vectors/phash/go_dct_cos_table.txt");
+        let table = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e} (set TESSERA_SHARED)", path.display()));
+        let mut count = 0;
+        for line in table.lines().filter(|l| !l.starts_with('#')) {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let [n, i, bits] = fields[..] else {
+                panic!("bad line {line:?}")
+            };
+            let (n, i): (usize, usize) = (n.parse().unwrap(), i.parse().unwrap());
+            assert_eq!(
+                divisors(n)[i],
+                u64::from_str_radix(bits, 16).unwrap(),
+                "{line}"
+            );
+            count += 1;
+        }
+        assert_eq!(count, 63);
+    }
+
     #[test]
     fn flat_image_hashes_to_top_bit() {
         assert_eq!(hash_gray_64([128.0; SIDE * SIDE]), 0x8000_0000_0000_0000);
