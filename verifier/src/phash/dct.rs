@@ -74,15 +74,17 @@ pub(crate) fn hash_gray_64(mut pixels: [f64; SIDE * SIDE]) -> u64 {
 
 /// goimagehash's `DCT2DFast64`: a 1-D DCT on each row, then on each column.
 fn dct_2d_64(pixels: &mut [f64; SIDE * SIDE]) {
+    // Scratch for every level of the recursion: 64 + 32 + ... + 2 values.
+    let mut scratch = [0.0; 2 * SIDE];
     for row in pixels.chunks_exact_mut(SIDE) {
-        dct_1d(row);
+        dct_1d(row, &mut scratch);
     }
     let mut column = [0.0; SIDE];
     for x in 0..SIDE {
         for (y, v) in column.iter_mut().enumerate() {
             *v = pixels[y * SIDE + x];
         }
-        dct_1d(&mut column);
+        dct_1d(&mut column, &mut scratch);
         for (y, v) in column.iter().enumerate() {
             pixels[y * SIDE + x] = *v;
         }
@@ -91,24 +93,23 @@ fn dct_2d_64(pixels: &mut [f64; SIDE * SIDE]) {
 
 /// Unnormalized DCT-II in place, Byeong Gi Lee's recursion, exactly as goimagehash's
 /// `forwardTransformStatic*` functions order their operations. `v.len()` is a power of two
-/// from 1 to 64.
-fn dct_1d(v: &mut [f64]) {
+/// from 1 to 64; `scratch` holds at least `2 * v.len()` values.
+fn dct_1d(v: &mut [f64], scratch: &mut [f64]) {
     let n = v.len();
     if n == 1 {
         return;
     }
     let half = n / 2;
     let divisors = divisors(n);
-    let mut temp = [0.0; SIDE];
-    let temp = &mut temp[..n];
+    let (temp, scratch) = scratch.split_at_mut(n);
     for i in 0..half {
         let (x, y) = (v[i], v[n - 1 - i]);
         temp[i] = x + y;
         temp[i + half] = (x - y) / f64::from_bits(divisors[i]);
     }
     let (low, high) = temp.split_at_mut(half);
-    dct_1d(low);
-    dct_1d(high);
+    dct_1d(low, scratch);
+    dct_1d(high, scratch);
     for i in 0..half - 1 {
         v[2 * i] = temp[i];
         v[2 * i + 1] = temp[i + half] + temp[i + half + 1];
@@ -249,7 +250,7 @@ mod tests {
     #[test]
     fn dct_of_constant_is_dc_only() {
         let mut v = [1.0; 64];
-        dct_1d(&mut v);
+        dct_1d(&mut v, &mut [0.0; 128]);
         assert_eq!(v[0], 64.0);
         assert!(v[1..].iter().all(|x| x.abs() < 1e-12), "{v:?}");
     }
@@ -261,6 +262,34 @@ mod tests {
             *v = ((i * 37) % 64) as f64;
         }
         assert_eq!(median_of_64(&values), 31.5);
+    }
+
+    /// The embedded divisors are exactly `shared/vectors/phash/go_dct_cos_table.txt`.
+    #[test]
+    fn divisors_match_the_shared_go_table() {
+        let shared = std::env::var_os("TESSERA_SHARED")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| {
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared")
+            });
+        let path = shared.join("vectors/phash/go_dct_cos_table.txt");
+        let table = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e} (set TESSERA_SHARED)", path.display()));
+        let mut count = 0;
+        for line in table.lines().filter(|l| !l.starts_with('#')) {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let [n, i, bits] = fields[..] else {
+                panic!("bad line {line:?}")
+            };
+            let (n, i): (usize, usize) = (n.parse().unwrap(), i.parse().unwrap());
+            assert_eq!(
+                divisors(n)[i],
+                u64::from_str_radix(bits, 16).unwrap(),
+                "{line}"
+            );
+            count += 1;
+        }
+        assert_eq!(count, 63);
     }
 
     #[test]

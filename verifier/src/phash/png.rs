@@ -47,7 +47,8 @@ pub(crate) fn decode(bytes: &[u8], limits: &Limits) -> Result<GoImage, PHashErro
     // rows), plus what resizing holds per pixel (the transposed first pass is small).
     let bytes_per_pixel = match (color_type, depth) {
         (ColorType::Rgb, BitDepth::Eight) => 3 + 4,
-        (ColorType::Indexed | ColorType::Grayscale, BitDepth::Sixteen) => 2 + 2,
+        (ColorType::Grayscale, BitDepth::Sixteen) => 2 + 2,
+        // Gray with tRNS becomes NRGBA.
         (ColorType::Indexed | ColorType::Grayscale, _) => 1 + 4,
         (_, BitDepth::Sixteen) => 8 + 8,
         _ => 4 + 4,

@@ -29,16 +29,18 @@ use super::image::{GoImage, Pixels, nrgba16_to_rgba16};
 pub(crate) const SIDE: usize = 64;
 
 /// The taps of one pass, nfnt's `createWeights8`/`createWeights16` for the bilinear kernel:
-/// for each output sample, `len` consecutive taps from `start` (clamped to the image, as
-/// nfnt clamps each index) with their weights. Zero weights are kept: they add nothing.
+/// for each output sample, `len` consecutive taps from `start`, each index clamped to the
+/// image as nfnt clamps it, with their weights. Zero weights are kept: they add nothing.
 pub(crate) struct Taps {
     len: usize,
-    /// Clamped input index of each tap, `len` per output.
-    index: Vec<usize>,
+    /// First tap of each output (before clamping).
+    start: Vec<i64>,
     /// Weight of each tap, `len` per output.
     weight: Vec<i32>,
     /// Sum of each output's weights.
     sum: Vec<i64>,
+    /// Number of input samples.
+    in_len: usize,
 }
 
 impl Taps {
@@ -48,13 +50,13 @@ impl Taps {
         let scale = in_len as f64 / out_len as f64;
         let len = 2 * scale.ceil().max(1.0) as usize;
         let filter_factor = (1.0 / scale).min(1.0);
-        let max_index = in_len as i64 - 1;
 
         let mut taps = Self {
             len,
-            index: Vec::with_capacity(out_len * len),
+            start: Vec::with_capacity(out_len),
             weight: Vec::with_capacity(out_len * len),
             sum: Vec::with_capacity(out_len),
+            in_len,
         };
         for y in 0..out_len {
             let mut interp = scale * (y as f64 + 0.5) - 0.5;
@@ -67,9 +69,8 @@ impl Taps {
                 let weight = (linear(x) * unit) as i32;
                 sum += i64::from(weight);
                 taps.weight.push(weight);
-                taps.index
-                    .push((start + i as i64).clamp(0, max_index) as usize);
             }
+            taps.start.push(start);
             taps.sum.push(sum);
         }
         taps
@@ -79,10 +80,24 @@ impl Taps {
         self.sum.len()
     }
 
+    /// Output `j`'s weights, and the first input index if all its taps lie inside the
+    /// input (`None` if some must be clamped to an edge).
+    fn of(&self, j: usize) -> (&[i32], Option<usize>) {
+        let weights = &self.weight[j * self.len..(j + 1) * self.len];
+        let start = self.start[j];
+        let inside = start >= 0 && start as usize + self.len <= self.in_len;
+        (weights, inside.then_some(start as usize))
+    }
+
+    /// Input index of tap `i` of output `j`, clamped to the edges.
+    fn clamped(&self, j: usize, i: usize) -> usize {
+        (self.start[j] + i as i64).clamp(0, self.in_len as i64 - 1) as usize
+    }
+
     /// Bytes these taps take for an input of `in_len` samples (for memory limits).
     pub(crate) fn bytes_for(in_len: u64) -> u64 {
-        // At most 2 * ceil(in_len / 64) taps for each of 64 outputs, 16 bytes a tap.
-        (2 * in_len + 2 * SIDE as u64) * 16
+        // At most 2 * ceil(in_len / 64) weights for each of 64 outputs, 4 bytes a weight.
+        (2 * in_len + 2 * SIDE as u64) * 4
     }
 }
 
@@ -104,16 +119,25 @@ fn pass_u8<const STRIDE: usize, const C: usize>(
     let mut out = vec![0u8; taps.outputs() * n_rows * C];
     for (r, row) in rows.enumerate() {
         let row = row.as_ref();
-        let per_output = taps
-            .index
-            .chunks_exact(taps.len)
-            .zip(taps.weight.chunks_exact(taps.len));
-        for (j, (index, weight)) in per_output.enumerate() {
+        for j in 0..taps.outputs() {
             let mut acc = [0i32; C];
-            for (&x, &w) in index.iter().zip(weight) {
-                let px = &row[x * STRIDE..x * STRIDE + C];
+            let mut add = |w: i32, px: &[u8]| {
                 for c in 0..C {
                     acc[c] = acc[c].wrapping_add(w.wrapping_mul(i32::from(px[c])));
+                }
+            };
+            match taps.of(j) {
+                (weights, Some(start)) => {
+                    let pixels = &row[start * STRIDE..(start + weights.len()) * STRIDE];
+                    for (&w, px) in weights.iter().zip(pixels.chunks_exact(STRIDE)) {
+                        add(w, px);
+                    }
+                }
+                (weights, None) => {
+                    for (i, &w) in weights.iter().enumerate() {
+                        let x = taps.clamped(j, i);
+                        add(w, &row[x * STRIDE..x * STRIDE + C]);
+                    }
                 }
             }
             // nfnt keeps the 8-bit weight sum in int32.
@@ -137,16 +161,13 @@ fn pass_u16<const STRIDE: usize, const C: usize>(
     let mut out = vec![0u16; taps.outputs() * n_rows * C];
     for (r, row) in rows.enumerate() {
         let row = row.as_ref();
-        let per_output = taps
-            .index
-            .chunks_exact(taps.len)
-            .zip(taps.weight.chunks_exact(taps.len));
-        for (j, (index, weight)) in per_output.enumerate() {
+        for j in 0..taps.outputs() {
+            let (weights, _) = taps.of(j);
             let mut acc = [0i64; C];
-            for (&x, &w) in index.iter().zip(weight) {
-                let px = &row[x * STRIDE..x * STRIDE + C];
+            for (i, &w) in weights.iter().enumerate() {
+                let x = taps.clamped(j, i);
                 for c in 0..C {
-                    acc[c] = acc[c].wrapping_add(i64::from(w) * i64::from(px[c]));
+                    acc[c] = acc[c].wrapping_add(i64::from(w) * i64::from(row[x * STRIDE + c]));
                 }
             }
             let o = (j * n_rows + r) * C;
@@ -282,7 +303,9 @@ mod tests {
     fn weights_of_an_exact_downscale_are_symmetric() {
         let taps = Taps::bilinear(SIDE, 512, 256.0);
         assert_eq!(taps.len, 16);
-        let first: Vec<i32> = taps.weight[16..32].to_vec();
+        let (weights, start) = taps.of(1);
+        assert_eq!(start, Some(4));
+        let first: Vec<i32> = weights.to_vec();
         let mut reversed = first.clone();
         reversed.reverse();
         assert_eq!(first, reversed);

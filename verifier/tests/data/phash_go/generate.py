@@ -1,3 +1,5 @@
+# Generates the Go image-type regression images (see README.md): PNGs of every color type,
+# bit depth, tRNS and interlace variant written by hand, JPEG variants through cjpeg.
 import numpy as np, zlib, struct, subprocess, os
 import sys
 out = sys.argv[1] if len(sys.argv) > 1 else 'corpus'
