@@ -1,7 +1,7 @@
 //! Deploying and linking the contracts.
 
 use alloy::primitives::{Address, U256};
-use alloy::providers::{Provider, WalletProvider};
+use alloy::providers::Provider;
 
 use crate::{Deployments, Error, NodeRegistry, TaskManager};
 
@@ -45,12 +45,11 @@ impl Parameters {
 
 /// Deploys [`NodeRegistry`] and [`TaskManager`] from the provider's default signer, links
 /// them (`setTaskManager`), and returns where they are. `rpc_url` is recorded as given.
-pub async fn deploy<P: Provider + WalletProvider>(
+pub async fn deploy<P: Provider>(
     provider: P,
     rpc_url: &str,
     params: Parameters,
 ) -> Result<Deployments, Error> {
-    let deployer = provider.default_signer_address();
     let chain_id = provider.get_chain_id().await?;
     let first_block = provider.get_block_number().await? + 1;
 
@@ -65,6 +64,7 @@ pub async fn deploy<P: Provider + WalletProvider>(
     if !receipt.status() {
         return Err(Error::Failed(receipt.transaction_hash));
     }
+    let deployer = registry.owner().call().await?;
     Ok(Deployments {
         chain_id,
         rpc_url: rpc_url.to_owned(),

@@ -76,3 +76,31 @@ impl Deployments {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_refuses_unknown_fields() {
+        let d = Deployments {
+            chain_id: 31337,
+            rpc_url: "http://127.0.0.1:8545".into(),
+            node_registry: Address::repeat_byte(1),
+            task_manager: Address::repeat_byte(2),
+            deployment_block: 1,
+            deployer: Address::repeat_byte(3),
+        };
+        let text = d.to_json();
+        assert!(text.contains("\"taskManager\": \"0x0202"), "{text}");
+        assert_eq!(Deployments::from_json(&text).unwrap(), d);
+        let extra = text.replacen('{', "{\"nodes\": 3,", 1);
+        assert!(Deployments::from_json(&extra).is_err());
+        let missing = Deployments::load("/nonexistent/deployments.json").unwrap_err();
+        assert!(
+            missing
+                .to_string()
+                .contains("/nonexistent/deployments.json")
+        );
+    }
+}

@@ -82,3 +82,56 @@ impl From<alloy::transports::TransportError> for Error {
         alloy::contract::Error::from(err).into()
     }
 }
+
+/// Sends a contract call, waits for its receipt, and turns a revert into [`Error::Reverted`]
+/// with the contract's custom error decoded. Returns the receipt (gas used, logs).
+pub async fn send<P, D>(
+    call: alloy::contract::CallBuilder<P, D>,
+) -> Result<alloy::rpc::types::TransactionReceipt, Error>
+where
+    P: alloy::providers::Provider,
+    D: alloy::contract::CallDecoder,
+{
+    let receipt = call.send().await?.get_receipt().await?;
+    if !receipt.status() {
+        return Err(Error::Failed(receipt.transaction_hash));
+    }
+    Ok(receipt)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use alloy::sol_types::SolInterface as _;
+
+    use super::*;
+
+    /// Revert data carries only a selector: decoding is unambiguous only while no error
+    /// of one contract shares its selector with an error of the other.
+    #[test]
+    fn error_selectors_are_unique_across_contracts() {
+        let tasks = TaskManager::TaskManagerErrors::selectors();
+        let registry = NodeRegistry::NodeRegistryErrors::selectors();
+        let all: Vec<_> = tasks.chain(registry).collect();
+        let unique: HashSet<_> = all.iter().collect();
+        assert_eq!(unique.len(), all.len());
+    }
+
+    #[test]
+    fn decodes_a_revert_with_its_parameters() {
+        use alloy::primitives::U256;
+        use alloy::sol_types::SolError as _;
+        let data = TaskManager::PoolTooSmall {
+            eligible: U256::from(2),
+            minimum: U256::from(5),
+        }
+        .abi_encode();
+        let revert = Revert::decode(&data).expect("known error");
+        assert_eq!(
+            revert.to_string(),
+            "TaskManager: PoolTooSmall(PoolTooSmall { eligible: 2, minimum: 5 })"
+        );
+        assert_eq!(Revert::decode(&[0xde, 0xad, 0xbe, 0xef]), None);
+    }
+}

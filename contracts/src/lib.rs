@@ -15,10 +15,13 @@
 mod deploy;
 mod deployments;
 mod error;
+mod provider;
+mod states;
 
 pub use deploy::{Parameters, deploy};
 pub use deployments::{Deployments, DeploymentsError};
-pub use error::{Error, Revert};
+pub use error::{Error, Revert, send};
+pub use provider::connect;
 
 /// Generated bindings: `NodeRegistry` and `TaskManager` modules with their structs, enums,
 /// events, errors, and `#[sol(rpc)]` instances (`NodeRegistry::new(address, provider)`).

@@ -7,9 +7,7 @@
 //! `--upload-timeout S`, `--seed-window BLOCKS`, `--queue N`, `--unbonding S`,
 //! `--treasury ADDRESS`.
 
-use alloy::network::EthereumWallet;
 use alloy::primitives::{Address, U256};
-use alloy::providers::ProviderBuilder;
 use alloy::signers::local::PrivateKeySigner;
 use anyhow::{Context, Result, bail};
 use contracts::Parameters;
@@ -43,9 +41,7 @@ async fn main() -> Result<()> {
         apply(&mut params, &flag, &value).with_context(|| format!("{flag} {value}"))?;
     }
 
-    let provider = ProviderBuilder::new()
-        .wallet(EthereumWallet::from(signer))
-        .connect_http(rpc.parse().context("--rpc is not a URL")?);
+    let provider = contracts::connect(rpc.parse().context("--rpc is not a URL")?, signer);
     let deployments = contracts::deploy(provider, &rpc, params.clone()).await?;
     let json = deployments.to_json();
     match out {

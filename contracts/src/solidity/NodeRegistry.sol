@@ -33,17 +33,17 @@ contract NodeRegistry is INodeRegistry {
 
     // ---------------------------------------------------------------- errors
 
-    error NotOwner(address caller);
+    error NotRegistryOwner(address caller);
     error NotTaskManager(address caller);
     error TaskManagerAlreadySet(address taskManager);
-    error InvalidParameter(string name);
+    error InvalidRegistryParameter(string name);
     error StakeTooLow(uint256 sent, uint256 minimum);
     error InvalidGpu(string gpuName, uint64 gpuVram);
     error InvalidModelId(uint256 index);
     error WrongStatus(address node, NodeStatus status);
     error StillUnbonding(uint64 until);
-    error NothingToWithdraw(address account);
-    error TransferFailed(address to, uint256 amount);
+    error NoStakeToWithdraw(address account);
+    error StakeTransferFailed(address to, uint256 amount);
     error NodeNotOnTask(address node, uint256 taskId);
 
     // ---------------------------------------------------------------- events
@@ -125,7 +125,7 @@ contract NodeRegistry is INodeRegistry {
     }
 
     modifier onlyOwner() {
-        if (msg.sender != owner) revert NotOwner(msg.sender);
+        if (msg.sender != owner) revert NotRegistryOwner(msg.sender);
         _;
     }
 
@@ -148,19 +148,19 @@ contract NodeRegistry is INodeRegistry {
     /// contract that slashes at will.
     function setTaskManager(address manager) external onlyOwner {
         if (taskManager != address(0)) revert TaskManagerAlreadySet(taskManager);
-        if (manager == address(0)) revert InvalidParameter("taskManager");
+        if (manager == address(0)) revert InvalidRegistryParameter("taskManager");
         taskManager = manager;
         emit TaskManagerSet(manager);
     }
 
     function transferOwnership(address next) external onlyOwner {
-        if (next == address(0)) revert InvalidParameter("owner");
+        if (next == address(0)) revert InvalidRegistryParameter("owner");
         owner = next;
     }
 
     function _setParams(Params memory next) internal {
-        if (next.minStake == 0) revert InvalidParameter("minStake");
-        if (next.treasury == address(0)) revert InvalidParameter("treasury");
+        if (next.minStake == 0) revert InvalidRegistryParameter("minStake");
+        if (next.treasury == address(0)) revert InvalidRegistryParameter("treasury");
         params = next;
         emit ParamsUpdated(next.minStake, next.unbondingDelay, next.treasury);
     }
@@ -274,10 +274,10 @@ contract NodeRegistry is INodeRegistry {
                 n.unbondingAmount = 0;
             }
         }
-        if (amount == 0) revert NothingToWithdraw(msg.sender);
+        if (amount == 0) revert NoStakeToWithdraw(msg.sender);
         withdrawable[msg.sender] = 0;
         (bool ok,) = msg.sender.call{value: amount}("");
-        if (!ok) revert TransferFailed(msg.sender, amount);
+        if (!ok) revert StakeTransferFailed(msg.sender, amount);
         emit Withdrawn(msg.sender, amount);
     }
 
