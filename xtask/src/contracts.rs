@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 use serde_json::{Value, json};
+use sha2::{Digest as _, Sha256};
 
 /// Contracts whose artifacts are committed, by source file.
 const CONTRACTS: [(&str, &str); 2] = [
@@ -117,6 +118,7 @@ fn compile() -> Result<BTreeMap<String, String>> {
     let dir = contracts_dir();
     let src_dir = dir.join("src/solidity");
     let mut sources = serde_json::Map::new();
+    let mut source_hash = Sha256::new();
     let mut names: Vec<_> = fs::read_dir(&src_dir)
         .with_context(|| format!("reading {}", src_dir.display()))?
         .map(|e| e.map(|e| e.path()))
@@ -132,6 +134,7 @@ fn compile() -> Result<BTreeMap<String, String>> {
             .context("non UTF-8 source name")?;
         let content =
             fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        source_hash.update(source_digest_entry(name, &content));
         sources.insert(name.to_owned(), json!({ "content": content }));
     }
     let input = json!({
@@ -157,6 +160,7 @@ fn compile() -> Result<BTreeMap<String, String>> {
     }
     ensure!(fatal.is_empty(), "solc errors:\n{}", fatal.join("\n"));
 
+    let source_hash = format!("0x{}", hex(&source_hash.finalize()));
     let version = output["solcVersion"]
         .as_str()
         .context("solc version")?
@@ -178,6 +182,7 @@ fn compile() -> Result<BTreeMap<String, String>> {
         );
         let artifact = json!({
             "contractName": name,
+            "sourceHash": source_hash,
             "compiler": { "version": version, "evmVersion": EVM_VERSION, "optimizerRuns": OPTIMIZER_RUNS, "viaIR": true },
             "abi": c["abi"],
             "bytecode": format!("0x{bytecode}"),
@@ -218,6 +223,17 @@ fn run_solc(dir: &Path, input: &str) -> Result<Value> {
     let text = fs::read_to_string(&out_path).context("reading solc output")?;
     fs::remove_dir_all(&tmp)?;
     serde_json::from_str(&text).context("parsing solc output")
+}
+
+/// One source's part of an artifact's `sourceHash`: SHA-256 over, for every `.sol` file in
+/// name order, `name NUL content NUL`. The contracts crate's tests recompute it, so a plain
+/// `cargo test` fails too when the sources changed without a rebuild.
+fn source_digest_entry(name: &str, content: &str) -> Vec<u8> {
+    [name.as_bytes(), &[0], content.as_bytes(), &[0]].concat()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn build() -> Result<()> {

@@ -1,3 +1,8 @@
+#![allow(
+    dead_code,
+    reason = "shared by the tests and the gas benchmark, each using a part"
+)]
+
 //! Test support: a fresh anvil per test, the contracts deployed on it, and actors (the
 //! owner, requesters, nodes) each with its own signing provider.
 
