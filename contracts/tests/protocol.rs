@@ -1177,6 +1177,30 @@ async fn pause_and_quit_while_busy_take_effect_after_the_task() {
         node_info(&net, nodes[1].address).await.status,
         NodeStatus::QUIT
     );
+    // Stake can be topped up, and the model list replaced.
+    send(
+        "NodeRegistry.addStake",
+        nodes[0].registry.addStake().value(cnx(100)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(node_info(&net, nodes[0].address).await.stake, cnx(500));
+    let models = vec!["gpt2".to_owned(), SD_MODEL.to_owned()];
+    send(
+        "NodeRegistry.updateModels",
+        nodes[0].registry.updateModels(models.clone()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(node_info(&net, nodes[0].address).await.modelIds, models);
+    expect_revert(
+        send(
+            "addStake",
+            net.accounts[20].registry.addStake().value(cnx(1)),
+        )
+        .await,
+        |r| is_reg(r, |e| matches!(e, RegErr::WrongStatus(_))),
+    );
     // A node can join again after quitting.
     join(&nodes[2], GPU, VRAM, 500).await.unwrap();
     assert_eq!(node_info(&net, nodes[2].address).await.stake, cnx(500));

@@ -413,6 +413,11 @@ contract NodeRegistry is INodeRegistry {
         return availableList;
     }
 
+    /// Number of nodes free to take a task now.
+    function availableCount() external view returns (uint256) {
+        return availableList.length;
+    }
+
     /// Every GPU group ever announced, with its current node counts.
     function getGpuGroups() external view returns (GpuGroup[] memory out) {
         out = new GpuGroup[](gpuIds.length);

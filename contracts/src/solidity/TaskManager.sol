@@ -629,7 +629,7 @@ contract TaskManager {
 
     function _processQueue(uint256 maxStarts) internal returns (uint256 started) {
         uint256 n = queue.length;
-        if (n == 0 || maxStarts == 0) return 0;
+        if (n == 0 || maxStarts == 0 || registry.availableCount() < 3) return 0;
         // Order a copy by fee per unit, best first (insertion sort; the queue is small).
         uint256[] memory order = new uint256[](n);
         for (uint256 i = 0; i < n; i++) {
@@ -642,6 +642,8 @@ contract TaskManager {
             order[j] = id;
         }
         for (uint256 i = 0; i < n && started < maxStarts; i++) {
+            // No draw can succeed with fewer than three free nodes: stop paying for tries.
+            if (registry.availableCount() < 3) break;
             Task storage t = tasks[order[i]];
             if (_tryStart(t)) {
                 _dequeue(t.id);

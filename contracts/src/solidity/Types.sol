@@ -83,6 +83,7 @@ struct GpuGroup {
 /// Interface the task manager uses to draw, release and punish nodes.
 interface INodeRegistry {
     function countEligible(NodeFilter calldata filter) external view returns (uint256);
+    function availableCount() external view returns (uint256);
     function selectNodes(NodeFilter calldata filter, bytes32 seed, uint256 taskId)
         external
         returns (bool selected, address[3] memory nodes);
