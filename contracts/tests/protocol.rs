@@ -75,7 +75,10 @@ async fn three_agreeing_nodes_settle_pay_and_upload() {
 
     let t = task(&net, id).await;
     assert_eq!(t.state, TaskState::RUNNING);
-    assert_eq!(t.request.taskHash, keccak256(args));
+    assert_eq!(
+        t.request.taskHash,
+        B256::from(verifier::commitment::task_hash(args))
+    );
     let nodes = seated(&net, id).await;
     let mut seated_addrs: Vec<_> = nodes.iter().map(|n| n.address).collect();
     seated_addrs.sort();
@@ -200,7 +203,7 @@ async fn three_agreeing_nodes_settle_pay_and_upload() {
     assert_eq!(groups[0].activeNodes, U256::from(3));
     assert_eq!(
         groups[0].gpuId,
-        keccak256([GPU.as_bytes(), &U256::from(VRAM).to_be_bytes::<32>()].concat())
+        B256::from(verifier::commitment::gpu_id(GPU, VRAM))
     );
 
     print_gas_report();
@@ -879,7 +882,7 @@ async fn selection_randomness_cannot_be_steered() {
     net.owner.provider.anvil_set_auto_mine(false).await.unwrap();
     let create_tx = requester
         .tasks
-        .createTask(sd_request(b"{}"), keccak256(secret(1)))
+        .createTask(sd_request(b"{}"), seed_commitment(secret(1)))
         .value(cnx(1));
     let pending_create = create_tx.send().await.unwrap();
     let reveal_tx = requester

@@ -2,12 +2,23 @@
 //!
 //! - [`phash`]: the network's perceptual hash, a bit-exact port of goimagehash v1.1.0
 //!   `PerceptionHash` over the image types Go's decoders produce.
+//! - [`similarity`]: a second, independent similarity measure for verification reports
+//!   (never used in scores).
 //! - [`score`]: score encoding, validation and the per-block comparison rule.
 //! - [`commitment`]: `keccak256(score || nonce)`, task hashes and GPU ids.
 //! - [`args`]: typed, validated task arguments (Stable Diffusion and LLM).
-//! - [`llm`]: LLM result files, serialized byte for byte as Python's `json.dump` writes them.
+//! - [`llm`]: LLM result files, serialized byte for byte as Python's `json.dump` writes them
+//!   (through [`pyjson`]).
+//! - [`hex`]: the `0x` hex used for all of the above.
 //!
 //! This crate depends on no UI, server, chain or ML crate and gives identical results on
 //! `wasm32-unknown-unknown` and natively.
 
+pub mod args;
+pub mod commitment;
+pub mod hex;
+pub mod llm;
 pub mod phash;
+pub mod pyjson;
+pub mod score;
+pub mod similarity;

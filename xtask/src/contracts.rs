@@ -58,7 +58,7 @@ pub fn prepare_tests() -> Result<()> {
 }
 
 fn contracts_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../contracts")
+    crate::cmd::root().join("contracts")
 }
 
 fn npm_ci_if_needed() -> Result<()> {
@@ -299,7 +299,7 @@ impl Drop for Anvil {
 
 fn chain(args: &[String]) -> Result<()> {
     let mut port = 8545u16;
-    let mut out = contracts_dir().join("../.devnet/deployments.json");
+    let mut out = crate::cmd::root().join(".devnet/deployments.json");
     let mut block_time = None;
     let mut rest = Vec::new();
     let mut it = args.iter();

@@ -1,15 +1,39 @@
-//! `cargo xtask <command>`: Tessera's developer commands.
+//! `cargo xtask <command>`: Tessera's developer commands, in Rust so they run wherever cargo
+//! does. Each command installs what it needs and skips what is already there.
+
+mod cmd;
+mod contracts;
+mod test;
+mod tools;
 
 use anyhow::{Result, bail};
 
-mod contracts;
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  test      install what the tests need, then run every test (lint, native, wasm in Chromium)
+  install   install the tools only (wasm target, wasm-bindgen-cli, Chromium + chromedriver)
+  up        start the whole network and app (not implemented yet: arrives with the devnet)
+";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let rest = args.get(1..).unwrap_or_default();
     match args.first().map(String::as_str) {
-        Some("contracts") => contracts::run(&args[1..]),
-        Some("chain") => contracts::run_chain(&args[1..]),
-        Some("test") => bail!("not implemented yet"),
-        _ => bail!("usage: cargo xtask test"),
+        Some("contracts") => contracts::run(rest),
+        Some("chain") => contracts::run_chain(rest),
+        Some("test") => test::run_all(rest),
+        Some("install") => tools::install_all(),
+        Some("up") => bail!(
+            "`cargo xtask up` is not implemented yet: the devnet (chain, relay, nodes, app) \
+             arrives with its own issue. See README.md."
+        ),
+        Some("-h" | "--help" | "help") => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => bail!("unknown command `{other}`\n\n{USAGE}"),
+        None => bail!("no command given\n\n{USAGE}"),
     }
 }

@@ -211,7 +211,7 @@ pub async fn join(
 pub fn sd_request(args: &[u8]) -> TaskRequest {
     TaskRequest {
         taskType: 0,
-        taskHash: keccak256(args),
+        taskHash: B256::from(verifier::commitment::task_hash(args)),
         modelIds: vec![SD_MODEL.to_owned()],
         minVram: 8,
         gpuName: String::new(),
@@ -237,7 +237,7 @@ pub async fn create(
         "TaskManager.createTask",
         requester
             .tasks
-            .createTask(request, keccak256(secret))
+            .createTask(request, seed_commitment(secret))
             .value(fee),
     )
     .await?;
@@ -280,9 +280,15 @@ pub async fn seated(net: &Net, id: U256) -> [Actor; 3] {
     t.seats.map(|s| net.actor(s.node))
 }
 
-/// `keccak256(abi.encodePacked(score, nonce))`, the protocol's commitment.
+/// `keccak256(abi.encodePacked(score, nonce))`, the protocol's commitment, as the
+/// `verifier` crate (what nodes and browsers use) computes it.
 pub fn commitment(score: &[u8], nonce: B256) -> B256 {
-    keccak256([score, nonce.as_slice()].concat())
+    B256::from(verifier::commitment::commitment(score, &nonce.0))
+}
+
+/// The requester's seed commitment: `keccak256(secret)`.
+pub fn seed_commitment(secret: B256) -> B256 {
+    B256::from(verifier::commitment::keccak256(secret))
 }
 
 pub fn nonce(tag: u64) -> B256 {

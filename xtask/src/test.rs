@@ -1,0 +1,132 @@
+//! `cargo xtask test`: every test of the project, in the order that fails fastest.
+//!
+//! 1. tools (installed when missing);
+//! 2. formatting;
+//! 3. clippy on every target, native and wasm32;
+//! 4. native tests of the whole workspace;
+//! 5. wasm tests in headless Chromium.
+//!
+//! Ends with one line summing the tests that ran: `N passed, N failed, N skipped`.
+
+use crate::cmd::{cargo, run, run_tee};
+use crate::tools;
+use anyhow::{Result, bail};
+use std::time::Instant;
+
+#[derive(Default)]
+struct Tally {
+    passed: u64,
+    failed: u64,
+    ignored: u64,
+}
+
+impl Tally {
+    /// Adds a libtest / wasm-bindgen-test summary line such as
+    /// `test result: ok. 5 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out`.
+    fn record(&mut self, line: &str) {
+        let Some(rest) = line.trim().strip_prefix("test result: ") else {
+            return;
+        };
+        for part in rest.split([';', '.']) {
+            let mut words = part.split_whitespace();
+            if let (Some(n), Some(what)) = (words.next(), words.next())
+                && let Ok(n) = n.parse::<u64>()
+            {
+                match what {
+                    "passed" => self.passed += n,
+                    "failed" => self.failed += n,
+                    "ignored" => self.ignored += n,
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+pub fn run_all(_args: &[String]) -> Result<()> {
+    let start = Instant::now();
+    let mut tally = Tally::default();
+    let result = pipeline(&mut tally);
+    eprintln!("\nxtask test: {:.0} s", start.elapsed().as_secs_f64());
+    // The closing line CI reads.
+    println!(
+        "{} passed, {} failed, {} skipped",
+        tally.passed, tally.failed, tally.ignored
+    );
+    result
+}
+
+fn step(name: &str) {
+    eprintln!("\n=== {name} ===");
+}
+
+fn pipeline(tally: &mut Tally) -> Result<()> {
+    step("tools");
+    tools::install_all()?;
+
+    step("format");
+    run(cargo().args(["fmt", "--all", "--", "--check"]))?;
+
+    step("clippy (native)");
+    run(cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+
+    step("clippy (wasm32)");
+    run(cargo().args([
+        "clippy",
+        "-p",
+        "verifier",
+        "--lib",
+        "--bins",
+        "--tests",
+        "--target",
+        tools::WASM_TARGET,
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+
+    step("native tests");
+    run_tee(cargo().args(["test", "--workspace"]), |l| tally.record(l))?;
+
+    step("wasm tests in headless Chromium");
+    run_tee(
+        cargo()
+            .args(["test", "-p", "verifier", "--target", tools::WASM_TARGET])
+            .env(
+                "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
+                "wasm-bindgen-test-runner",
+            )
+            .env("CHROMEDRIVER", tools::CHROMEDRIVER)
+            .env("WASM_BINDGEN_TEST_TIMEOUT", "120"),
+        |l| tally.record(l),
+    )?;
+
+    if tally.failed > 0 {
+        bail!("{} tests failed", tally.failed);
+    }
+    if tally.passed == 0 {
+        bail!("no test ran");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Tally;
+
+    #[test]
+    fn tally_reads_libtest_summaries() {
+        let mut t = Tally::default();
+        t.record("test result: ok. 5 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.01s");
+        t.record("test result: FAILED. 2 passed; 3 failed; 0 ignored; 0 measured; 0 filtered out");
+        t.record("running 5 tests");
+        assert_eq!((t.passed, t.failed, t.ignored), (7, 3, 1));
+    }
+}
