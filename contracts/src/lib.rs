@@ -1,1 +1,44 @@
-//! Tessera's Solidity contracts and their Rust bindings. Not implemented yet: see README.md.
+//! Tessera's Solidity contracts and their Rust bindings.
+//!
+//! The Solidity sources live in `src/solidity/`; `cargo xtask contracts build` compiles them
+//! with the pinned solcjs into `artifacts/*.json` (ABI, bytecode, deployed bytecode), which
+//! are committed and which the [`sol!`](alloy::sol) bindings here are generated from.
+//!
+//! - [`NodeRegistry`]: stakes, GPU announcements, node states, QoS and weighted selection.
+//! - [`TaskManager`]: tasks, randomness, commit/reveal, settlement, slashing, the queue.
+//! - [`deploy()`] deploys both and links them; [`Deployments`] is the file that tells the
+//!   relay, the nodes and the app where they are.
+//! - [`Error`] and [`Revert`] decode the contracts' custom errors into Rust values.
+//!
+//! The crate builds natively and for `wasm32-unknown-unknown` (providers over HTTP).
+
+mod deploy;
+mod deployments;
+mod error;
+mod provider;
+mod states;
+
+pub use deploy::{Parameters, deploy};
+pub use deployments::{Deployments, DeploymentsError};
+pub use error::{Error, Revert, send};
+pub use provider::connect;
+
+/// Generated bindings: `NodeRegistry` and `TaskManager` modules with their structs, enums,
+/// events, errors, and `#[sol(rpc)]` instances (`NodeRegistry::new(address, provider)`).
+mod bindings {
+    alloy::sol!(
+        #[sol(rpc)]
+        #[derive(Debug, PartialEq, Eq)]
+        NodeRegistry,
+        "artifacts/NodeRegistry.json"
+    );
+
+    alloy::sol!(
+        #[sol(rpc)]
+        #[derive(Debug, PartialEq, Eq)]
+        TaskManager,
+        "artifacts/TaskManager.json"
+    );
+}
+
+pub use bindings::{NodeRegistry, TaskManager};

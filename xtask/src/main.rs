@@ -2,6 +2,7 @@
 //! does. Each command installs what it needs and skips what is already there.
 
 mod cmd;
+mod contracts;
 mod test;
 mod tools;
 
@@ -20,6 +21,8 @@ fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let rest = args.get(1..).unwrap_or_default();
     match args.first().map(String::as_str) {
+        Some("contracts") => contracts::run(rest),
+        Some("chain") => contracts::run_chain(rest),
         Some("test") => test::run_all(rest),
         Some("install") => tools::install_all(),
         Some("up") => bail!(

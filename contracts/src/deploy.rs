@@ -1,0 +1,76 @@
+//! Deploying and linking the contracts.
+
+use alloy::primitives::{Address, U256};
+use alloy::providers::Provider;
+
+use crate::{Deployments, Error, NodeRegistry, TaskManager};
+
+/// Every tunable parameter of both contracts. [`Parameters::defaults`] gives the values
+/// the network runs with; the owner can change them later with `setParams`.
+#[derive(Debug, Clone)]
+pub struct Parameters {
+    pub registry: NodeRegistry::Params,
+    pub tasks: TaskManager::Params,
+}
+
+impl Parameters {
+    /// 400 CNX minimum stake, 1 day unbonding, similarity threshold 5, 15 min to commit,
+    /// 5 min to reveal, 15 min to upload, 64 blocks to reveal the seed, a pool of at least
+    /// 5 eligible nodes, a queue of 50, 10% of the fee lost for an unrevealed seed, 10% of
+    /// stake lost for silence or a lone error, 100% for dissent or a withheld reveal.
+    pub fn defaults(treasury: Address) -> Self {
+        Self {
+            registry: NodeRegistry::Params {
+                minStake: U256::from(400u64) * U256::from(10u64).pow(U256::from(18u64)),
+                unbondingDelay: 24 * 60 * 60,
+                treasury,
+            },
+            tasks: TaskManager::Params {
+                similarityThreshold: 5,
+                taskTimeout: 15 * 60,
+                revealTimeout: 5 * 60,
+                uploadTimeout: 15 * 60,
+                seedWindowBlocks: 64,
+                minPoolSize: 5,
+                maxQueueSize: 50,
+                seedPenaltyBps: 1_000,
+                timeoutSlashBps: 1_000,
+                dissentSlashBps: 10_000,
+                withheldSlashBps: 10_000,
+                treasury,
+            },
+        }
+    }
+}
+
+/// Deploys [`NodeRegistry`] and [`TaskManager`] from the provider's default signer, links
+/// them (`setTaskManager`), and returns where they are. `rpc_url` is recorded as given.
+pub async fn deploy<P: Provider>(
+    provider: P,
+    rpc_url: &str,
+    params: Parameters,
+) -> Result<Deployments, Error> {
+    let chain_id = provider.get_chain_id().await?;
+    let first_block = provider.get_block_number().await? + 1;
+
+    let registry = NodeRegistry::deploy(&provider, params.registry).await?;
+    let tasks = TaskManager::deploy(&provider, *registry.address(), params.tasks).await?;
+    let receipt = registry
+        .setTaskManager(*tasks.address())
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    if !receipt.status() {
+        return Err(Error::Failed(receipt.transaction_hash));
+    }
+    let deployer = registry.owner().call().await?;
+    Ok(Deployments {
+        chain_id,
+        rpc_url: rpc_url.to_owned(),
+        node_registry: *registry.address(),
+        task_manager: *tasks.address(),
+        deployment_block: first_block,
+        deployer,
+    })
+}

@@ -1,0 +1,323 @@
+#![allow(
+    dead_code,
+    reason = "shared by the tests and the gas benchmark, each using a part"
+)]
+
+//! Test support: a fresh anvil per test, the contracts deployed on it, and actors (the
+//! owner, requesters, nodes) each with its own signing provider.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use alloy::contract::{CallBuilder, CallDecoder};
+use alloy::node_bindings::{Anvil, AnvilInstance};
+use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
+use alloy::providers::ext::AnvilApi as _;
+use alloy::providers::{DynProvider, Provider};
+use alloy::rpc::types::TransactionReceipt;
+use alloy::signers::local::PrivateKeySigner;
+use contracts::NodeRegistry::NodeRegistryInstance;
+use contracts::TaskManager::{TaskManagerInstance, TaskRequest};
+use contracts::{Deployments, Error, NodeRegistry, Parameters, Revert, TaskManager};
+
+pub const GPU: &str = "NVIDIA GeForce RTX 4090";
+pub const VRAM: u64 = 24;
+pub const SD_MODEL: &str = "crynux-network/stable-diffusion-v1-5";
+
+/// `n` whole CNX in wei.
+pub fn cnx(n: u64) -> U256 {
+    U256::from(n) * U256::from(10u64).pow(U256::from(18u64))
+}
+
+/// The anvil binary npm installed in `contracts/node_modules` (the platform package holds
+/// the real binary; the `.bin/anvil` shim is a node script).
+fn anvil_binary() -> PathBuf {
+    let scope = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("node_modules/@foundry-rs");
+    let found = std::fs::read_dir(&scope).ok().and_then(|entries| {
+        entries
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().starts_with("anvil-"))
+            .map(|e| e.path().join("bin/anvil"))
+            .find(|p| p.is_file())
+    });
+    found.unwrap_or_else(|| {
+        panic!(
+            "no anvil binary under {}: run `cargo xtask test` (or `cargo xtask contracts prepare`, \
+             which runs `npm ci` in contracts/)",
+            scope.display()
+        )
+    })
+}
+
+/// Gas used per labelled call, over the whole test binary, for the gas report.
+static GAS: Mutex<BTreeMap<String, (u64, u64, u64)>> = Mutex::new(BTreeMap::new());
+
+fn record_gas(label: &str, gas: u64) {
+    let mut table = GAS.lock().unwrap();
+    let entry = table.entry(label.to_owned()).or_insert((u64::MAX, 0, 0));
+    entry.0 = entry.0.min(gas);
+    entry.1 = entry.1.max(gas);
+    entry.2 += 1;
+}
+
+/// Prints min/max gas per call recorded so far.
+pub fn print_gas_report() {
+    let table = GAS.lock().unwrap();
+    println!(
+        "{:<34} {:>10} {:>10} {:>6}",
+        "gas per call", "min", "max", "calls"
+    );
+    for (label, (min, max, n)) in table.iter() {
+        println!("{label:<34} {min:>10} {max:>10} {n:>6}");
+    }
+}
+
+/// Sends a call, records its gas under `label`, returns the receipt or the decoded error.
+pub async fn send<P: Provider, D: CallDecoder>(
+    label: &str,
+    call: CallBuilder<P, D>,
+) -> Result<TransactionReceipt, Error> {
+    let receipt = contracts::send(call).await?;
+    record_gas(label, receipt.gas_used);
+    Ok(receipt)
+}
+
+/// Asserts that `result` is a revert with a decoded error matching `check`.
+#[track_caller]
+pub fn expect_revert<T: std::fmt::Debug>(
+    result: Result<T, Error>,
+    check: impl FnOnce(&Revert) -> bool,
+) {
+    match result {
+        Err(Error::Reverted(revert)) => assert!(check(&revert), "unexpected revert: {revert}"),
+        other => panic!("expected a revert, got {other:?}"),
+    }
+}
+
+/// An account with its own signing provider and contract handles.
+#[derive(Clone)]
+pub struct Actor {
+    pub address: Address,
+    pub provider: DynProvider,
+    pub registry: NodeRegistryInstance<DynProvider>,
+    pub tasks: TaskManagerInstance<DynProvider>,
+}
+
+/// A running anvil with the contracts deployed.
+pub struct Net {
+    /// Kept for its lifetime: dropping it kills this test's anvil.
+    _anvil: AnvilInstance,
+    pub deployments: Deployments,
+    pub owner: Actor,
+    /// Accounts 1..: free for tests to use as requesters or nodes.
+    pub accounts: Vec<Actor>,
+}
+
+impl Net {
+    /// Starts anvil (30 accounts), deploys with the default parameters changed by `tweak`.
+    pub async fn start(tweak: impl FnOnce(&mut Parameters)) -> Self {
+        let anvil = Anvil::at(anvil_binary()).args(["--accounts", "30"]).spawn();
+        let url = anvil.endpoint_url();
+        let actors: Vec<(Address, DynProvider)> = anvil
+            .keys()
+            .iter()
+            .map(|key| {
+                let signer = PrivateKeySigner::from(key.clone());
+                let address = signer.address();
+                (address, contracts::connect(url.clone(), signer))
+            })
+            .collect();
+
+        let (owner_address, owner_provider) = actors[0].clone();
+        let mut params = Parameters::defaults(owner_address);
+        tweak(&mut params);
+        let deployments = contracts::deploy(owner_provider.clone(), &anvil.endpoint(), params)
+            .await
+            .expect("deploy");
+
+        let make = |(address, provider): (Address, DynProvider)| Actor {
+            address,
+            registry: NodeRegistry::new(deployments.node_registry, provider.clone()),
+            tasks: TaskManager::new(deployments.task_manager, provider.clone()),
+            provider,
+        };
+        let owner = make((owner_address, owner_provider));
+        let accounts = actors.into_iter().skip(1).map(make).collect();
+        Self {
+            _anvil: anvil,
+            deployments,
+            owner,
+            accounts,
+        }
+    }
+
+    /// Joins accounts `range` as nodes with the default GPU and `stake` CNX.
+    pub async fn join_nodes(&self, range: std::ops::Range<usize>, stake: u64) -> Vec<Actor> {
+        let mut nodes = Vec::new();
+        for i in range {
+            let node = self.accounts[i].clone();
+            join(&node, GPU, VRAM, stake).await.expect("join");
+            nodes.push(node);
+        }
+        nodes
+    }
+
+    /// Moves the chain's clock forward and mines a block.
+    pub async fn advance(&self, seconds: u64) {
+        self.owner
+            .provider
+            .anvil_increase_time(seconds)
+            .await
+            .expect("increase time");
+        self.owner.provider.evm_mine(None).await.expect("mine");
+    }
+
+    /// Mines `blocks` empty blocks.
+    pub async fn mine(&self, blocks: u64) {
+        self.owner
+            .provider
+            .anvil_mine(Some(blocks), None)
+            .await
+            .expect("mine");
+    }
+
+    /// Finds the actor with this address.
+    pub fn actor(&self, address: Address) -> Actor {
+        self.accounts
+            .iter()
+            .find(|a| a.address == address)
+            .cloned()
+            .expect("known actor")
+    }
+}
+
+pub async fn join(
+    node: &Actor,
+    gpu: &str,
+    vram: u64,
+    stake: u64,
+) -> Result<TransactionReceipt, Error> {
+    send(
+        "NodeRegistry.join",
+        node.registry
+            .join(gpu.to_owned(), vram, [1, 0, 0], vec![SD_MODEL.to_owned()])
+            .value(cnx(stake)),
+    )
+    .await
+}
+
+/// An SD task request for one image on any GPU with at least 8 GB.
+pub fn sd_request(args: &[u8]) -> TaskRequest {
+    TaskRequest {
+        taskType: 0,
+        taskHash: B256::from(verifier::commitment::task_hash(args)),
+        modelIds: vec![SD_MODEL.to_owned()],
+        minVram: 8,
+        gpuName: String::new(),
+        gpuVram: 0,
+        version: [1, 0, 0],
+        size: 1,
+    }
+}
+
+/// A requester's secret for task number `n` of a test.
+pub fn secret(n: u64) -> B256 {
+    keccak256(format!("requester secret {n}"))
+}
+
+/// Creates a task and returns its id (the seed is not revealed yet).
+pub async fn create(
+    requester: &Actor,
+    request: TaskRequest,
+    fee: U256,
+    secret: B256,
+) -> Result<U256, Error> {
+    let receipt = send(
+        "TaskManager.createTask",
+        requester
+            .tasks
+            .createTask(request, seed_commitment(secret))
+            .value(fee),
+    )
+    .await?;
+    let created = receipt
+        .decoded_log::<TaskManager::TaskCreated>()
+        .expect("TaskCreated event");
+    Ok(created.taskId)
+}
+
+/// Creates a task and reveals its seed in the next block; returns its id.
+pub async fn create_and_start(requester: &Actor, request: TaskRequest, fee: U256, n: u64) -> U256 {
+    let id = create(requester, request, fee, secret(n))
+        .await
+        .expect("createTask");
+    send(
+        "TaskManager.revealSeed",
+        requester.tasks.revealSeed(id, secret(n)),
+    )
+    .await
+    .expect("revealSeed");
+    id
+}
+
+pub async fn task(net: &Net, id: U256) -> TaskManager::Task {
+    net.owner.tasks.getTask(id).call().await.expect("getTask")
+}
+
+pub async fn node_info(net: &Net, node: Address) -> NodeRegistry::NodeInfo {
+    net.owner
+        .registry
+        .getNode(node)
+        .call()
+        .await
+        .expect("getNode")
+}
+
+/// The three actors seated on a task, in seat order.
+pub async fn seated(net: &Net, id: U256) -> [Actor; 3] {
+    let t = task(net, id).await;
+    t.seats.map(|s| net.actor(s.node))
+}
+
+/// `keccak256(abi.encodePacked(score, nonce))`, the protocol's commitment, as the
+/// `verifier` crate (what nodes and browsers use) computes it.
+pub fn commitment(score: &[u8], nonce: B256) -> B256 {
+    B256::from(verifier::commitment::commitment(score, &nonce.0))
+}
+
+/// The requester's seed commitment: `keccak256(secret)`.
+pub fn seed_commitment(secret: B256) -> B256 {
+    B256::from(verifier::commitment::keccak256(secret))
+}
+
+pub fn nonce(tag: u64) -> B256 {
+    keccak256(format!("nonce {tag}"))
+}
+
+pub async fn commit(
+    node: &Actor,
+    id: U256,
+    score: &[u8],
+    nonce: B256,
+) -> Result<TransactionReceipt, Error> {
+    send(
+        "TaskManager.submitCommitment",
+        node.tasks
+            .submitCommitment(id, commitment(score, nonce), nonce),
+    )
+    .await
+}
+
+pub async fn reveal(node: &Actor, id: U256, score: &[u8]) -> Result<TransactionReceipt, Error> {
+    send(
+        "TaskManager.revealResult",
+        node.tasks.revealResult(id, Bytes::copy_from_slice(score)),
+    )
+    .await
+}
+
+/// Native balance of an account.
+pub async fn balance(net: &Net, who: Address) -> U256 {
+    net.owner.provider.get_balance(who).await.expect("balance")
+}
