@@ -1,6 +1,7 @@
 //! `cargo xtask <command>`: Tessera's developer commands, in Rust so they run wherever cargo
 //! does. Each command installs what it needs and skips what is already there.
 
+mod bench;
 mod cmd;
 mod contracts;
 mod test;
@@ -13,7 +14,11 @@ usage: cargo xtask <command>
 
 commands:
   test      install what the tests need, then run every test (lint, native, wasm in Chromium)
+  bench     run the benchmarks and print their figures (`bench --help` for the list)
   install   install the tools only (wasm target, wasm-bindgen-cli, Chromium + chromedriver)
+  contracts build | check | prepare | deploy: compile the Solidity contracts offline,
+            check the committed artifacts, deploy to a chain (`contracts --help`)
+  chain     start a local anvil chain with the contracts deployed (`chain --help`)
   up        start the whole network and app (not implemented yet: arrives with the devnet)
 ";
 
@@ -24,6 +29,7 @@ fn main() -> Result<()> {
         Some("contracts") => contracts::run(rest),
         Some("chain") => contracts::run_chain(rest),
         Some("test") => test::run_all(rest),
+        Some("bench") => bench::run(rest),
         Some("install") => tools::install_all(),
         Some("up") => bail!(
             "`cargo xtask up` is not implemented yet: the devnet (chain, relay, nodes, app) \

@@ -1,6 +1,6 @@
 //! `cargo xtask test`: every test of the project, in the order that fails fastest.
 //!
-//! 1. tools (installed when missing);
+//! 1. tools (installed when missing), npm packages, contract artifacts up to date;
 //! 2. formatting;
 //! 3. clippy on every target, native and wasm32;
 //! 4. native tests of the whole workspace;
@@ -9,7 +9,7 @@
 //! Ends with one line summing the tests that ran: `N passed, N failed, N skipped`.
 
 use crate::cmd::{cargo, run, run_tee};
-use crate::tools;
+use crate::{contracts, tools};
 use anyhow::{Result, bail};
 use std::time::Instant;
 
@@ -64,6 +64,9 @@ fn pipeline(tally: &mut Tally) -> Result<()> {
     step("tools");
     tools::install_all()?;
 
+    step("contracts: npm packages and artifact freshness");
+    contracts::prepare_tests()?;
+
     step("format");
     run(cargo().args(["fmt", "--all", "--", "--check"]))?;
 
@@ -91,20 +94,24 @@ fn pipeline(tally: &mut Tally) -> Result<()> {
         "-D",
         "warnings",
     ]))?;
+    run(cargo().args([
+        "clippy",
+        "-p",
+        "contracts",
+        "--lib",
+        "--target",
+        tools::WASM_TARGET,
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
 
     step("native tests");
     run_tee(cargo().args(["test", "--workspace"]), |l| tally.record(l))?;
 
     step("wasm tests in headless Chromium");
     run_tee(
-        cargo()
-            .args(["test", "-p", "verifier", "--target", tools::WASM_TARGET])
-            .env(
-                "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
-                "wasm-bindgen-test-runner",
-            )
-            .env("CHROMEDRIVER", tools::CHROMEDRIVER)
-            .env("WASM_BINDGEN_TEST_TIMEOUT", "120"),
+        tools::in_browser(cargo().args(["test", "-p", "verifier", "--target", tools::WASM_TARGET])),
         |l| tally.record(l),
     )?;
 

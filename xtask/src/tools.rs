@@ -72,6 +72,18 @@ pub fn wasm_bindgen_cli() -> Result<()> {
     )
 }
 
+/// Configures a `cargo test`/`cargo bench --target wasm32-unknown-unknown` command to run
+/// its wasm in headless Chromium through `wasm-bindgen-test-runner` and chromedriver.
+pub fn in_browser(cmd: &mut Command) -> &mut Command {
+    cmd.env(
+        "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
+        "wasm-bindgen-test-runner",
+    )
+    .env("CHROMEDRIVER", CHROMEDRIVER)
+    // Seconds for a whole test binary; benchmarks take minutes.
+    .env("WASM_BINDGEN_TEST_TIMEOUT", "900")
+}
+
 /// Debian's Chromium and chromedriver, unless both are installed.
 pub fn chromium() -> Result<()> {
     if Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists() {

@@ -1,0 +1,59 @@
+//! `cargo xtask bench [NAME...]`: benchmarks that print figures. Nothing here asserts a speed;
+//! the figures go into issue notes and ARCHITECTURE.md.
+
+use crate::cmd::{self, cargo};
+use crate::{contracts, tools};
+use anyhow::{Result, bail};
+
+const BENCHES: &[(&str, &str)] = &[
+    (
+        "phash",
+        "perceptual hash, native (criterion): 512/1024 RGB PNG decode+hash, hash only",
+    ),
+    (
+        "phash-wasm",
+        "the same as wasm in headless Chromium (a dedicated worker)",
+    ),
+    (
+        "gas",
+        "gas used per contract call over a full task life cycle on anvil",
+    ),
+];
+
+pub fn run(args: &[String]) -> Result<()> {
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        println!("usage: cargo xtask bench [NAME...]   (all when none is named)\n");
+        for (name, what) in BENCHES {
+            println!("  {name:<11} {what}");
+        }
+        return Ok(());
+    }
+    let selected: Vec<&str> = if args.is_empty() {
+        BENCHES.iter().map(|(name, _)| *name).collect()
+    } else {
+        args.iter().map(String::as_str).collect()
+    };
+    for name in selected {
+        match name {
+            "phash" => cmd::run(cargo().args(["bench", "-p", "verifier", "--bench", "phash"]))?,
+            "phash-wasm" => {
+                tools::install_all()?;
+                cmd::run(tools::in_browser(cargo().args([
+                    "bench",
+                    "-p",
+                    "verifier",
+                    "--bench",
+                    "phash_wasm",
+                    "--target",
+                    tools::WASM_TARGET,
+                ])))?
+            }
+            "gas" => {
+                contracts::prepare_tests()?;
+                cmd::run(cargo().args(["bench", "-p", "contracts", "--bench", "gas"]))?
+            }
+            other => bail!("unknown benchmark `{other}`; `cargo xtask bench --help` lists them"),
+        }
+    }
+    Ok(())
+}
