@@ -34,7 +34,6 @@ fn mean_abs_diff(a: &RgbImage, b: &RgbImage) -> f64 {
 }
 
 #[test]
-#[ignore = "the SD pipeline does not match the reference images yet"]
 fn images_match_the_reference_worker() {
     let cases_dir = common::reference("sd-cases");
     let mut cases: Vec<_> = std::fs::read_dir(&cases_dir)

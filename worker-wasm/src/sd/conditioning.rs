@@ -132,7 +132,7 @@ impl<'a> Conditioner<'a> {
         let mut rest = 0;
         loop {
             let split = self.split_point(&ids[rest..], body);
-            let end = rest + split;
+            let end = (rest + split).min(ids.len());
             out.ids.push(self.tokenizer.bos());
             out.ids.extend_from_slice(&ids[rest..end]);
             out.ids.push(self.tokenizer.eos());
