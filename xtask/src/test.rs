@@ -1,8 +1,12 @@
 //! `cargo xtask test`: every test of the project, in the order that fails fastest.
 //!
-//! 1. tools (installed when missing), 2. formatting, 3. clippy on every target,
-//! 4. native tests of the whole workspace, 5. wasm tests in headless Chromium.
-//! Ends with one line summing the tests that ran: `N passed, N failed`.
+//! 1. tools (installed when missing);
+//! 2. formatting;
+//! 3. clippy on every target, native and wasm32;
+//! 4. native tests of the whole workspace;
+//! 5. wasm tests in headless Chromium.
+//!
+//! Ends with one line summing the tests that ran: `N passed, N failed, N skipped`.
 
 use crate::cmd::{cargo, run, run_tee};
 use crate::tools;
