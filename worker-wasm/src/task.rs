@@ -135,15 +135,21 @@ pub async fn run(
                     ))
                 })
                 .await?;
-            let files = images
-                .iter()
-                .enumerate()
-                .map(|(i, image)| Ok((format!("{i}.png"), encode_png(image)?)))
-                .collect::<Result<Vec<_>>>()?;
-            Err(EngineError::Unsupported(format!(
-                "{} images generated, but the SD score needs verifier::phash, which is not implemented yet",
-                files.len()
-            )))
+            let mut files = Vec::with_capacity(images.len());
+            let mut hashes = Vec::with_capacity(images.len());
+            for (i, image) in images.iter().enumerate() {
+                let png = encode_png(image)?;
+                // The score hashes the file as written, decoded the way the network's Go
+                // nodes decode it.
+                let hash = verifier::phash::phash_bytes(&png)
+                    .map_err(|e| EngineError::Backend(format!("pHash of {i}.png: {e}")))?;
+                hashes.push(hash.0);
+                files.push((format!("{i}.png"), png));
+            }
+            Ok(Outcome {
+                files,
+                score: verifier::score::image_score(hashes),
+            })
         }
     }
 }

@@ -5,8 +5,10 @@ mod common;
 use std::path::Path;
 
 use verifier::args::SdTaskArgs;
+use verifier::phash::PHash;
 use worker_wasm::device::Backend;
 use worker_wasm::sd::{RgbImage, SdFiles, Settings, StableDiffusion};
+use worker_wasm::task::encode_png;
 
 fn read_png(path: &Path) -> RgbImage {
     let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
@@ -47,6 +49,17 @@ fn images_match_the_reference_worker() {
     let files = SdFiles::read_dir(&common::reference("sd-tiny"), None).unwrap();
     let pipeline = StableDiffusion::load(&files, &device).unwrap();
     let mut report = Vec::new();
+    let mut expected_hashes = std::collections::HashMap::new();
+    for case in &cases {
+        let name = case.file_name().unwrap().to_string_lossy().into_owned();
+        for line in std::fs::read_to_string(case.join("phash.tsv"))
+            .unwrap()
+            .lines()
+        {
+            let (file, hash) = line.split_once('\t').expect("phash.tsv: file<TAB>hash");
+            expected_hashes.insert((name.clone(), file.to_string()), hash.to_string());
+        }
+    }
     for case in &cases {
         let args = SdTaskArgs::parse(&std::fs::read(case.join("task.json")).unwrap()).unwrap();
         assert_eq!(args.base_model.name, "sd-tiny");
@@ -54,11 +67,21 @@ fn images_match_the_reference_worker() {
         let images = pollster::block_on(pipeline.generate(&settings, |_| {})).unwrap();
         assert_eq!(images.len(), settings.num_images);
         for (i, image) in images.iter().enumerate() {
+            let name = case.file_name().unwrap().to_string_lossy().into_owned();
             let reference = read_png(&case.join(format!("{i}.png")));
             let mae = mean_abs_diff(image, &reference);
+            let png = encode_png(image).unwrap();
+            let hash = verifier::phash::phash_bytes(&png).unwrap();
+            let expected: PHash = expected_hashes[&(name.clone(), format!("{i}.png"))]
+                .parse()
+                .unwrap();
+            let bits = hash.distance(expected);
+            assert!(
+                bits <= 2,
+                "{name} {i}.png: pHash {hash} vs reference {expected}: {bits} bits"
+            );
             report.push(format!(
-                "{} {i}.png: mean abs diff {mae:.4}",
-                case.file_name().unwrap().to_string_lossy()
+                "{name} {i}.png: pHash {hash} ({bits} bits off), mean abs diff {mae:.4}"
             ));
         }
     }
