@@ -1,0 +1,251 @@
+//! LLM text generation: GPT-2 from the transformers layout, chat templates, decoding.
+
+mod chat;
+mod config;
+mod model;
+mod sampling;
+mod task;
+
+pub use chat::{ChatTemplate, FALLBACK_TEMPLATE};
+pub use config::Gpt2Config;
+pub use model::{Gpt2, KvCache};
+pub use sampling::SamplingConfig;
+pub use task::{Decoding, decoding};
+
+use burn::tensor::Device;
+use serde::Deserialize;
+
+use verifier::args::LlmTaskArgs;
+use verifier::llm::{FinishReason, Message};
+
+use crate::error::{EngineError, Result};
+use crate::randn::TorchGenerator;
+use crate::tokenizer::ByteLevelTokenizer;
+use crate::weights::SafetensorsFile;
+
+/// The files of a transformers-layout model folder, as bytes or text.
+#[derive(Default)]
+pub struct LlmFiles {
+    /// `config.json`.
+    pub config_json: String,
+    /// `model.safetensors`.
+    pub weights: Vec<u8>,
+    /// `tokenizer.json`, preferred over `vocab.json` + `merges.txt` when present.
+    pub tokenizer_json: Option<String>,
+    /// `vocab.json`.
+    pub vocab_json: Option<String>,
+    /// `merges.txt`.
+    pub merges_txt: Option<String>,
+    /// `tokenizer_config.json`.
+    pub tokenizer_config_json: Option<String>,
+    /// `chat_template.jinja`.
+    pub chat_template_jinja: Option<String>,
+    /// `generation_config.json`.
+    pub generation_config_json: Option<String>,
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl LlmFiles {
+    /// Reads the files of the model folder `dir`; optional files may be absent.
+    pub fn read_dir(dir: &std::path::Path) -> Result<Self> {
+        let read = |name: &str| -> Result<Option<Vec<u8>>> {
+            let path = dir.join(name);
+            match std::fs::read(&path) {
+                Ok(bytes) => Ok(Some(bytes)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(source) => Err(EngineError::Io {
+                    path: path.display().to_string(),
+                    source,
+                }),
+            }
+        };
+        let text = |name: &str| -> Result<Option<String>> {
+            read(name)?
+                .map(|bytes| {
+                    String::from_utf8(bytes).map_err(|_| {
+                        EngineError::InvalidModel(format!(
+                            "{}: not UTF-8",
+                            dir.join(name).display()
+                        ))
+                    })
+                })
+                .transpose()
+        };
+        let required = |name: &str, value: Option<Vec<u8>>| {
+            value.ok_or_else(|| {
+                EngineError::InvalidModel(format!("{} is missing", dir.join(name).display()))
+            })
+        };
+        let config = required("config.json", read("config.json")?)?;
+        Ok(Self {
+            config_json: String::from_utf8(config)
+                .map_err(|_| EngineError::InvalidModel("config.json: not UTF-8".into()))?,
+            weights: required("model.safetensors", read("model.safetensors")?)?,
+            tokenizer_json: text("tokenizer.json")?,
+            vocab_json: text("vocab.json")?,
+            merges_txt: text("merges.txt")?,
+            tokenizer_config_json: text("tokenizer_config.json")?,
+            chat_template_jinja: text("chat_template.jinja")?,
+            generation_config_json: text("generation_config.json")?,
+        })
+    }
+}
+
+/// A loaded language model with its tokenizer and chat template.
+pub struct LanguageModel {
+    tokenizer: ByteLevelTokenizer,
+    template: ChatTemplate,
+    model: Gpt2,
+    eos_token_ids: Vec<u32>,
+}
+
+/// The outcome of one generation.
+#[derive(Clone, Debug)]
+pub struct Completion {
+    /// The rendered prompt.
+    pub prompt: String,
+    /// The prompt's token ids.
+    pub prompt_ids: Vec<u32>,
+    /// The generated token ids (an end-of-sequence token included).
+    pub new_ids: Vec<u32>,
+    /// The generated text, special tokens left out.
+    pub text: String,
+    /// Why generation ended.
+    pub finish_reason: FinishReason,
+    /// The logits of the prompt's last position, before any processing.
+    pub prompt_logits: Vec<f32>,
+}
+
+#[derive(Deserialize)]
+struct EosField {
+    #[serde(default)]
+    eos_token_id: Option<OneOrMany>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(u32),
+    Many(Vec<u32>),
+}
+
+impl LanguageModel {
+    /// Loads a GPT-2 model from its files onto `device`.
+    pub fn load(files: &LlmFiles, device: &Device) -> Result<Self> {
+        let config = Gpt2Config::parse(&files.config_json)?;
+        let tokenizer = match (&files.tokenizer_json, &files.vocab_json, &files.merges_txt) {
+            (Some(json), _, _) => ByteLevelTokenizer::from_tokenizer_json(json)?,
+            (None, Some(vocab), Some(merges)) => {
+                ByteLevelTokenizer::from_vocab_merges(vocab, merges, &["<|endoftext|>"])?
+            }
+            _ => {
+                return Err(EngineError::InvalidModel(
+                    "no tokenizer: need tokenizer.json, or vocab.json and merges.txt".into(),
+                ));
+            }
+        };
+        let template = ChatTemplate::from_model_files(
+            files.chat_template_jinja.as_deref(),
+            files.tokenizer_config_json.as_deref(),
+        )?;
+        let generation_eos = files
+            .generation_config_json
+            .as_deref()
+            .map(|text| {
+                serde_json::from_str::<EosField>(text)
+                    .map_err(|e| EngineError::json("generation_config.json", e))
+            })
+            .transpose()?
+            .and_then(|field| field.eos_token_id);
+        let eos_token_ids = match generation_eos {
+            Some(OneOrMany::One(id)) => vec![id],
+            Some(OneOrMany::Many(ids)) => ids,
+            None => config.eos_token_id.into_iter().collect(),
+        };
+        let weights = SafetensorsFile::from_bytes("model.safetensors", files.weights.clone())?;
+        let model = Gpt2::load(config, &weights, device)?;
+        Ok(Self {
+            tokenizer,
+            template,
+            model,
+            eos_token_ids,
+        })
+    }
+
+    /// Renders `messages` through the chat template, with the generation prompt.
+    pub fn render_prompt(&self, messages: &[Message]) -> Result<String> {
+        self.template.render(messages, true)
+    }
+
+    /// The tokenizer.
+    pub fn tokenizer(&self) -> &ByteLevelTokenizer {
+        &self.tokenizer
+    }
+
+    /// Runs the task: renders the prompt, encodes it and generates. `on_token(done, max)`
+    /// is called after each new token.
+    pub async fn generate(
+        &self,
+        args: &LlmTaskArgs,
+        mut on_token: impl FnMut(usize, usize),
+    ) -> Result<Completion> {
+        let decoding = decoding(args)?;
+        let prompt = self.render_prompt(&args.messages)?;
+        let prompt_ids = self.tokenizer.encode(&prompt)?;
+        let mut generator = TorchGenerator::manual_seed(decoding.seed);
+        let mut cache = KvCache::default();
+        let mut logits = self.model.forward(&prompt_ids, &mut cache)?;
+        let mut new_ids = Vec::with_capacity(decoding.max_new_tokens);
+        let mut prompt_logits = Vec::new();
+        let finish_reason = loop {
+            let mut scores: Vec<f32> = logits
+                .into_data_async()
+                .await
+                .map_err(|e| EngineError::Backend(format!("{e:?}")))?
+                .try_to_vec::<f32>()
+                .map_err(|e| EngineError::Backend(format!("{e:?}")))?;
+            if new_ids.is_empty() {
+                prompt_logits = scores.clone();
+            }
+            let seen: Vec<u32> = prompt_ids.iter().chain(&new_ids).copied().collect();
+            sampling::apply_repetition_penalty(
+                &mut scores,
+                &seen,
+                decoding.sampling.repetition_penalty,
+            );
+            let next = if decoding.sampling.do_sample {
+                sampling::warp(&mut scores, &decoding.sampling);
+                sampling::sample(&scores, &mut generator)
+            } else {
+                sampling::argmax(&scores)
+            };
+            new_ids.push(next);
+            on_token(new_ids.len(), decoding.max_new_tokens);
+            if self.eos_token_ids.contains(&next) {
+                break FinishReason::Stop;
+            }
+            if !decoding.stop_strings.is_empty() {
+                let text = self.tokenizer.decode(&new_ids, true);
+                if decoding
+                    .stop_strings
+                    .iter()
+                    .any(|stop| text.contains(stop.as_str()))
+                {
+                    break FinishReason::Stop;
+                }
+            }
+            if new_ids.len() >= decoding.max_new_tokens {
+                break FinishReason::Length;
+            }
+            logits = self.model.forward(&[next], &mut cache)?;
+        };
+        Ok(Completion {
+            text: self.tokenizer.decode(&new_ids, true),
+            prompt,
+            prompt_ids,
+            new_ids,
+            finish_reason,
+            prompt_logits,
+        })
+    }
+}

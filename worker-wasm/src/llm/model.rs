@@ -1,0 +1,203 @@
+//! GPT-2 (`GPT2LMHeadModel`) on Burn, with a key/value cache for decoding.
+
+use burn::tensor::{Bool, Device, Int, Tensor, TensorData, activation::softmax, module::embedding};
+
+use super::config::Gpt2Config;
+use crate::error::{EngineError, Result};
+use crate::nn::{LayerNorm, Linear, gelu_tanh};
+use crate::weights::{SafetensorsFile, Scope};
+
+/// A GPT-2 language model with tied input and output embeddings.
+pub struct Gpt2 {
+    config: Gpt2Config,
+    wte: Tensor<2>,
+    /// `wte` transposed, `[n_embd, vocab]`: the tied LM head.
+    lm_head: Tensor<2>,
+    wpe: Tensor<2>,
+    blocks: Vec<Block>,
+    ln_f: LayerNorm,
+    device: Device,
+}
+
+struct Block {
+    ln_1: LayerNorm,
+    c_attn: Linear,
+    c_proj: Linear,
+    ln_2: LayerNorm,
+    c_fc: Linear,
+    mlp_proj: Linear,
+}
+
+/// Keys and values of the positions seen so far, per layer (`[1, heads, seen, head_dim]`).
+#[derive(Default)]
+pub struct KvCache {
+    layers: Vec<(Tensor<4>, Tensor<4>)>,
+    seen: usize,
+}
+
+impl KvCache {
+    /// How many positions the cache holds.
+    pub fn len(&self) -> usize {
+        self.seen
+    }
+
+    /// Whether the cache is empty.
+    pub fn is_empty(&self) -> bool {
+        self.seen == 0
+    }
+}
+
+impl Gpt2 {
+    /// Loads the model from a transformers checkpoint (`model.safetensors`), with tensor
+    /// names with or without the `transformer.` prefix.
+    pub fn load(config: Gpt2Config, weights: &SafetensorsFile, device: &Device) -> Result<Self> {
+        let scope = Scope::detect(weights, &["transformer.", ""], "wte.weight")?;
+        let (c, v) = (config.n_embd, config.vocab_size);
+        let inner = config.inner();
+        let eps = config.layer_norm_epsilon;
+        let wte = scope.tensor("wte.weight", [v, c], device)?;
+        let wpe = scope.tensor("wpe.weight", [config.n_positions, c], device)?;
+        let blocks = (0..config.n_layer)
+            .map(|i| {
+                let p = format!("h.{i}");
+                Ok(Block {
+                    ln_1: LayerNorm::load(scope, &format!("{p}.ln_1"), c, eps, device)?,
+                    c_attn: Linear::conv1d(scope, &format!("{p}.attn.c_attn"), c, 3 * c, device)?,
+                    c_proj: Linear::conv1d(scope, &format!("{p}.attn.c_proj"), c, c, device)?,
+                    ln_2: LayerNorm::load(scope, &format!("{p}.ln_2"), c, eps, device)?,
+                    c_fc: Linear::conv1d(scope, &format!("{p}.mlp.c_fc"), c, inner, device)?,
+                    mlp_proj: Linear::conv1d(scope, &format!("{p}.mlp.c_proj"), inner, c, device)?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let ln_f = LayerNorm::load(scope, "ln_f", c, eps, device)?;
+        Ok(Self {
+            lm_head: wte.clone().transpose(),
+            wte,
+            wpe,
+            blocks,
+            ln_f,
+            config,
+            device: device.clone(),
+        })
+    }
+
+    /// The model's configuration.
+    pub fn config(&self) -> &Gpt2Config {
+        &self.config
+    }
+
+    /// Runs `ids` (the tokens after those already in `cache`) through the model, extends the
+    /// cache and returns the logits of the last position, `[1, vocab]`.
+    pub fn forward(&self, ids: &[u32], cache: &mut KvCache) -> Result<Tensor<2>> {
+        let past = cache.seen;
+        let t = ids.len();
+        if t == 0 {
+            return Err(EngineError::argument(
+                "messages",
+                "the prompt has no tokens",
+            ));
+        }
+        if past + t > self.config.n_positions {
+            return Err(EngineError::argument(
+                "generation_config.max_new_tokens",
+                format!(
+                    "prompt and generation need {} positions, the model has {}",
+                    past + t,
+                    self.config.n_positions
+                ),
+            ));
+        }
+        let c = self.config.n_embd;
+        let token_ids = Tensor::<2, Int>::from_data(
+            TensorData::new(ids.iter().map(|&id| i64::from(id)).collect(), [1, t]),
+            &self.device,
+        );
+        let positions = self
+            .wpe
+            .clone()
+            .slice_dim(0, past..past + t)
+            .unsqueeze::<3>();
+        let mut x = embedding(self.wte.clone(), token_ids) + positions;
+
+        let mask = (t > 1).then(|| causal_mask(t, past, &self.device));
+        let first_pass = cache.layers.is_empty();
+        for (i, block) in self.blocks.iter().enumerate() {
+            let kv = if first_pass {
+                None
+            } else {
+                Some(&mut cache.layers[i])
+            };
+            let (attn, new_kv) =
+                self.attention(block, i, block.ln_1.forward(x.clone()), kv, mask.clone());
+            if first_pass {
+                cache.layers.push(new_kv);
+            }
+            x = x + attn;
+            let h = block
+                .mlp_proj
+                .forward(gelu_tanh(block.c_fc.forward(block.ln_2.forward(x.clone()))));
+            x = x + h;
+        }
+        cache.seen += t;
+        let last = self.ln_f.forward(x.slice([0..1, t - 1..t]).reshape([1, c]));
+        Ok(last.matmul(self.lm_head.clone()))
+    }
+
+    fn attention(
+        &self,
+        block: &Block,
+        layer: usize,
+        x: Tensor<3>,
+        cache: Option<&mut (Tensor<4>, Tensor<4>)>,
+        mask: Option<Tensor<4, Bool>>,
+    ) -> (Tensor<3>, (Tensor<4>, Tensor<4>)) {
+        let [b, t, c] = x.dims();
+        let heads = self.config.n_head;
+        let hd = c / heads;
+        let qkv = block.c_attn.forward(x);
+        let split = |i: usize| {
+            qkv.clone()
+                .slice([0..b, 0..t, i * c..(i + 1) * c])
+                .reshape([b, t, heads, hd])
+                .swap_dims(1, 2)
+        };
+        let (q, mut k, mut v) = (split(0), split(1), split(2));
+        if let Some((past_k, past_v)) = cache {
+            k = Tensor::cat(vec![past_k.clone(), k], 2);
+            v = Tensor::cat(vec![past_v.clone(), v], 2);
+            *past_k = k.clone();
+            *past_v = v.clone();
+        }
+        let mut scale = 1.0;
+        if self.config.scale_attn_weights {
+            scale /= (hd as f64).sqrt();
+        }
+        if self.config.scale_attn_by_inverse_layer_idx {
+            scale /= (layer + 1) as f64;
+        }
+        let mut scores = q.matmul(k.clone().swap_dims(2, 3)) * scale;
+        if let Some(mask) = mask {
+            scores = scores.mask_fill(mask, f32::NEG_INFINITY);
+        }
+        let out = softmax(scores, 3)
+            .matmul(v.clone())
+            .swap_dims(1, 2)
+            .reshape([b, t, c]);
+        (block.c_proj.forward(out), (k, v))
+    }
+
+    /// The device the model lives on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+}
+
+/// `[1, 1, t, past + t]`: true where query `i` must not see key `j` (a later position).
+fn causal_mask(t: usize, past: usize, device: &Device) -> Tensor<4, Bool> {
+    let s = past + t;
+    let values: Vec<bool> = (0..t)
+        .flat_map(|i| (0..s).map(move |j| j > past + i))
+        .collect();
+    Tensor::from_data(TensorData::new(values, [1, 1, t, s]), device)
+}

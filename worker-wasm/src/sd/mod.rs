@@ -1,0 +1,290 @@
+//! Stable Diffusion 1.x image generation from a `diffusers`-layout checkpoint.
+
+mod blocks;
+pub mod conditioning;
+pub mod prompt;
+pub mod scheduler;
+mod task;
+pub mod text_encoder;
+pub mod unet;
+pub mod vae;
+
+pub use scheduler::{Scheduler, SchedulerConfig, SchedulerKind};
+pub use task::Settings;
+
+use burn::tensor::{Device, Tensor, TensorData};
+
+use crate::error::{EngineError, Result};
+use crate::randn::TorchGenerator;
+use crate::tokenizer::ClipTokenizer;
+use crate::weights::SafetensorsFile;
+use conditioning::Conditioner;
+use text_encoder::{ClipTextConfig, ClipTextEncoder};
+use unet::{Unet, UnetConfig};
+use vae::{VaeConfig, VaeDecoder};
+
+/// The files of a `diffusers` Stable Diffusion folder, as bytes or text.
+pub struct SdFiles {
+    /// `tokenizer/tokenizer.json`, preferred when present.
+    pub tokenizer_json: Option<String>,
+    /// `tokenizer/vocab.json`.
+    pub vocab_json: Option<String>,
+    /// `tokenizer/merges.txt`.
+    pub merges_txt: Option<String>,
+    /// `text_encoder/config.json`.
+    pub text_encoder_config: String,
+    /// `text_encoder/model.safetensors`.
+    pub text_encoder_weights: Vec<u8>,
+    /// `unet/config.json`.
+    pub unet_config: String,
+    /// `unet/diffusion_pytorch_model.safetensors`.
+    pub unet_weights: Vec<u8>,
+    /// `vae/config.json`.
+    pub vae_config: String,
+    /// `vae/diffusion_pytorch_model.safetensors`.
+    pub vae_weights: Vec<u8>,
+    /// `scheduler/scheduler_config.json`.
+    pub scheduler_config: String,
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl SdFiles {
+    /// Reads the checkpoint folder `dir`. With `variant` (e.g. `fp16`), weight files named
+    /// `*.{variant}.safetensors` are used.
+    pub fn read_dir(dir: &std::path::Path, variant: Option<&str>) -> Result<Self> {
+        let read = |name: &str| -> Result<Vec<u8>> {
+            let path = dir.join(name);
+            std::fs::read(&path).map_err(|source| EngineError::Io {
+                path: path.display().to_string(),
+                source,
+            })
+        };
+        let text = |name: &str| -> Result<String> {
+            String::from_utf8(read(name)?).map_err(|_| {
+                EngineError::InvalidModel(format!("{}: not UTF-8", dir.join(name).display()))
+            })
+        };
+        let optional = |name: &str| -> Result<Option<String>> {
+            if dir.join(name).exists() {
+                text(name).map(Some)
+            } else {
+                Ok(None)
+            }
+        };
+        let weights = |folder: &str, stem: &str| -> Result<Vec<u8>> {
+            match variant {
+                Some(v) => read(&format!("{folder}/{stem}.{v}.safetensors")),
+                None => read(&format!("{folder}/{stem}.safetensors")),
+            }
+        };
+        Ok(Self {
+            tokenizer_json: optional("tokenizer/tokenizer.json")?,
+            vocab_json: optional("tokenizer/vocab.json")?,
+            merges_txt: optional("tokenizer/merges.txt")?,
+            text_encoder_config: text("text_encoder/config.json")?,
+            text_encoder_weights: weights("text_encoder", "model")?,
+            unet_config: text("unet/config.json")?,
+            unet_weights: weights("unet", "diffusion_pytorch_model")?,
+            vae_config: text("vae/config.json")?,
+            vae_weights: weights("vae", "diffusion_pytorch_model")?,
+            scheduler_config: text("scheduler/scheduler_config.json")?,
+        })
+    }
+}
+
+/// An 8-bit RGB image, row-major.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RgbImage {
+    /// Width in pixels.
+    pub width: usize,
+    /// Height in pixels.
+    pub height: usize,
+    /// `width * height * 3` bytes.
+    pub pixels: Vec<u8>,
+}
+
+/// Progress of a generation, reported after each denoising step.
+#[derive(Clone, Copy, Debug)]
+pub struct Progress {
+    /// The image being generated (0-based).
+    pub image: usize,
+    /// Images in the task.
+    pub images: usize,
+    /// Steps done for this image.
+    pub step: usize,
+    /// Steps per image.
+    pub steps: usize,
+}
+
+/// A loaded Stable Diffusion pipeline.
+pub struct StableDiffusion {
+    tokenizer: ClipTokenizer,
+    text_encoder: ClipTextEncoder,
+    unet: Unet,
+    vae: VaeDecoder,
+    scheduler_config: SchedulerConfig,
+    device: Device,
+}
+
+impl StableDiffusion {
+    /// Loads every component onto `device`.
+    pub fn load(files: &SdFiles, device: &Device) -> Result<Self> {
+        let tokenizer = match (&files.tokenizer_json, &files.vocab_json, &files.merges_txt) {
+            (_, Some(vocab), Some(merges)) => ClipTokenizer::from_vocab_merges(vocab, merges)?,
+            (Some(json), _, _) => ClipTokenizer::from_tokenizer_json(json)?,
+            _ => {
+                return Err(EngineError::InvalidModel(
+                    "no tokenizer: need tokenizer/vocab.json and merges.txt, or tokenizer.json"
+                        .into(),
+                ));
+            }
+        };
+        let load = |what: &str, bytes: &[u8]| SafetensorsFile::from_bytes(what, bytes.to_vec());
+        let text_encoder = ClipTextEncoder::load(
+            ClipTextConfig::parse(&files.text_encoder_config)?,
+            &load(
+                "text_encoder/model.safetensors",
+                &files.text_encoder_weights,
+            )?,
+            device,
+        )?;
+        let unet = Unet::load(
+            UnetConfig::parse(&files.unet_config)?,
+            &load(
+                "unet/diffusion_pytorch_model.safetensors",
+                &files.unet_weights,
+            )?,
+            device,
+        )?;
+        let vae = VaeDecoder::load(
+            VaeConfig::parse(&files.vae_config)?,
+            &load(
+                "vae/diffusion_pytorch_model.safetensors",
+                &files.vae_weights,
+            )?,
+            device,
+        )?;
+        let scheduler_config: SchedulerConfig = serde_json::from_str(&files.scheduler_config)
+            .map_err(|e| EngineError::json("scheduler/scheduler_config.json", e))?;
+        if unet.config().cross_attention_dim != text_encoder.hidden_size() {
+            return Err(EngineError::InvalidModel(format!(
+                "unet cross_attention_dim {} differs from the text encoder's hidden_size {}",
+                unet.config().cross_attention_dim,
+                text_encoder.hidden_size()
+            )));
+        }
+        Ok(Self {
+            tokenizer,
+            text_encoder,
+            unet,
+            vae,
+            scheduler_config,
+            device: device.clone(),
+        })
+    }
+
+    /// The CLIP tokenizer.
+    pub fn tokenizer(&self) -> &ClipTokenizer {
+        &self.tokenizer
+    }
+
+    /// The prompt conditioning, `(positive, negative)`, padded to the same length.
+    pub fn conditioning(
+        &self,
+        prompt: &str,
+        negative_prompt: &str,
+    ) -> Result<(Tensor<3>, Tensor<3>)> {
+        let conditioner = Conditioner::new(&self.tokenizer, &self.text_encoder)?;
+        let positive = conditioner.encode(prompt)?;
+        let negative = conditioner.encode(negative_prompt)?;
+        let mut padded = conditioner.pad_to_same_length(vec![positive, negative]);
+        let negative = padded.pop().expect("two conditionings");
+        let positive = padded.pop().expect("two conditionings");
+        Ok((positive, negative))
+    }
+
+    /// Runs the task: `num_images` images, one after another, drawing from one CPU
+    /// generator seeded with `seed` (initial latents, then any ancestral noise).
+    pub async fn generate(
+        &self,
+        c: &Settings,
+        mut on_step: impl FnMut(Progress),
+    ) -> Result<Vec<RgbImage>> {
+        let kind = c.scheduler;
+        let scale = self.vae.config().scale_factor();
+        let latent_channels = self.unet.config().in_channels;
+        let (h, w) = (c.height / scale, c.width / scale);
+        let guided = c.cfg > 1.0;
+        let (positive, negative) = self.conditioning(&c.prompt, &c.negative_prompt)?;
+        let context = if guided {
+            Tensor::cat(vec![negative, positive.clone()], 0)
+        } else {
+            positive
+        };
+        let mut generator = TorchGenerator::manual_seed(c.seed);
+        let mut images = Vec::with_capacity(c.num_images);
+        for image in 0..c.num_images {
+            let mut scheduler = Scheduler::new(kind, &self.scheduler_config, c.steps)?;
+            let noise = generator.randn(latent_channels * h * w);
+            let mut latents = Tensor::<4>::from_data(
+                TensorData::new(noise, [1, latent_channels, h, w]),
+                &self.device,
+            ) * scheduler.init_noise_sigma();
+            let timesteps = scheduler.timesteps().to_vec();
+            for (index, &t) in timesteps.iter().enumerate() {
+                let input = if guided {
+                    Tensor::cat(vec![latents.clone(), latents.clone()], 0)
+                } else {
+                    latents.clone()
+                };
+                let input = scheduler.scale_model_input(input, index);
+                let prediction = self.unet.forward(input, t, &context);
+                let eps = if guided {
+                    let uncond = prediction.clone().slice_dim(0, 0..1);
+                    let cond = prediction.slice_dim(0, 1..2);
+                    uncond.clone() + (cond - uncond) * c.cfg
+                } else {
+                    prediction
+                };
+                latents = scheduler.step(eps, index, latents, &mut generator);
+                on_step(Progress {
+                    image,
+                    images: c.num_images,
+                    step: index + 1,
+                    steps: timesteps.len(),
+                });
+            }
+            images.push(self.to_image(latents).await?);
+        }
+        Ok(images)
+    }
+
+    /// Decodes latents and converts them as `diffusers`' `numpy_to_pil` does:
+    /// `round(clamp(x / 2 + 0.5, 0, 1) * 255)`.
+    async fn to_image(&self, latents: Tensor<4>) -> Result<RgbImage> {
+        let decoded = self.vae.decode(latents);
+        let [_, channels, height, width] = decoded.dims();
+        if channels != 3 {
+            return Err(EngineError::InvalidModel(format!(
+                "the VAE produces {channels} channels, not 3"
+            )));
+        }
+        let values: Vec<f32> = (decoded / 2.0 + 0.5)
+            .clamp(0.0, 1.0)
+            .permute([0, 2, 3, 1])
+            .into_data_async()
+            .await
+            .map_err(|e| EngineError::Backend(format!("{e:?}")))?
+            .try_to_vec::<f32>()
+            .map_err(|e| EngineError::Backend(format!("{e:?}")))?;
+        let pixels = values
+            .iter()
+            .map(|&v| (v * 255.0).round_ties_even() as u8)
+            .collect();
+        Ok(RgbImage {
+            width,
+            height,
+            pixels,
+        })
+    }
+}

@@ -1,0 +1,110 @@
+//! Reading an SD task (`verifier::args::SdTaskArgs`) into what the pipeline needs.
+
+use verifier::args::{SchedulerMethod, SdTaskArgs};
+
+use super::scheduler::SchedulerKind;
+use crate::error::{EngineError, Result};
+
+/// The settings of one SD task, checked against what the engine supports.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Settings {
+    /// The prompt (Compel syntax).
+    pub prompt: String,
+    /// The negative prompt (Compel syntax).
+    pub negative_prompt: String,
+    /// Image width in pixels.
+    pub width: usize,
+    /// Image height in pixels.
+    pub height: usize,
+    /// Denoising steps.
+    pub steps: usize,
+    /// Seed of the CPU generator shared by all images.
+    pub seed: u64,
+    /// Number of images.
+    pub num_images: usize,
+    /// Classifier-free guidance scale; guidance is off at 1 or below.
+    pub cfg: f64,
+    /// The scheduler.
+    pub scheduler: SchedulerKind,
+}
+
+impl Settings {
+    /// Reads `args` (already validated by the verifier), refusing by field name the options
+    /// this engine does not implement.
+    pub fn from_args(args: &SdTaskArgs) -> Result<Self> {
+        let unsupported = |field: &str| {
+            Err(EngineError::argument(
+                field,
+                "is not supported by this engine",
+            ))
+        };
+        if args.lora.is_some() {
+            return unsupported("lora");
+        }
+        if args.controlnet.as_ref().is_some_and(|c| !c.is_null()) {
+            return unsupported("controlnet");
+        }
+        if args.refiner.is_some() {
+            return unsupported("refiner");
+        }
+        for (field, value) in [
+            ("vae", &args.vae),
+            ("unet", &args.unet),
+            ("textual_inversion", &args.textual_inversion),
+        ] {
+            if !value.is_empty() {
+                return unsupported(field);
+            }
+        }
+        if let Some(scheduler) = &args.scheduler
+            && scheduler.args.as_ref().is_some_and(|a| !a.is_empty())
+        {
+            return Err(EngineError::argument(
+                "scheduler.args",
+                "overriding the checkpoint's scheduler config is not supported",
+            ));
+        }
+        let c = &args.task_config;
+        let count = |field: &str, value: i64| {
+            usize::try_from(value)
+                .ok()
+                .filter(|&v| v > 0)
+                .ok_or_else(|| {
+                    EngineError::argument(
+                        format!("task_config.{field}"),
+                        format!("{value} must be positive"),
+                    )
+                })
+        };
+        let (width, height) = (
+            count("image_width", c.image_width)?,
+            count("image_height", c.image_height)?,
+        );
+        for (field, value) in [("image_width", width), ("image_height", height)] {
+            if value % 8 != 0 {
+                return Err(EngineError::argument(
+                    format!("task_config.{field}"),
+                    format!("{value} is not a multiple of 8"),
+                ));
+            }
+        }
+        Ok(Self {
+            prompt: args.prompt.clone(),
+            negative_prompt: args.negative_prompt.clone(),
+            width,
+            height,
+            steps: count("steps", args.steps())?,
+            seed: u64::try_from(c.seed).map_err(|_| {
+                EngineError::argument("task_config.seed", format!("{} must be 0 or more", c.seed))
+            })?,
+            num_images: count("num_images", c.num_images)?,
+            cfg: c.cfg,
+            scheduler: match args.scheduler_method() {
+                SchedulerMethod::DpmSolverMultistep => SchedulerKind::DpmSolverMultistep,
+                SchedulerMethod::EulerAncestralDiscrete => SchedulerKind::EulerAncestral,
+                SchedulerMethod::Ddim => SchedulerKind::Ddim,
+                SchedulerMethod::Lcm => SchedulerKind::Lcm,
+            },
+        })
+    }
+}

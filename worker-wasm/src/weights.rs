@@ -1,0 +1,181 @@
+//! Reading safetensors checkpoints into Burn tensors.
+//!
+//! Weights stored as `F32`, `F16` or `BF16` are widened to `f32` on load, so one code path
+//! serves the reference checkpoints and half-precision downloads alike.
+
+use std::collections::HashMap;
+
+use burn::tensor::{Device, Tensor, TensorData};
+use safetensors::{Dtype, SafeTensors, tensor::TensorInfo};
+
+use crate::error::{EngineError, Result};
+
+/// One safetensors file held in memory, with its header parsed.
+pub struct SafetensorsFile {
+    what: String,
+    bytes: Vec<u8>,
+    data_start: usize,
+    tensors: HashMap<String, TensorInfo>,
+}
+
+impl SafetensorsFile {
+    /// Parses the header of `bytes`; `what` names the file in error messages.
+    pub fn from_bytes(what: impl Into<String>, bytes: Vec<u8>) -> Result<Self> {
+        let what = what.into();
+        let (header_len, metadata) =
+            SafeTensors::read_metadata(&bytes).map_err(|error| EngineError::Safetensors {
+                what: what.clone(),
+                message: error.to_string(),
+            })?;
+        let data_start = 8 + header_len;
+        let tensors: HashMap<String, TensorInfo> = metadata
+            .tensors()
+            .into_iter()
+            .map(|(name, info)| (name, info.clone()))
+            .collect();
+        if let Some((name, _)) = tensors
+            .iter()
+            .find(|(_, info)| data_start + info.data_offsets.1 > bytes.len())
+        {
+            return Err(EngineError::BadTensor {
+                what,
+                name: name.clone(),
+                message: "data runs past the end of the file (truncated download?)".into(),
+            });
+        }
+        Ok(Self {
+            what,
+            bytes,
+            data_start,
+            tensors,
+        })
+    }
+
+    /// Reads the file at `path` (native only).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn open(path: &std::path::Path) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|source| EngineError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::from_bytes(path.display().to_string(), bytes)
+    }
+
+    /// Whether the file holds a tensor called `name`.
+    pub fn contains(&self, name: &str) -> bool {
+        self.tensors.contains_key(name)
+    }
+
+    /// The names of all tensors in the file.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.tensors.keys().map(String::as_str)
+    }
+
+    /// The shape of tensor `name`.
+    pub fn shape(&self, name: &str) -> Result<&[usize]> {
+        Ok(&self.info(name)?.shape)
+    }
+
+    /// Tensor `name` as `f32` values in row-major order, with its shape.
+    pub fn read_f32(&self, name: &str) -> Result<(Vec<f32>, Vec<usize>)> {
+        let info = self.info(name)?;
+        let (start, end) = info.data_offsets;
+        let raw = &self.bytes[self.data_start + start..self.data_start + end];
+        let values: Vec<f32> = match info.dtype {
+            Dtype::F32 => raw
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect(),
+            Dtype::F16 => raw
+                .chunks_exact(2)
+                .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
+                .collect(),
+            Dtype::BF16 => raw
+                .chunks_exact(2)
+                .map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32())
+                .collect(),
+            other => {
+                return Err(self.bad(name, format!("unsupported dtype {other:?}")));
+            }
+        };
+        let numel: usize = info.shape.iter().product();
+        if values.len() != numel {
+            return Err(self.bad(
+                name,
+                format!("{} values for shape {:?}", values.len(), info.shape),
+            ));
+        }
+        Ok((values, info.shape.clone()))
+    }
+
+    /// Tensor `name` on `device`, checked to have exactly the shape `expected`.
+    pub fn tensor<const D: usize>(
+        &self,
+        name: &str,
+        expected: [usize; D],
+        device: &Device,
+    ) -> Result<Tensor<D>> {
+        let (values, shape) = self.read_f32(name)?;
+        if shape != expected {
+            return Err(self.bad(name, format!("shape {shape:?}, expected {expected:?}")));
+        }
+        Ok(Tensor::from_data(TensorData::new(values, shape), device))
+    }
+
+    fn info(&self, name: &str) -> Result<&TensorInfo> {
+        self.tensors
+            .get(name)
+            .ok_or_else(|| EngineError::MissingTensor {
+                what: self.what.clone(),
+                name: name.to_string(),
+            })
+    }
+
+    fn bad(&self, name: &str, message: String) -> EngineError {
+        EngineError::BadTensor {
+            what: self.what.clone(),
+            name: name.to_string(),
+            message,
+        }
+    }
+}
+
+/// A view of a [`SafetensorsFile`] under a name prefix (`transformer.`, `text_model.`, ...).
+///
+/// Checkpoints of the same architecture differ in whether their tensor names carry the
+/// wrapper's prefix; [`Scope::detect`] picks the one the file uses.
+#[derive(Clone, Copy)]
+pub struct Scope<'a> {
+    file: &'a SafetensorsFile,
+    prefix: &'a str,
+}
+
+impl<'a> Scope<'a> {
+    /// The first of `prefixes` under which `probe` exists in `file`.
+    pub fn detect(file: &'a SafetensorsFile, prefixes: &[&'a str], probe: &str) -> Result<Self> {
+        prefixes
+            .iter()
+            .find(|prefix| file.contains(&format!("{prefix}{probe}")))
+            .map(|prefix| Self { file, prefix })
+            .ok_or_else(|| EngineError::MissingTensor {
+                what: file.what.clone(),
+                name: format!("{}{probe}", prefixes.first().copied().unwrap_or_default()),
+            })
+    }
+
+    /// Tensor `name` (relative to the prefix), checked against `expected`.
+    pub fn tensor<const D: usize>(
+        &self,
+        name: &str,
+        expected: [usize; D],
+        device: &Device,
+    ) -> Result<Tensor<D>> {
+        self.file
+            .tensor(&format!("{}{name}", self.prefix), expected, device)
+    }
+
+    /// Whether tensor `name` (relative to the prefix) exists.
+    pub fn contains(&self, name: &str) -> bool {
+        self.file.contains(&format!("{}{name}", self.prefix))
+    }
+}
