@@ -2,6 +2,8 @@
 //!
 //! - [`phash`]: the network's perceptual hash, a bit-exact port of goimagehash v1.1.0
 //!   `PerceptionHash` over the image types Go's decoders produce.
+//! - [`similarity`]: a second, independent similarity measure for verification reports
+//!   (never used in scores).
 //! - [`score`]: score encoding, validation and the per-block comparison rule.
 //! - [`commitment`]: `keccak256(score || nonce)`, task hashes and GPU ids.
 //! - [`args`]: typed, validated task arguments (Stable Diffusion and LLM).
@@ -19,3 +21,4 @@ pub mod llm;
 pub mod phash;
 pub mod pyjson;
 pub mod score;
+pub mod similarity;

@@ -1,0 +1,244 @@
+//! Bad input gives a clear error, fast and with bounded memory, never a panic: truncated
+//! and corrupted files, empty images, and headers claiming huge dimensions (decompression
+//! bombs), checked before any pixel buffer is allocated.
+
+use verifier::phash::{Limits, PHashError, phash_bytes, phash_bytes_with_limits};
+
+/// CRC-32 (IEEE), for crafting PNG chunks.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xedb8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+fn chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+    let mut c = (data.len() as u32).to_be_bytes().to_vec();
+    c.extend(kind);
+    c.extend(data);
+    let crc = crc32(&c[4..]);
+    c.extend(crc.to_be_bytes());
+    c
+}
+
+/// A PNG whose IHDR says `width` x `height` (8-bit, `color_type`), with `idat` as its data.
+fn png(width: u32, height: u32, color_type: u8, idat: &[u8]) -> Vec<u8> {
+    let mut ihdr = width.to_be_bytes().to_vec();
+    ihdr.extend(height.to_be_bytes());
+    ihdr.extend([8, color_type, 0, 0, 0]);
+    let mut file = b"\x89PNG\r\n\x1a\n".to_vec();
+    file.extend(chunk(b"IHDR", &ihdr));
+    file.extend(chunk(b"IDAT", idat));
+    file.extend(chunk(b"IEND", &[]));
+    file
+}
+
+/// A valid 2x2 gray PNG: stored (uncompressed) deflate blocks in a zlib stream.
+fn tiny_png() -> Vec<u8> {
+    let raw = [0u8, 10, 200, 0, 30, 90]; // two rows, filter byte 0 each
+    let mut z = vec![0x78, 0x01, 0x01];
+    z.extend((raw.len() as u16).to_le_bytes());
+    z.extend((!(raw.len() as u16)).to_le_bytes());
+    z.extend(raw);
+    let adler = {
+        let (mut a, mut b) = (1u32, 0u32);
+        for &x in &raw {
+            a = (a + u32::from(x)) % 65521;
+            b = (b + a) % 65521;
+        }
+        b << 16 | a
+    };
+    z.extend(adler.to_be_bytes());
+    png(2, 2, 0, &z)
+}
+
+/// A JPEG start: SOI, then a baseline SOF0 for `width` x `height` with `components`.
+fn jpeg_header(width: u16, height: u16, components: u8) -> Vec<u8> {
+    let mut f = vec![0xff, 0xd8, 0xff, 0xc0];
+    let len = 8 + 3 * u16::from(components);
+    f.extend(len.to_be_bytes());
+    f.push(8);
+    f.extend(height.to_be_bytes());
+    f.extend(width.to_be_bytes());
+    f.push(components);
+    for c in 0..components {
+        f.extend([c + 1, 0x11, 0]);
+    }
+    f
+}
+
+fn vector(name: &str) -> Vec<u8> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/phash_go");
+    std::fs::read(dir.join(name)).expect(name)
+}
+
+#[test]
+fn crafted_png_is_valid_so_the_other_tests_test_something() {
+    phash_bytes(&tiny_png()).expect("the crafted PNG decodes");
+}
+
+#[test]
+fn png_bomb_header_is_refused_before_decoding() {
+    // 100000 x 100000 RGB: 30 GB of pixels; the IDAT is never read.
+    let bomb = png(100_000, 100_000, 2, &[0x78, 0x01]);
+    let err = phash_bytes(&bomb).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            PHashError::TooManyPixels {
+                width: 100_000,
+                height: 100_000,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("100000x100000"), "{err}");
+}
+
+#[test]
+fn png_within_pixel_limit_but_over_memory_limit_is_refused() {
+    // 8192 x 8192 RGBA 8-bit: within the pixel limit, over 256 MiB to decode.
+    let err = phash_bytes(&png(8192, 8192, 6, &[0x78, 0x01])).unwrap_err();
+    assert!(matches!(err, PHashError::TooMuchMemory { .. }), "{err}");
+}
+
+#[test]
+fn extreme_aspect_ratio_counts_resize_memory() {
+    // 1 x 67 million pixels: few bytes of pixels per row, but nfnt's weights for 67 million
+    // inputs would take gigabytes.
+    let err = phash_bytes(&png(1, 67_000_000, 0, &[0x78, 0x01])).unwrap_err();
+    assert!(matches!(err, PHashError::TooMuchMemory { .. }), "{err}");
+}
+
+#[test]
+fn limits_are_configurable() {
+    let image = vector("rgb8_100x75.png");
+    let small = Limits {
+        max_pixels: 100 * 74,
+        ..Limits::default()
+    };
+    let err = phash_bytes_with_limits(&image, &small).unwrap_err();
+    assert!(
+        matches!(err, PHashError::TooManyPixels { limit: 7400, .. }),
+        "{err}"
+    );
+    let tight = Limits {
+        max_bytes: 10_000,
+        ..Limits::default()
+    };
+    let err = phash_bytes_with_limits(&image, &tight).unwrap_err();
+    assert!(
+        matches!(err, PHashError::TooMuchMemory { limit: 10_000, .. }),
+        "{err}"
+    );
+    phash_bytes_with_limits(&image, &Limits::default()).expect("fits the defaults");
+}
+
+#[test]
+fn zero_sized_images_are_errors() {
+    // PNG forbids zero dimensions in IHDR.
+    let err = phash_bytes(&png(0, 10, 2, &[])).unwrap_err();
+    assert!(
+        matches!(err, PHashError::Png(_) | PHashError::Empty { .. }),
+        "{err}"
+    );
+    // A JPEG frame of height 0 (a DNL-style header Go would leave empty).
+    let err = phash_bytes(&jpeg_header(16, 0, 1)).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            PHashError::Empty {
+                width: 16,
+                height: 0
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn jpeg_bomb_header_is_refused_before_decoding() {
+    let err = phash_bytes(&jpeg_header(65_000, 65_000, 3)).unwrap_err();
+    assert!(matches!(err, PHashError::TooManyPixels { .. }), "{err}");
+}
+
+#[test]
+fn truncated_files_are_errors() {
+    for name in [
+        "rgb8_100x75.png",
+        "g16_37x130_i.png",
+        "jpg420_100x75.jpg",
+        "jpg420prog_100x75.jpg",
+    ] {
+        let bytes = vector(name);
+        for cut in [
+            8,
+            30,
+            bytes.len() / 3,
+            bytes.len() / 2,
+            bytes.len() - 20,
+            bytes.len() - 2,
+        ] {
+            let err = phash_bytes(&bytes[..cut]).unwrap_err();
+            let text = err.to_string();
+            assert!(
+                matches!(err, PHashError::Png(_) | PHashError::Jpeg(_)),
+                "{name} cut at {cut}: {text}"
+            );
+        }
+    }
+}
+
+#[test]
+fn unknown_formats_are_named() {
+    let err = phash_bytes(b"GIF89a....").unwrap_err();
+    assert!(matches!(err, PHashError::UnknownFormat(_)), "{err}");
+    assert!(err.to_string().contains("47, 49, 46"), "{err}");
+    assert!(matches!(
+        phash_bytes(&[]).unwrap_err(),
+        PHashError::UnknownFormat(_)
+    ));
+}
+
+#[test]
+fn corrupted_bytes_never_panic() {
+    // Every file kind, with single bytes overwritten all over it: each result is a hash or
+    // an error, never a panic or a hang.
+    let names = [
+        "rgb8_100x75.png",
+        "p4trns_37x130_i.png",
+        "g16trns_100x75.png",
+        "jpg420_100x75.jpg",
+        "jpg411_37x130.jpg",
+        "jpg420prog_100x75.jpg",
+        "jpg420rst_100x75.jpg",
+        "jpggrayprog_37x130.jpg",
+        "jpgrgb_64x64.jpg",
+    ];
+    let mut outcomes = (0, 0);
+    for name in names {
+        let original = vector(name);
+        let step = (original.len() / 150).max(1);
+        for pos in (2..original.len()).step_by(step) {
+            for value in [0x00, 0xff, original[pos] ^ 0x5a] {
+                let mut bytes = original.clone();
+                bytes[pos] = value;
+                match phash_bytes(&bytes) {
+                    Ok(_) => outcomes.0 += 1,
+                    Err(_) => outcomes.1 += 1,
+                }
+            }
+        }
+    }
+    // Both kinds of outcome occur: corruption inside entropy-coded data often still decodes.
+    assert!(outcomes.0 > 0 && outcomes.1 > 0, "{outcomes:?}");
+}
