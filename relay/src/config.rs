@@ -50,15 +50,15 @@ pub struct ChainConfig {
     pub rpc_url: String,
     /// Chain id; checked against the endpoint at start.
     pub chain_id: u64,
-    /// The task contract's address (or read it from `deployments`).
+    /// The `TaskManager` contract's address (or read it from `deployments`).
     pub contract: Option<Address>,
-    /// A deployments JSON file naming the contract.
+    /// A deployments JSON file (as `cargo xtask contracts deploy` writes it).
     pub deployments: Option<PathBuf>,
-    /// The block to start following from.
+    /// The block to start following from (at least the deployment block).
     pub from_block: u64,
     /// Blocks to stay behind the head.
     pub confirmations: u64,
-    /// Seconds between polls.
+    /// Milliseconds between polls.
     pub poll_interval_ms: u64,
     /// The most blocks per `eth_getLogs`.
     pub max_block_range: u64,

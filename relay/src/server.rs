@@ -72,12 +72,12 @@ pub async fn open_storage(
     Ok((db, blobs))
 }
 
-/// The task contract's address: configured, or read from the deployments file, which
-/// names it `TaskManager` either at the top level or under `contracts`, as a string or
-/// an object with an `address`.
-pub fn contract_address(config: &Config) -> Result<Address, ServerError> {
+/// The task contract's address and the block to follow it from: configured, or read from
+/// a deployments file as the `contracts` crate writes it (`taskManager`,
+/// `deploymentBlock`, `chainId`).
+pub fn contract_target(config: &Config) -> Result<(Address, u64), ServerError> {
     if let Some(address) = config.chain.contract {
-        return Ok(address);
+        return Ok((address, config.chain.from_block));
     }
     let path = config
         .chain
@@ -90,16 +90,26 @@ pub fn contract_address(config: &Config) -> Result<Address, ServerError> {
     };
     let text = std::fs::read_to_string(path).map_err(|e| error(e.to_string()))?;
     let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| error(e.to_string()))?;
-    let entry = json
-        .get("contracts")
-        .unwrap_or(&json)
-        .get("TaskManager")
-        .ok_or_else(|| error("no `TaskManager` entry".into()))?;
-    let address = entry.get("address").unwrap_or(entry);
-    address
+    let field = |name: &str| {
+        json.get(name)
+            .ok_or_else(|| error(format!("no `{name}` field")))
+    };
+    let address = field("taskManager")?;
+    let address: Address = address
         .as_str()
         .and_then(|s| s.parse().ok())
-        .ok_or_else(|| error(format!("`TaskManager` address {address} is not an address")))
+        .ok_or_else(|| error(format!("`taskManager` {address} is not an address")))?;
+    let chain_id = field("chainId")?.as_u64();
+    if chain_id != Some(config.chain.chain_id) {
+        return Err(error(format!(
+            "it is for chain {chain_id:?}, the relay is configured for chain {}",
+            config.chain.chain_id
+        )));
+    }
+    let deployed = field("deploymentBlock")?
+        .as_u64()
+        .ok_or_else(|| error("`deploymentBlock` is not a block number".into()))?;
+    Ok((address, deployed.max(config.chain.from_block)))
 }
 
 /// Runs the relay until `shutdown` completes: follows the chain and serves HTTP.
@@ -107,7 +117,7 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    let contract = contract_address(&config)?;
+    let (contract, from_block) = contract_target(&config)?;
     let (db, blobs) = open_storage(&config).await?;
     let index = Arc::new(ChainIndex::new(config.chain.chain_id));
     let state = AppState::new(
@@ -121,7 +131,7 @@ pub async fn run(
     let follower_config = FollowerConfig {
         rpc_url: config.chain.rpc_url.clone(),
         contract,
-        from_block: config.chain.from_block,
+        from_block,
         confirmations: config.chain.confirmations,
         max_block_range: config.chain.max_block_range,
         poll_interval: Duration::from_millis(config.chain.poll_interval_ms),
@@ -154,5 +164,39 @@ pub async fn run(
             Ok(Err(e)) => Err(e.into()),
             Err(e) => panic!("chain follower panicked: {e}"),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_contract_comes_from_the_deployments_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("deployments.json");
+        std::fs::write(
+            &path,
+            r#"{"chainId": 31337, "rpcUrl": "http://127.0.0.1:8545",
+                "nodeRegistry": "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+                "taskManager": "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512",
+                "deploymentBlock": 3, "deployer": "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"}"#,
+        )
+        .unwrap();
+        let mut config = Config::default();
+        assert!(matches!(
+            contract_target(&config),
+            Err(ServerError::NoContract)
+        ));
+        config.chain.deployments = Some(path);
+        let (address, from) = contract_target(&config).unwrap();
+        assert_eq!(
+            address.to_string(),
+            "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512"
+        );
+        assert_eq!(from, 3);
+        config.chain.chain_id = 1;
+        let err = contract_target(&config).unwrap_err().to_string();
+        assert!(err.contains("chain Some(31337)"), "{err}");
     }
 }

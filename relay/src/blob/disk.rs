@@ -40,7 +40,7 @@ impl DiskStore {
     }
 
     fn final_path(&self, hash: B256) -> PathBuf {
-        self.root.join(blob_path(hash))
+        final_path(&self.root, hash)
     }
 
     fn tmp_path(&self) -> PathBuf {
@@ -49,16 +49,29 @@ impl DiskStore {
             .join("tmp")
             .join(format!("{}-{n}", std::process::id()))
     }
+}
 
-    /// Moves a synced temporary file to its final name and makes the rename durable.
-    fn commit(&self, tmp: &Path, hash: B256) -> Result<(), BlobError> {
-        let target = self.final_path(hash);
-        let dir = target.parent().expect("blob paths have a parent");
-        create_dirs_durably(dir)?;
-        std::fs::rename(tmp, &target)?;
-        sync_dir(dir)?;
-        Ok(())
-    }
+fn final_path(root: &Path, hash: B256) -> PathBuf {
+    root.join(blob_path(hash))
+}
+
+/// Moves a synced temporary file to its final name and makes the rename durable.
+fn commit(root: &Path, tmp: &Path, hash: B256) -> Result<(), BlobError> {
+    let target = final_path(root, hash);
+    let dir = target.parent().expect("blob paths have a parent");
+    create_dirs_durably(dir)?;
+    std::fs::rename(tmp, &target)?;
+    sync_dir(dir)?;
+    Ok(())
+}
+
+/// Runs blocking file work off the async threads.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, BlobError> + Send + 'static,
+) -> Result<T, BlobError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| BlobError::Io(std::io::Error::other(e)))?
 }
 
 /// Creates `dir` and any missing parents, syncing each parent that gained an entry.
@@ -100,19 +113,21 @@ impl BlobStore for DiskStore {
         if tokio::fs::try_exists(self.final_path(hash)).await? {
             return Ok(());
         }
-        let tmp = self.tmp_path();
-        let this_tmp = tmp.clone();
-        let result = tokio::task::block_in_place(|| {
-            let mut file = std::fs::File::create(&this_tmp)?;
-            file.write_all(&bytes)?;
-            file.sync_all()?;
-            drop(file);
-            self.commit(&this_tmp, hash)
-        });
-        if result.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        result
+        let (root, tmp) = (self.root.clone(), self.tmp_path());
+        blocking(move || {
+            let written = (|| {
+                let mut file = std::fs::File::create(&tmp)?;
+                file.write_all(&bytes)?;
+                file.sync_all()?;
+                drop(file);
+                commit(&root, &tmp, hash)
+            })();
+            if written.is_err() {
+                let _ = std::fs::remove_file(&tmp);
+            }
+            written
+        })
+        .await
     }
 
     async fn put_stream(
@@ -139,7 +154,8 @@ impl BlobStore for DiskStore {
             check_expected(expected, hash)?;
             file.sync_all().await?;
             drop(file);
-            tokio::task::block_in_place(|| self.commit(&tmp, hash))?;
+            let (root, synced) = (self.root.clone(), tmp.clone());
+            blocking(move || commit(&root, &synced, hash)).await?;
             Ok((hash, size))
         }
         .await;
@@ -172,7 +188,7 @@ impl BlobStore for DiskStore {
 mod tests {
     use super::*;
 
-    #[tokio::test(flavor = "multi_thread")]
+    #[tokio::test]
     async fn disk_store_meets_the_contract() {
         let dir = tempfile::tempdir().unwrap();
         let store = DiskStore::open(dir.path()).unwrap();

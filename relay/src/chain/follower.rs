@@ -213,3 +213,88 @@ pub fn decode(log: &Log) -> Option<ChainEvent> {
         .ok()
         .flatten()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy::primitives::{B256, U256};
+    use alloy::rpc::types::Log;
+
+    fn log(data: alloy::primitives::LogData) -> Log {
+        Log {
+            inner: alloy::primitives::Log {
+                address: Address::repeat_byte(0xcc),
+                data,
+            },
+            ..Log::default()
+        }
+    }
+
+    #[test]
+    fn contract_events_become_chain_events() {
+        let id = U256::from(5);
+        let creator = Address::repeat_byte(1);
+        let created = TaskEvents::TaskCreated {
+            taskId: id,
+            creator,
+            taskHash: B256::repeat_byte(2),
+            taskType: 1,
+            fee: U256::from(10),
+            size: 1,
+            seedCommitment: B256::ZERO,
+        };
+        assert_eq!(
+            decode(&log(created.encode_log_data())),
+            Some(ChainEvent::TaskCreated {
+                id: TaskId(id),
+                kind: TaskType::Llm,
+                creator,
+                task_hash: B256::repeat_byte(2),
+            })
+        );
+        let unknown_type = TaskEvents::TaskCreated {
+            taskType: 7,
+            ..created
+        };
+        assert_eq!(decode(&log(unknown_type.encode_log_data())), None);
+
+        let validated = TaskEvents::TaskValidated {
+            taskId: id,
+            result: vec![9u8; 8].into(),
+            uploader: Address::repeat_byte(3),
+            uploadDeadline: 100,
+        };
+        assert_eq!(
+            decode(&log(validated.encode_log_data())),
+            Some(ChainEvent::ResultRevealed {
+                id: TaskId(id),
+                uploader: Address::repeat_byte(3),
+                score: Bytes::from(vec![9u8; 8]),
+            })
+        );
+        let selected = TaskEvents::NodeSelected {
+            taskId: id,
+            node: Address::repeat_byte(4),
+            seat: 0,
+        };
+        assert!(matches!(
+            decode(&log(selected.encode_log_data())),
+            Some(ChainEvent::NodeSelected { .. })
+        ));
+        let aborted = TaskEvents::TaskAborted {
+            taskId: id,
+            reason: 1,
+        };
+        assert_eq!(
+            decode(&log(aborted.encode_log_data())),
+            Some(ChainEvent::TaskAborted { id: TaskId(id) })
+        );
+        // A log of another event, or garbage, is no event.
+        let mut other = log(aborted.encode_log_data());
+        other.inner.data = alloy::primitives::LogData::new_unchecked(
+            vec![B256::repeat_byte(7)],
+            Default::default(),
+        );
+        assert_eq!(decode(&other), None);
+    }
+}
