@@ -347,6 +347,9 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
     response
 }
 
+/// Blobs up to this size are read whole rather than streamed.
+const SMALL_BLOB: u64 = 1 << 20;
+
 /// Serves a stored blob with its hash as `ETag`, honouring `If-None-Match` and `Range`.
 async fn serve_blob(
     state: &AppState,
@@ -383,9 +386,14 @@ async fn serve_blob(
     };
     match range::parse(range_header, size) {
         range::RangeRequest::Full => {
-            let body = state.0.blobs.get_range(sha256, 0..size).await?;
             headers.insert(header::CONTENT_LENGTH, value(&size.to_string()));
-            Ok((StatusCode::OK, headers, Body::from_stream(body)).into_response())
+            // Small files in one read; large ones streamed.
+            let body = if size <= SMALL_BLOB {
+                Body::from(state.0.blobs.get(sha256).await?)
+            } else {
+                Body::from_stream(state.0.blobs.get_range(sha256, 0..size).await?)
+            };
+            Ok((StatusCode::OK, headers, body).into_response())
         }
         range::RangeRequest::Partial(range) => {
             headers.insert(
