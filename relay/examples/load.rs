@@ -1,0 +1,503 @@
+//! Load benchmark on loopback: a real relay (SQLite + disk, durable writes) on
+//! `127.0.0.1`, driven by concurrent HTTP clients in the same process.
+//!
+//! ```text
+//! cargo run --release -p relay --example load -- [--requests N] [--seconds S] [--concurrency C]
+//! ```
+//!
+//! Phases: argument upload (signed PUT, hash checked against the task), argument download,
+//! result upload (one 512x512 PNG per task, pHash recomputed and compared), result
+//! download. Each phase stops after N requests or S seconds, whichever comes first, and
+//! prints requests per second and p50/p99 latency. Requests are signed before the clock
+//! starts; the chain view is fed the tasks' events directly (following a chain is not on
+//! the request path).
+
+use std::io::Cursor;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use alloy::primitives::{B256, Bytes as ChainBytes, keccak256};
+use alloy::signers::SignerSync;
+use alloy::signers::local::PrivateKeySigner;
+use relay::auth::{self, Nonce, RequestToSign, body_sha256};
+use relay::blob::DiskStore;
+use relay::chain::{ChainEvent, ChainIndex, TaskId, TaskType};
+use relay::config::Limits;
+use relay::{AppState, app, db};
+
+const CHAIN_ID: u64 = 31337;
+
+struct Options {
+    requests: usize,
+    seconds: u64,
+    concurrency: usize,
+}
+
+fn options() -> Options {
+    let mut options = Options {
+        requests: 3000,
+        seconds: 20,
+        concurrency: 32,
+    };
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    for pair in args.chunks(2) {
+        let value = || {
+            pair.get(1)
+                .and_then(|v| v.parse().ok())
+                .expect("a number after the flag")
+        };
+        match pair[0].as_str() {
+            "--requests" => options.requests = value(),
+            "--seconds" => options.seconds = value() as u64,
+            "--concurrency" => options.concurrency = value(),
+            other => panic!("unknown flag {other}; use --requests, --seconds, --concurrency"),
+        }
+    }
+    options
+}
+
+/// One prepared request.
+struct Prepared {
+    method: reqwest::Method,
+    path: String,
+    headers: Vec<(&'static str, String)>,
+    body: Vec<u8>,
+}
+
+fn key(n: u8) -> PrivateKeySigner {
+    PrivateKeySigner::from_bytes(&B256::repeat_byte(n)).unwrap()
+}
+
+fn prepare(
+    signer: &PrivateKeySigner,
+    method: reqwest::Method,
+    path: String,
+    body: Vec<u8>,
+    content_type: Option<String>,
+    seq: u64,
+) -> Prepared {
+    let timestamp = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let mut nonce_bytes = [0u8; 16];
+    nonce_bytes[..8].copy_from_slice(&seq.to_be_bytes());
+    nonce_bytes[8..].copy_from_slice(&timestamp.to_be_bytes());
+    let nonce = Nonce::from_bytes(&nonce_bytes).unwrap();
+    let message = RequestToSign {
+        chain_id: CHAIN_ID,
+        method: method.as_str(),
+        path: &path,
+        body_sha256: body_sha256(&body),
+        timestamp,
+        nonce: &nonce,
+    }
+    .message();
+    let signature = signer.sign_message_sync(message.as_bytes()).unwrap();
+    let mut headers = vec![
+        (auth::ADDRESS_HEADER, signer.address().to_string()),
+        (auth::TIMESTAMP_HEADER, timestamp.to_string()),
+        (auth::NONCE_HEADER, nonce.to_string()),
+        (
+            auth::SIGNATURE_HEADER,
+            format!("0x{}", alloy::hex::encode(signature.as_bytes())),
+        ),
+    ];
+    if let Some(ct) = content_type {
+        headers.push(("content-type", ct));
+    }
+    Prepared {
+        method,
+        path,
+        headers,
+        body,
+    }
+}
+
+/// A 512x512 RGB PNG like a diffusion output (smooth shapes plus fine noise), made unique
+/// per task by a text chunk so no two uploads share a stored blob.
+fn result_png(task: u64) -> Vec<u8> {
+    let (w, h) = (512u32, 512u32);
+    let mut pixels = Vec::with_capacity((w * h * 3) as usize);
+    let mut noise = 0x2545_f491_4f6c_dd1du64 ^ (task % 16);
+    for y in 0..h {
+        for x in 0..w {
+            noise ^= noise << 13;
+            noise ^= noise >> 7;
+            noise ^= noise << 17;
+            let fx = x as f32 / w as f32;
+            let fy = y as f32 / h as f32;
+            let base =
+                ((fx * 6.0 + (task % 16) as f32).sin() * (fy * 4.0).cos() * 100.0 + 128.0) as i32;
+            let n = (noise & 15) as i32 - 8;
+            pixels.extend_from_slice(&[
+                (base + n).clamp(0, 255) as u8,
+                (255 - base + n).clamp(0, 255) as u8,
+                ((x ^ y) as i32 % 64 + base / 2 + n).clamp(0, 255) as u8,
+            ]);
+        }
+    }
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(Cursor::new(&mut out), w, h);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder
+        .add_text_chunk("tessera-task".into(), task.to_string())
+        .unwrap();
+    let mut writer = encoder.write_header().unwrap();
+    writer.write_image_data(&pixels).unwrap();
+    writer.finish().unwrap();
+    out
+}
+
+fn multipart(name: &str, bytes: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "tessera-load-boundary";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: image/png\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+struct Report {
+    name: &'static str,
+    ok: usize,
+    failed: usize,
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+    first_failure: Option<String>,
+}
+
+impl Report {
+    fn print(&mut self) {
+        self.latencies.sort();
+        let pct = |p: f64| {
+            if self.latencies.is_empty() {
+                return 0.0;
+            }
+            let i = ((self.latencies.len() as f64 * p).ceil() as usize)
+                .clamp(1, self.latencies.len())
+                - 1;
+            self.latencies[i].as_secs_f64() * 1000.0
+        };
+        println!(
+            "{:<18} {:>7} ok {:>5} failed {:>8.2} s {:>9.1} req/s   p50 {:>7.2} ms   p99 {:>7.2} ms",
+            self.name,
+            self.ok,
+            self.failed,
+            self.elapsed.as_secs_f64(),
+            self.ok as f64 / self.elapsed.as_secs_f64(),
+            pct(0.50),
+            pct(0.99),
+        );
+        if let Some(failure) = &self.first_failure {
+            println!("{:<18} first failure: {failure}", "");
+        }
+    }
+}
+
+async fn drive(
+    name: &'static str,
+    base: &str,
+    client: &reqwest::Client,
+    requests: Vec<Prepared>,
+    expect: reqwest::StatusCode,
+    options: &Options,
+) -> Report {
+    let requests = Arc::new(requests);
+    let next = Arc::new(AtomicUsize::new(0));
+    let deadline = Instant::now() + Duration::from_secs(options.seconds);
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..options.concurrency {
+        let (requests, next, client, base) = (
+            requests.clone(),
+            next.clone(),
+            client.clone(),
+            base.to_owned(),
+        );
+        workers.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let (mut ok, mut failed, mut first_failure) = (0, 0, None);
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= requests.len() || Instant::now() >= deadline {
+                    break;
+                }
+                let r = &requests[i];
+                let mut request = client
+                    .request(r.method.clone(), format!("{base}{}", r.path))
+                    .body(r.body.clone());
+                for (k, v) in &r.headers {
+                    request = request.header(*k, v);
+                }
+                let sent = Instant::now();
+                let result = request.send().await;
+                let outcome = match result {
+                    Ok(response) => {
+                        let status = response.status();
+                        let body = response.bytes().await;
+                        match body {
+                            Ok(body) if status == expect => Ok(body.len()),
+                            Ok(body) => {
+                                Err(format!("{status}: {}", String::from_utf8_lossy(&body)))
+                            }
+                            Err(e) => Err(e.to_string()),
+                        }
+                    }
+                    Err(e) => Err(e.to_string()),
+                };
+                latencies.push(sent.elapsed());
+                match outcome {
+                    Ok(_) => ok += 1,
+                    Err(e) => {
+                        failed += 1;
+                        first_failure.get_or_insert(e);
+                    }
+                }
+            }
+            (ok, failed, latencies, first_failure)
+        }));
+    }
+    let mut report = Report {
+        name,
+        ok: 0,
+        failed: 0,
+        elapsed: Duration::ZERO,
+        latencies: Vec::new(),
+        first_failure: None,
+    };
+    for worker in workers {
+        let (ok, failed, latencies, first_failure) = worker.await.unwrap();
+        report.ok += ok;
+        report.failed += failed;
+        report.latencies.extend(latencies);
+        if report.first_failure.is_none() {
+            report.first_failure = first_failure;
+        }
+    }
+    report.elapsed = started.elapsed();
+    report.print();
+    report
+}
+
+#[tokio::main]
+async fn main() {
+    let options = options();
+    let dir = tempfile::tempdir().unwrap();
+    let db = db::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("relay.db").display()
+    ))
+    .await
+    .unwrap();
+    let blobs = DiskStore::open(dir.path().join("blobs")).unwrap();
+    let index = Arc::new(ChainIndex::new(CHAIN_ID));
+    let limits = Limits {
+        signature_window_secs: 600,
+        ..Limits::default()
+    };
+    let state = AppState::new(db, Box::new(blobs), index.clone(), limits, Vec::new());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app(state)).await.unwrap() });
+
+    let n = options.requests;
+    let creator = key(1);
+    let uploader = key(2);
+    println!(
+        "relay load benchmark: {n} requests per phase at most, {} s at most, {} concurrent clients, SQLite + disk in {}",
+        options.seconds,
+        options.concurrency,
+        dir.path().display()
+    );
+
+    // Tasks on "chain": arguments hash, the uploader selected and its revealed pHash.
+    let png_pool: Vec<Vec<u8>> = (0..16).map(result_png).collect();
+    let mut args_requests = Vec::with_capacity(n);
+    let mut block = 0;
+    for t in 0..n as u64 {
+        let id = TaskId::from(t + 1);
+        let args = format!(
+            "{{\"version\":\"2.5.0\",\"base_model\":\"runwayml/stable-diffusion-v1-5\",\"prompt\":\"a lighthouse at dusk, task {t}\",\"task_config\":{{\"num_images\":1,\"seed\":{t}}}}}"
+        );
+        block += 1;
+        index.apply(
+            block,
+            [
+                ChainEvent::TaskCreated {
+                    id,
+                    kind: TaskType::StableDiffusion,
+                    creator: creator.address(),
+                    task_hash: keccak256(args.as_bytes()),
+                },
+                ChainEvent::NodeSelected {
+                    id,
+                    node: uploader.address(),
+                },
+            ],
+        );
+        args_requests.push(prepare(
+            &creator,
+            reqwest::Method::PUT,
+            format!("/v1/tasks/{id}/args"),
+            args.into_bytes(),
+            None,
+            t,
+        ));
+    }
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(options.concurrency)
+        .build()
+        .unwrap();
+
+    let uploaded = drive(
+        "args upload",
+        &base,
+        &client,
+        args_requests,
+        reqwest::StatusCode::CREATED,
+        &options,
+    )
+    .await;
+
+    let reads: Vec<Prepared> = (0..uploaded.ok as u64)
+        .map(|t| {
+            prepare(
+                &uploader,
+                reqwest::Method::GET,
+                format!("/v1/tasks/{}/args", t + 1),
+                Vec::new(),
+                None,
+                n as u64 + t,
+            )
+        })
+        .collect();
+    drive(
+        "args download",
+        &base,
+        &client,
+        reads,
+        reqwest::StatusCode::OK,
+        &options,
+    )
+    .await;
+
+    // Result uploads: every task gets a distinct 512x512 PNG whose pHash was revealed.
+    let mut result_requests = Vec::with_capacity(n);
+    for t in 0..n as u64 {
+        let id = TaskId::from(t + 1);
+        let mut png = png_pool[(t % 16) as usize].clone();
+        make_unique(&mut png, t);
+        let score = relay::score::recompute(
+            TaskType::StableDiffusion,
+            &[("0.png".to_owned(), png.clone().into())],
+            2048,
+        )
+        .expect("the benchmark's PNGs hash");
+        block += 1;
+        index.apply(
+            block,
+            [ChainEvent::ResultRevealed {
+                id,
+                uploader: uploader.address(),
+                score: ChainBytes::from(score),
+            }],
+        );
+        let (ct, body) = multipart("0.png", &png);
+        result_requests.push(prepare(
+            &uploader,
+            reqwest::Method::POST,
+            format!("/v1/tasks/{id}/results"),
+            body,
+            Some(ct),
+            2 * n as u64 + t,
+        ));
+    }
+    let png_size = png_pool[0].len();
+    let results = drive(
+        "result upload",
+        &base,
+        &client,
+        result_requests,
+        reqwest::StatusCode::CREATED,
+        &options,
+    )
+    .await;
+    println!(
+        "{:<18} (one {png_size}-byte 512x512 PNG per upload, pHash recomputed)",
+        ""
+    );
+
+    let downloads: Vec<Prepared> = (0..results.ok as u64)
+        .map(|t| {
+            prepare(
+                &creator,
+                reqwest::Method::GET,
+                format!("/v1/tasks/{}/results/0.png", t + 1),
+                Vec::new(),
+                None,
+                3 * n as u64 + t,
+            )
+        })
+        .collect();
+    drive(
+        "result download",
+        &base,
+        &client,
+        downloads,
+        reqwest::StatusCode::OK,
+        &options,
+    )
+    .await;
+
+    let health: Vec<Prepared> = (0..n)
+        .map(|_| Prepared {
+            method: reqwest::Method::GET,
+            path: "/health".into(),
+            headers: Vec::new(),
+            body: Vec::new(),
+        })
+        .collect();
+    drive(
+        "health",
+        &base,
+        &client,
+        health,
+        reqwest::StatusCode::OK,
+        &options,
+    )
+    .await;
+}
+
+/// Gives a PNG distinct bytes (a `tEXt` chunk after `IHDR`) without changing its pixels.
+fn make_unique(png: &mut Vec<u8>, task: u64) {
+    let text = format!("tessera-seq\0{task}");
+    let mut chunk = Vec::new();
+    chunk.extend_from_slice(&(text.len() as u32).to_be_bytes());
+    let mut typed = b"tEXt".to_vec();
+    typed.extend_from_slice(text.as_bytes());
+    chunk.extend_from_slice(&typed);
+    chunk.extend_from_slice(&crc32(&typed).to_be_bytes());
+    // Signature (8) + IHDR chunk (4 + 4 + 13 + 4).
+    let at = 8 + 25;
+    png.splice(at..at, chunk);
+}
+
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = 0xffff_ffffu32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xedb8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}

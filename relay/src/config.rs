@@ -1,0 +1,148 @@
+//! The relay's settings, with safe defaults. Read from a TOML file, then overridden by
+//! environment variables and flags in the binary.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use alloy_primitives::Address;
+use serde::Deserialize;
+
+/// Everything the relay is configured with.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where the SQLite database and the file store live unless configured otherwise.
+    pub data_dir: PathBuf,
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// `sqlite://...` or `postgres://...`; default: `sqlite://<data_dir>/relay.db`.
+    pub database_url: Option<String>,
+    /// Object store URL (`s3://bucket/prefix`, `file:///path`, `memory://`); default: files
+    /// under `<data_dir>/blobs` written with fsync and atomic renames.
+    pub object_store_url: Option<String>,
+    /// Chain settings.
+    pub chain: ChainConfig,
+    /// Request limits.
+    pub limits: Limits,
+    /// Addresses allowed to publish model files.
+    pub model_publishers: Vec<Address>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("relay-data"),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8600)),
+            database_url: None,
+            object_store_url: None,
+            chain: ChainConfig::default(),
+            limits: Limits::default(),
+            model_publishers: Vec::new(),
+        }
+    }
+}
+
+/// Which chain to follow.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChainConfig {
+    /// JSON-RPC endpoint.
+    pub rpc_url: String,
+    /// Chain id; checked against the endpoint at start.
+    pub chain_id: u64,
+    /// The `TaskManager` contract's address (or read it from `deployments`).
+    pub contract: Option<Address>,
+    /// A deployments JSON file (as `cargo xtask contracts deploy` writes it).
+    pub deployments: Option<PathBuf>,
+    /// The block to start following from (at least the deployment block).
+    pub from_block: u64,
+    /// Blocks to stay behind the head.
+    pub confirmations: u64,
+    /// Milliseconds between polls.
+    pub poll_interval_ms: u64,
+    /// The most blocks per `eth_getLogs`.
+    pub max_block_range: u64,
+}
+
+impl Default for ChainConfig {
+    fn default() -> Self {
+        Self {
+            rpc_url: "http://127.0.0.1:8545".into(),
+            chain_id: 31337,
+            contract: None,
+            deployments: None,
+            from_block: 0,
+            confirmations: 0,
+            poll_interval_ms: 1000,
+            max_block_range: 2000,
+        }
+    }
+}
+
+/// Limits on what a request may carry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Largest task-argument body, in bytes.
+    pub max_args_bytes: usize,
+    /// Largest result upload (all files and multipart framing), in bytes.
+    pub max_result_bytes: usize,
+    /// Most files in one result upload.
+    pub max_result_files: usize,
+    /// Largest single result file, in bytes.
+    pub max_result_file_bytes: usize,
+    /// Widest and tallest result image, in pixels.
+    pub max_image_side: u32,
+    /// Largest single model file, in bytes.
+    pub max_model_file_bytes: u64,
+    /// Accepted distance between a request's timestamp and the relay's clock, in seconds.
+    pub signature_window_secs: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_args_bytes: 64 * 1024,
+            max_result_bytes: 64 * 1024 * 1024,
+            max_result_files: 10,
+            max_result_file_bytes: 16 * 1024 * 1024,
+            max_image_side: 2048,
+            max_model_file_bytes: 16 * 1024 * 1024 * 1024,
+            signature_window_secs: 60,
+        }
+    }
+}
+
+impl Config {
+    /// The database URL in effect.
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("relay.db").display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_file_parses_to_the_defaults() {
+        let config: Config = toml::from_str(include_str!("../relay.example.toml")).unwrap();
+        let defaults = Config::default();
+        assert_eq!(config.listen, defaults.listen);
+        assert_eq!(config.limits.max_args_bytes, defaults.limits.max_args_bytes);
+        assert_eq!(
+            config.limits.max_model_file_bytes,
+            defaults.limits.max_model_file_bytes
+        );
+        assert_eq!(config.chain.chain_id, 31337);
+        assert_eq!(config.database_url(), "sqlite://relay-data/relay.db");
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let err = toml::from_str::<Config>("[limits]\nmax_arg_bytes = 1\n").unwrap_err();
+        assert!(err.to_string().contains("max_arg_bytes"), "{err}");
+    }
+}

@@ -1,0 +1,525 @@
+//! The relay's records: which blobs were accepted as whose task arguments, results and
+//! model files.
+//!
+//! [`Db`] has two implementations, [`SqliteDb`] (the default, embedded) and [`PgDb`] (for
+//! several relay instances), generated from the same SQL text: the schema uses only types
+//! both understand and every query uses `$n` parameters, which both accept. Migrations are
+//! embedded in the binary and run at connect.
+
+mod sql;
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+use std::time::Duration;
+
+use alloy_primitives::{Address, B256, Bytes};
+use async_trait::async_trait;
+use serde::Serialize;
+use sqlx::Row as _;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use crate::chain::TaskId;
+
+/// A database failure.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The URL's scheme is neither SQLite nor PostgreSQL.
+    #[error("database URL `{0}` must start with sqlite: or postgres:")]
+    UnknownScheme(String),
+    /// The driver failed.
+    #[error("database: {0}")]
+    Sqlx(#[from] sqlx::Error),
+    /// Migrations failed.
+    #[error("database migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A stored value does not parse back (the database was edited by hand?).
+    #[error("stored value `{value}` in column {column} is corrupt")]
+    Corrupt {
+        /// The column.
+        column: &'static str,
+        /// The value.
+        value: String,
+    },
+}
+
+/// A task's accepted arguments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArgsRecord {
+    /// SHA-256 of the bytes (the blob's name).
+    pub sha256: B256,
+    /// Their size.
+    pub size: u64,
+}
+
+/// One accepted result file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResultFile {
+    /// File name, `0.png`, `1.png`, … or `0.json`, ….
+    pub name: String,
+    /// SHA-256 of its bytes (the blob's name).
+    pub sha256: B256,
+    /// Its size.
+    pub size: u64,
+    /// The content type it is served with.
+    pub content_type: String,
+}
+
+/// A task's accepted results.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResultSet {
+    /// The node that uploaded them.
+    pub uploader: Address,
+    /// The score they hash to (equal to the revealed one).
+    pub score: Bytes,
+    /// The files, in score order.
+    pub files: Vec<ResultFile>,
+}
+
+/// One file of a model, by its path in the model's usual layout.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ModelFile {
+    /// Path inside the model, e.g. `unet/diffusion_pytorch_model.safetensors`.
+    pub path: String,
+    /// SHA-256 of its bytes.
+    pub sha256: B256,
+    /// Its size.
+    pub size: u64,
+}
+
+/// A model and its files, sorted by path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Model {
+    /// Its name, e.g. `runwayml/stable-diffusion-v1-5` or `gpt2`.
+    pub name: String,
+    /// Its files.
+    pub files: Vec<ModelFile>,
+}
+
+/// Whether an insert created the record or found one already there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inserted {
+    /// The record is new.
+    New,
+    /// A record for that key existed; nothing was changed.
+    Existing,
+}
+
+/// The relay's records.
+#[async_trait]
+pub trait Db: Send + Sync + 'static {
+    /// Checks the connection.
+    async fn ping(&self) -> Result<(), DbError>;
+    /// Records a task's arguments, unless some are recorded already.
+    async fn insert_args(
+        &self,
+        task: TaskId,
+        args: &ArgsRecord,
+        uploader: Address,
+    ) -> Result<Inserted, DbError>;
+    /// A task's arguments.
+    async fn args(&self, task: TaskId) -> Result<Option<ArgsRecord>, DbError>;
+    /// Records a task's results, all files in one transaction, unless some are recorded.
+    async fn insert_results(&self, task: TaskId, results: &ResultSet) -> Result<Inserted, DbError>;
+    /// A task's results.
+    async fn results(&self, task: TaskId) -> Result<Option<ResultSet>, DbError>;
+    /// Records (or replaces) one file of a model.
+    async fn upsert_model_file(&self, model: &str, file: &ModelFile) -> Result<(), DbError>;
+    /// All models with their files, sorted by name.
+    async fn models(&self) -> Result<Vec<Model>, DbError>;
+    /// The size of a model file with this hash, if any model has one.
+    async fn model_blob_size(&self, sha256: B256) -> Result<Option<u64>, DbError>;
+}
+
+/// Connects to `url` (`sqlite:` or `postgres:`), creating a SQLite file if needed, and
+/// runs the migrations.
+pub async fn connect(url: &str) -> Result<Box<dyn Db>, DbError> {
+    if url.starts_with("sqlite:") {
+        Ok(Box::new(SqliteDb::connect(url).await?))
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Ok(Box::new(PgDb::connect(url).await?))
+    } else {
+        Err(DbError::UnknownScheme(url.to_owned()))
+    }
+}
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+impl SqliteDb {
+    /// Opens (creating if needed) a SQLite database in WAL mode with full `fsync` on
+    /// commit, so an acknowledged write survives a crash.
+    pub async fn connect(url: &str) -> Result<Self, DbError> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        // WAL lets readers run beside the one writer.
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Self { pool })
+    }
+}
+
+impl PgDb {
+    /// Connects to a PostgreSQL server.
+    pub async fn connect(url: &str) -> Result<Self, DbError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Self { pool })
+    }
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+fn hex_hash(hash: B256) -> String {
+    hex::encode(hash)
+}
+
+fn parse<T: FromStr>(column: &'static str, value: String) -> Result<T, DbError> {
+    value
+        .parse()
+        .map_err(|_| DbError::Corrupt { column, value })
+}
+
+fn parse_hash(column: &'static str, value: String) -> Result<B256, DbError> {
+    match hex::decode(&value) {
+        Ok(bytes) if bytes.len() == 32 => Ok(B256::from_slice(&bytes)),
+        _ => Err(DbError::Corrupt { column, value }),
+    }
+}
+
+fn parse_size(column: &'static str, value: i64) -> Result<u64, DbError> {
+    u64::try_from(value).map_err(|_| DbError::Corrupt {
+        column,
+        value: value.to_string(),
+    })
+}
+
+fn sql_size(size: u64) -> i64 {
+    i64::try_from(size).unwrap_or(i64::MAX)
+}
+
+/// Implements [`Db`] for a sqlx pool type; both backends share every query in [`sql`].
+macro_rules! sql_db {
+    ($(#[$doc:meta])* $name:ident, $pool:ty) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone)]
+        pub struct $name {
+            pool: $pool,
+        }
+
+        #[async_trait]
+        impl Db for $name {
+            async fn ping(&self) -> Result<(), DbError> {
+                sqlx::query(sql::PING).execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn insert_args(
+                &self,
+                task: TaskId,
+                args: &ArgsRecord,
+                uploader: Address,
+            ) -> Result<Inserted, DbError> {
+                let done = sqlx::query(sql::INSERT_ARGS)
+                    .bind(task.to_string())
+                    .bind(hex_hash(args.sha256))
+                    .bind(sql_size(args.size))
+                    .bind(uploader.to_string().to_ascii_lowercase())
+                    .bind(now())
+                    .execute(&self.pool)
+                    .await?;
+                Ok(if done.rows_affected() == 1 { Inserted::New } else { Inserted::Existing })
+            }
+
+            async fn args(&self, task: TaskId) -> Result<Option<ArgsRecord>, DbError> {
+                let row = sqlx::query(sql::SELECT_ARGS)
+                    .bind(task.to_string())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.map(|row| {
+                    Ok(ArgsRecord {
+                        sha256: parse_hash("task_args.sha256", row.try_get("sha256")?)?,
+                        size: parse_size("task_args.size", row.try_get("size")?)?,
+                    })
+                })
+                .transpose()
+            }
+
+            async fn insert_results(
+                &self,
+                task: TaskId,
+                results: &ResultSet,
+            ) -> Result<Inserted, DbError> {
+                let task = task.to_string();
+                let mut tx = self.pool.begin().await?;
+                let done = sqlx::query(sql::INSERT_RESULTS)
+                    .bind(&task)
+                    .bind(results.uploader.to_string().to_ascii_lowercase())
+                    .bind(hex::encode(&results.score))
+                    .bind(now())
+                    .execute(&mut *tx)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Ok(Inserted::Existing);
+                }
+                for (idx, file) in results.files.iter().enumerate() {
+                    sqlx::query(sql::INSERT_RESULT_FILE)
+                        .bind(&task)
+                        .bind(idx as i64)
+                        .bind(&file.name)
+                        .bind(hex_hash(file.sha256))
+                        .bind(sql_size(file.size))
+                        .bind(&file.content_type)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(Inserted::New)
+            }
+
+            async fn results(&self, task: TaskId) -> Result<Option<ResultSet>, DbError> {
+                let task = task.to_string();
+                let Some(row) = sqlx::query(sql::SELECT_RESULTS)
+                    .bind(&task)
+                    .fetch_optional(&self.pool)
+                    .await?
+                else {
+                    return Ok(None);
+                };
+                let score: String = row.try_get("score")?;
+                let score = hex::decode(&score)
+                    .map_err(|_| DbError::Corrupt { column: "task_results.score", value: score })?;
+                let files = sqlx::query(sql::SELECT_RESULT_FILES)
+                    .bind(&task)
+                    .fetch_all(&self.pool)
+                    .await?
+                    .into_iter()
+                    .map(|row| {
+                        Ok(ResultFile {
+                            name: row.try_get("name")?,
+                            sha256: parse_hash("result_files.sha256", row.try_get("sha256")?)?,
+                            size: parse_size("result_files.size", row.try_get("size")?)?,
+                            content_type: row.try_get("content_type")?,
+                        })
+                    })
+                    .collect::<Result<_, DbError>>()?;
+                Ok(Some(ResultSet {
+                    uploader: parse("task_results.uploader", row.try_get("uploader")?)?,
+                    score: score.into(),
+                    files,
+                }))
+            }
+
+            async fn upsert_model_file(&self, model: &str, file: &ModelFile) -> Result<(), DbError> {
+                sqlx::query(sql::UPSERT_MODEL_FILE)
+                    .bind(model)
+                    .bind(&file.path)
+                    .bind(hex_hash(file.sha256))
+                    .bind(sql_size(file.size))
+                    .bind(now())
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn models(&self) -> Result<Vec<Model>, DbError> {
+                let rows = sqlx::query(sql::SELECT_MODEL_FILES)
+                    .fetch_all(&self.pool)
+                    .await?;
+                let mut models: BTreeMap<String, Vec<ModelFile>> = BTreeMap::new();
+                for row in rows {
+                    models.entry(row.try_get("model")?).or_default().push(ModelFile {
+                        path: row.try_get("path")?,
+                        sha256: parse_hash("model_files.sha256", row.try_get("sha256")?)?,
+                        size: parse_size("model_files.size", row.try_get("size")?)?,
+                    });
+                }
+                Ok(models
+                    .into_iter()
+                    .map(|(name, mut files)| {
+                        files.sort_by(|a, b| a.path.cmp(&b.path));
+                        Model { name, files }
+                    })
+                    .collect())
+            }
+
+            async fn model_blob_size(&self, sha256: B256) -> Result<Option<u64>, DbError> {
+                let row = sqlx::query(sql::SELECT_MODEL_BLOB)
+                    .bind(hex_hash(sha256))
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.map(|row| parse_size("model_files.size", row.try_get("size")?))
+                    .transpose()
+            }
+        }
+    };
+}
+
+sql_db!(
+    /// The embedded default: one SQLite file.
+    SqliteDb,
+    SqlitePool
+);
+sql_db!(
+    /// PostgreSQL, for relays that share their state.
+    PgDb,
+    PgPool
+);
+
+#[cfg(test)]
+pub(crate) mod testpg;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn results(uploader: Address) -> ResultSet {
+        ResultSet {
+            uploader,
+            score: Bytes::from(vec![0xab; 16]),
+            files: (0..2)
+                .map(|i| ResultFile {
+                    name: format!("{i}.png"),
+                    sha256: B256::repeat_byte(i as u8 + 1),
+                    size: 1000 + i,
+                    content_type: "image/png".into(),
+                })
+                .collect(),
+        }
+    }
+
+    /// The behaviour every [`Db`] must show.
+    async fn contract(db: &dyn Db) {
+        db.ping().await.unwrap();
+        let task = TaskId::from(7);
+        let node = Address::repeat_byte(0x42);
+
+        assert_eq!(db.args(task).await.unwrap(), None);
+        let args = ArgsRecord {
+            sha256: B256::repeat_byte(9),
+            size: 123,
+        };
+        assert_eq!(
+            db.insert_args(task, &args, node).await.unwrap(),
+            Inserted::New
+        );
+        let other = ArgsRecord {
+            sha256: B256::repeat_byte(8),
+            size: 1,
+        };
+        assert_eq!(
+            db.insert_args(task, &other, node).await.unwrap(),
+            Inserted::Existing
+        );
+        assert_eq!(db.args(task).await.unwrap(), Some(args));
+
+        assert_eq!(db.results(task).await.unwrap(), None);
+        let set = results(node);
+        assert_eq!(db.insert_results(task, &set).await.unwrap(), Inserted::New);
+        let mut second = results(Address::ZERO);
+        second.files.truncate(1);
+        assert_eq!(
+            db.insert_results(task, &second).await.unwrap(),
+            Inserted::Existing
+        );
+        assert_eq!(db.results(task).await.unwrap(), Some(set));
+
+        // A huge task id (256 bits) round-trips.
+        let big = TaskId(alloy_primitives::U256::MAX);
+        db.insert_args(
+            big,
+            &ArgsRecord {
+                sha256: B256::ZERO,
+                size: 0,
+            },
+            node,
+        )
+        .await
+        .unwrap();
+        assert!(db.args(big).await.unwrap().is_some());
+
+        assert!(db.models().await.unwrap().is_empty());
+        let file = |path: &str, byte: u8| ModelFile {
+            path: path.into(),
+            sha256: B256::repeat_byte(byte),
+            size: u64::from(byte) * 10,
+        };
+        db.upsert_model_file("gpt2", &file("model.safetensors", 1))
+            .await
+            .unwrap();
+        db.upsert_model_file("gpt2", &file("config.json", 2))
+            .await
+            .unwrap();
+        db.upsert_model_file("sd", &file("unet/x.safetensors", 3))
+            .await
+            .unwrap();
+        db.upsert_model_file("gpt2", &file("config.json", 4))
+            .await
+            .unwrap();
+        let models = db.models().await.unwrap();
+        assert_eq!(
+            models,
+            vec![
+                Model {
+                    name: "gpt2".into(),
+                    files: vec![file("config.json", 4), file("model.safetensors", 1)],
+                },
+                Model {
+                    name: "sd".into(),
+                    files: vec![file("unet/x.safetensors", 3)]
+                },
+            ]
+        );
+        assert_eq!(
+            db.model_blob_size(B256::repeat_byte(3)).await.unwrap(),
+            Some(30)
+        );
+        assert_eq!(
+            db.model_blob_size(B256::repeat_byte(2)).await.unwrap(),
+            None
+        );
+    }
+
+    #[tokio::test]
+    async fn sqlite_meets_the_contract() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("relay.db").display());
+        let db = connect(&url).await.unwrap();
+        contract(db.as_ref()).await;
+        drop(db);
+        // Records survive reopening, and migrations do not run twice.
+        let db = connect(&url).await.unwrap();
+        assert!(db.results(TaskId::from(7)).await.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn postgres_meets_the_contract() {
+        let server = testpg::TestPostgres::start().await;
+        let db = connect(&server.fresh_database().await).await.unwrap();
+        contract(db.as_ref()).await;
+    }
+
+    #[tokio::test]
+    async fn unknown_scheme_is_refused() {
+        assert!(matches!(
+            connect("mysql://localhost/x").await,
+            Err(DbError::UnknownScheme(_))
+        ));
+    }
+}

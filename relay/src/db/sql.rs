@@ -1,0 +1,29 @@
+//! Every query the relay runs, valid for both SQLite and PostgreSQL.
+
+pub(super) const PING: &str = "SELECT 1";
+
+pub(super) const INSERT_ARGS: &str = "INSERT INTO task_args (task_id, sha256, size, uploader, created_at) \
+     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (task_id) DO NOTHING";
+
+pub(super) const SELECT_ARGS: &str = "SELECT sha256, size FROM task_args WHERE task_id = $1";
+
+pub(super) const INSERT_RESULTS: &str = "INSERT INTO task_results (task_id, uploader, score, created_at) \
+     VALUES ($1, $2, $3, $4) ON CONFLICT (task_id) DO NOTHING";
+
+pub(super) const INSERT_RESULT_FILE: &str = "INSERT INTO result_files (task_id, idx, name, sha256, size, content_type) \
+     VALUES ($1, $2, $3, $4, $5, $6)";
+
+pub(super) const SELECT_RESULTS: &str =
+    "SELECT uploader, score FROM task_results WHERE task_id = $1";
+
+pub(super) const SELECT_RESULT_FILES: &str =
+    "SELECT name, sha256, size, content_type FROM result_files WHERE task_id = $1 ORDER BY idx";
+
+pub(super) const UPSERT_MODEL_FILE: &str = "INSERT INTO model_files (model, path, sha256, size, created_at) \
+     VALUES ($1, $2, $3, $4, $5) \
+     ON CONFLICT (model, path) DO UPDATE SET sha256 = excluded.sha256, size = excluded.size";
+
+/// Unordered: collations differ between the backends, so the caller sorts.
+pub(super) const SELECT_MODEL_FILES: &str = "SELECT model, path, sha256, size FROM model_files";
+
+pub(super) const SELECT_MODEL_BLOB: &str = "SELECT size FROM model_files WHERE sha256 = $1 LIMIT 1";

@@ -1,0 +1,103 @@
+//! Model listing, publishing and content-addressed downloads.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use futures_util::{StreamExt as _, TryStreamExt as _};
+use serde::{Deserialize, Serialize};
+
+use super::{ApiError, AppState, SignedStream, serve_blob};
+use crate::blob::BlobError;
+use crate::db::ModelFile;
+use crate::metrics::Metrics;
+use crate::models::{self, ModelListing};
+
+/// The model listing.
+#[derive(Debug, Serialize)]
+pub(crate) struct Listing {
+    models: Vec<ModelListing>,
+}
+
+/// `GET /v1/models`.
+pub(crate) async fn list(State(state): State<AppState>) -> Result<Json<Listing>, ApiError> {
+    let models = state.0.db.models().await?;
+    Ok(Json(Listing {
+        models: models.into_iter().map(ModelListing::from).collect(),
+    }))
+}
+
+/// Which model file an upload is.
+#[derive(Debug, Deserialize)]
+pub(crate) struct FileTarget {
+    model: String,
+    path: String,
+}
+
+/// `PUT /v1/models/files?model=…&path=…`: a publisher streams one model file; the body
+/// must hash to the signed `x-tessera-body-sha256`.
+pub(crate) async fn put_file(
+    State(state): State<AppState>,
+    Query(target): Query<FileTarget>,
+    signed: SignedStream,
+    body: Body,
+) -> Result<(StatusCode, Json<ModelFile>), ApiError> {
+    if !state.0.model_publishers.contains(&signed.signer) {
+        return Err(ApiError::forbidden(format!(
+            "{} is not a model publisher of this relay",
+            signed.signer
+        )));
+    }
+    models::check_name("model name", &target.model, models::MAX_NAME_LEN)
+        .and_then(|()| models::check_name("model file path", &target.path, models::MAX_PATH_LEN))
+        .map_err(|e| ApiError::bad_request("bad_model_name", e.to_string()))?;
+    let stream = body
+        .into_data_stream()
+        .map_err(|e| BlobError::Source(e.to_string()))
+        .boxed();
+    let (sha256, size) = state
+        .0
+        .blobs
+        .put_stream(
+            stream,
+            state.0.limits.max_model_file_bytes,
+            Some(signed.body_sha256),
+        )
+        .await?;
+    let file = ModelFile {
+        path: target.path,
+        sha256,
+        size,
+    };
+    state.0.db.upsert_model_file(&target.model, &file).await?;
+    Metrics::add(&state.0.metrics.model_files_accepted, 1);
+    Metrics::add(&state.0.metrics.bytes_stored, size);
+    Ok((StatusCode::CREATED, Json(file)))
+}
+
+/// `GET /v1/blobs/{sha256}`: a model file by content hash, resumable with `Range`.
+pub(crate) async fn get_blob(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let sha256 = models::parse_sha256(&raw).ok_or_else(|| {
+        ApiError::bad_request("bad_hash", format!("`{raw}` is not a 64-digit hex SHA-256"))
+    })?;
+    let size = state.0.db.model_blob_size(sha256).await?.ok_or_else(|| {
+        ApiError::not_found(
+            "no_such_blob",
+            format!("no model file has SHA-256 {sha256}"),
+        )
+    })?;
+    serve_blob(
+        &state,
+        &headers,
+        sha256,
+        size,
+        "application/octet-stream",
+        "public, max-age=31536000, immutable",
+    )
+    .await
+}

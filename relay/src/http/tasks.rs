@@ -1,0 +1,380 @@
+//! Task arguments and results.
+
+use alloy_primitives::B256;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures_util::stream;
+use serde::Serialize;
+
+use super::{ApiError, AppState, Signed, serve_blob, task_id};
+use crate::chain::{TaskState, TaskType, TaskView};
+use crate::db::{ArgsRecord, Inserted, ResultFile, ResultSet};
+use crate::hashes::{sha256, task_hash};
+use crate::metrics::Metrics;
+use crate::score;
+use verifier::args::ArgsError;
+
+/// Results and arguments never change once accepted, but are not public.
+const PRIVATE_IMMUTABLE: &str = "private, max-age=31536000, immutable";
+
+/// The answer to an accepted argument upload.
+#[derive(Debug, Serialize)]
+pub(crate) struct ArgsReceipt {
+    task_id: String,
+    sha256: B256,
+    size: u64,
+}
+
+fn require_party(task: &TaskView, signer: alloy_primitives::Address) -> Result<(), ApiError> {
+    if task.is_party(signer) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(format!(
+            "{signer} is neither the creator nor a selected node of task {}",
+            task.id
+        )))
+    }
+}
+
+/// `PUT /v1/tasks/{task}/args`: the creator stores the task's arguments.
+pub(crate) async fn put_args(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    signed: Signed,
+) -> Result<(StatusCode, Json<ArgsReceipt>), ApiError> {
+    let id = task_id(&raw)?;
+    let task = state.task(id)?;
+    if signed.signer != task.creator {
+        return Err(ApiError::forbidden(format!(
+            "only task {id}'s creator {} may upload its arguments, not {}",
+            task.creator, signed.signer
+        )));
+    }
+    let body = signed.body;
+    verifier::args::TaskArgs::parse(task.kind, &body).map_err(|e| match e {
+        ArgsError::Malformed(_) => ApiError::bad_request("malformed_json", e.to_string()),
+        ArgsError::Invalid(_) | ArgsError::UnsupportedTaskType(_) => {
+            ApiError::unprocessable("invalid_args", e.to_string())
+        }
+    })?;
+    let hash = task_hash(&body);
+    if hash != task.task_hash {
+        return Err(ApiError::unprocessable(
+            "args_hash_mismatch",
+            format!(
+                "keccak256 of the arguments is {hash}, but task {id} on chain has taskHash {}",
+                task.task_hash
+            ),
+        ));
+    }
+    let record = ArgsRecord {
+        sha256: sha256(&body),
+        size: body.len() as u64,
+    };
+    let receipt = ArgsReceipt {
+        task_id: id.to_string(),
+        sha256: record.sha256,
+        size: record.size,
+    };
+    // The hash matched, so arguments already stored are these same bytes.
+    if state.0.db.args(id).await?.is_some() {
+        return Ok((StatusCode::OK, Json(receipt)));
+    }
+    state.0.blobs.put(record.sha256, body).await?;
+    let status = match state.0.db.insert_args(id, &record, signed.signer).await? {
+        Inserted::New => {
+            Metrics::add(&state.0.metrics.args_accepted, 1);
+            Metrics::add(&state.0.metrics.bytes_stored, record.size);
+            StatusCode::CREATED
+        }
+        Inserted::Existing => StatusCode::OK,
+    };
+    Ok((status, Json(receipt)))
+}
+
+/// `GET /v1/tasks/{task}/args`: the creator or a selected node reads the arguments.
+pub(crate) async fn get_args(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+    signed: Signed,
+) -> Result<Response, ApiError> {
+    let id = task_id(&raw)?;
+    let task = state.task(id)?;
+    require_party(&task, signed.signer)?;
+    let args = state.0.db.args(id).await?.ok_or_else(|| {
+        ApiError::not_found(
+            "no_args",
+            format!("task {id}'s arguments have not been uploaded"),
+        )
+    })?;
+    serve_blob(
+        &state,
+        &headers,
+        args.sha256,
+        args.size,
+        "application/json",
+        PRIVATE_IMMUTABLE,
+    )
+    .await
+}
+
+/// The answer to an accepted result upload, and the result listing.
+#[derive(Debug, Serialize)]
+pub(crate) struct ResultsView {
+    task_id: String,
+    #[serde(flatten)]
+    results: ResultSet,
+}
+
+/// What a task kind's result files are called and served as.
+fn file_format(kind: TaskType) -> (&'static str, &'static str, usize) {
+    match kind {
+        TaskType::StableDiffusion => ("png", "image/png", 8),
+        TaskType::Llm => ("json", "application/json", 32),
+    }
+}
+
+/// `POST /v1/tasks/{task}/results`: the designated node uploads the result files as
+/// `multipart/form-data`, one part per file named `0.png`, `1.png`, … in score order.
+pub(crate) async fn post_results(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+    signed: Signed,
+) -> Result<(StatusCode, Json<ResultsView>), ApiError> {
+    let id = task_id(&raw)?;
+    let task = state.task(id)?;
+    let (uploader, revealed) = match &task.state {
+        TaskState::Revealed { uploader, score } => (*uploader, score.clone()),
+        TaskState::Running => {
+            return Err(ApiError::conflict(
+                "not_revealed",
+                format!("task {id} has no revealed result yet"),
+            ));
+        }
+        TaskState::Aborted => {
+            return Err(ApiError::conflict(
+                "task_aborted",
+                format!("task {id} was aborted and takes no results"),
+            ));
+        }
+    };
+    if signed.signer != uploader {
+        return Err(ApiError::forbidden(format!(
+            "the contract named {uploader} to upload task {id}'s results, not {}",
+            signed.signer
+        )));
+    }
+    if state.0.db.results(id).await?.is_some() {
+        return Err(ApiError::conflict(
+            "results_exist",
+            format!("task {id}'s results were already uploaded"),
+        ));
+    }
+    let (extension, content_type, block) = file_format(task.kind);
+    let expected_files = revealed.len() / block;
+    let files = read_files(&state, &headers, signed.body, extension, expected_files).await?;
+
+    let max_side = state.0.limits.max_image_side;
+    let kind = task.kind;
+    let (files, computed) = tokio::task::spawn_blocking(move || {
+        let score = score::recompute(kind, &files, max_side);
+        let hashes: Vec<B256> = files.iter().map(|(_, bytes)| sha256(bytes)).collect();
+        (files, score.map(|s| (s, hashes)))
+    })
+    .await
+    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    let (score, hashes) = computed?;
+    if score != revealed.as_ref() {
+        Metrics::add(&state.0.metrics.results_score_mismatch, 1);
+        return Err(ApiError::unprocessable(
+            "score_mismatch",
+            format!(
+                "the files score 0x{}, but {uploader} revealed 0x{} for task {id}",
+                hex::encode(&score),
+                hex::encode(&revealed)
+            ),
+        ));
+    }
+
+    let mut stored = Vec::with_capacity(files.len());
+    let mut total = 0;
+    for ((name, bytes), hash) in files.into_iter().zip(hashes) {
+        let size = bytes.len() as u64;
+        total += size;
+        state.0.blobs.put(hash, bytes).await?;
+        stored.push(ResultFile {
+            name,
+            sha256: hash,
+            size,
+            content_type: content_type.to_owned(),
+        });
+    }
+    let results = ResultSet {
+        uploader,
+        score: revealed,
+        files: stored,
+    };
+    match state.0.db.insert_results(id, &results).await? {
+        Inserted::New => {
+            Metrics::add(&state.0.metrics.results_accepted, 1);
+            Metrics::add(&state.0.metrics.bytes_stored, total);
+        }
+        Inserted::Existing => {
+            return Err(ApiError::conflict(
+                "results_exist",
+                format!("task {id}'s results were already uploaded"),
+            ));
+        }
+    }
+    Ok((
+        StatusCode::CREATED,
+        Json(ResultsView {
+            task_id: id.to_string(),
+            results,
+        }),
+    ))
+}
+
+/// Splits a multipart body into its files, enforcing names, count and sizes.
+async fn read_files(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Bytes,
+    extension: &str,
+    expected: usize,
+) -> Result<Vec<(String, Bytes)>, ApiError> {
+    let limits = &state.0.limits;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let boundary = multer::parse_boundary(content_type).map_err(|_| {
+        ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "multipart_required",
+            format!("results must be sent as multipart/form-data, not `{content_type}`"),
+        )
+    })?;
+    let constraints = multer::Constraints::new()
+        .size_limit(multer::SizeLimit::new().per_field(limits.max_result_file_bytes as u64));
+    let mut multipart = multer::Multipart::with_constraints(
+        stream::once(async move { Ok::<_, std::convert::Infallible>(body) }),
+        boundary,
+        constraints,
+    );
+    let mut files = Vec::new();
+    while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
+        if files.len() == limits.max_result_files {
+            return Err(ApiError::too_large(format!(
+                "more than {} files in one upload",
+                limits.max_result_files
+            )));
+        }
+        let want = format!("{}.{extension}", files.len());
+        let name = field.file_name().unwrap_or_default().to_owned();
+        if name != want {
+            return Err(ApiError::unprocessable(
+                "bad_file_name",
+                format!("part {} is named `{name}`; expected `{want}`", files.len()),
+            ));
+        }
+        let bytes = field.bytes().await.map_err(multipart_error)?;
+        files.push((name, bytes));
+    }
+    if files.len() != expected {
+        return Err(ApiError::unprocessable(
+            "wrong_file_count",
+            format!(
+                "{} files uploaded, but the revealed score covers {expected}",
+                files.len()
+            ),
+        ));
+    }
+    Ok(files)
+}
+
+fn multipart_error(e: multer::Error) -> ApiError {
+    match e {
+        multer::Error::FieldSizeExceeded { limit, field_name } => ApiError::too_large(format!(
+            "file `{}` is larger than the limit of {limit} bytes",
+            field_name.unwrap_or_default()
+        )),
+        e => ApiError::bad_request("malformed_multipart", format!("multipart body: {e}")),
+    }
+}
+
+/// `GET /v1/tasks/{task}/results`: the result files' names, hashes and sizes.
+pub(crate) async fn list_results(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    signed: Signed,
+) -> Result<Json<ResultsView>, ApiError> {
+    let id = task_id(&raw)?;
+    let task = state.task(id)?;
+    require_party(&task, signed.signer)?;
+    let results = state
+        .0
+        .db
+        .results(id)
+        .await?
+        .ok_or_else(|| no_results(id))?;
+    Ok(Json(ResultsView {
+        task_id: id.to_string(),
+        results,
+    }))
+}
+
+fn no_results(id: crate::chain::TaskId) -> ApiError {
+    ApiError::not_found(
+        "no_results",
+        format!("task {id}'s results have not been uploaded"),
+    )
+}
+
+/// `GET /v1/tasks/{task}/results/{name}`: one result file.
+pub(crate) async fn get_result_file(
+    State(state): State<AppState>,
+    Path((raw, name)): Path<(String, String)>,
+    headers: HeaderMap,
+    signed: Signed,
+) -> Result<Response, ApiError> {
+    let id = task_id(&raw)?;
+    let task = state.task(id)?;
+    require_party(&task, signed.signer)?;
+    let results = state
+        .0
+        .db
+        .results(id)
+        .await?
+        .ok_or_else(|| no_results(id))?;
+    let file = results
+        .files
+        .into_iter()
+        .find(|f| f.name == name)
+        .ok_or_else(|| {
+            ApiError::not_found(
+                "no_such_file",
+                format!("task {id} has no result file `{name}`"),
+            )
+        })?;
+    let mut response = serve_blob(
+        &state,
+        &headers,
+        file.sha256,
+        file.size,
+        &file.content_type,
+        PRIVATE_IMMUTABLE,
+    )
+    .await?;
+    if let Ok(disposition) = format!("inline; filename=\"task-{id}-{name}\"").parse() {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_DISPOSITION, disposition);
+    }
+    Ok(response.into_response())
+}

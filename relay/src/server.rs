@@ -1,0 +1,202 @@
+//! Assembles a running relay from a [`Config`]: storage, chain follower, HTTP server.
+
+use std::future::{Future, IntoFuture};
+use std::sync::Arc;
+use std::time::Duration;
+
+use alloy_primitives::Address;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::blob::{BlobError, BlobStore, DiskStore, ObjectStoreBlobs};
+use crate::chain::ChainIndex;
+use crate::chain::follower::{self, FollowError, FollowerConfig};
+use crate::config::Config;
+use crate::db::{self, Db, DbError};
+use crate::http::{AppState, app};
+
+/// Why the relay could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The data directory cannot be created.
+    #[error("data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: String,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The database cannot be opened.
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// The blob store cannot be opened.
+    #[error(transparent)]
+    Blob(#[from] BlobError),
+    /// No task contract is configured.
+    #[error("no task contract: set chain.contract, or chain.deployments to a deployments file")]
+    NoContract,
+    /// The deployments file is unusable.
+    #[error("deployments file {path}: {reason}")]
+    Deployments {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The chain follower failed.
+    #[error(transparent)]
+    Chain(#[from] FollowError),
+    /// Listening or serving failed.
+    #[error("listening on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: String,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+/// Opens the configured database and blob store (creating the data directory).
+pub async fn open_storage(
+    config: &Config,
+) -> Result<(Box<dyn Db>, Box<dyn BlobStore>), ServerError> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| ServerError::DataDir {
+        path: config.data_dir.display().to_string(),
+        source,
+    })?;
+    let db = db::connect(&config.database_url()).await?;
+    let blobs: Box<dyn BlobStore> = match &config.object_store_url {
+        Some(url) => Box::new(ObjectStoreBlobs::from_url(url)?),
+        None => Box::new(DiskStore::open(config.data_dir.join("blobs"))?),
+    };
+    Ok((db, blobs))
+}
+
+/// The task contract's address and the block to follow it from: configured, or read from
+/// a deployments file as the `contracts` crate writes it (`taskManager`,
+/// `deploymentBlock`, `chainId`).
+pub fn contract_target(config: &Config) -> Result<(Address, u64), ServerError> {
+    if let Some(address) = config.chain.contract {
+        return Ok((address, config.chain.from_block));
+    }
+    let path = config
+        .chain
+        .deployments
+        .as_ref()
+        .ok_or(ServerError::NoContract)?;
+    let error = |reason: String| ServerError::Deployments {
+        path: path.display().to_string(),
+        reason,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| error(e.to_string()))?;
+    let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| error(e.to_string()))?;
+    let field = |name: &str| {
+        json.get(name)
+            .ok_or_else(|| error(format!("no `{name}` field")))
+    };
+    let address = field("taskManager")?;
+    let address: Address = address
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| error(format!("`taskManager` {address} is not an address")))?;
+    let chain_id = field("chainId")?.as_u64();
+    if chain_id != Some(config.chain.chain_id) {
+        return Err(error(format!(
+            "it is for chain {chain_id:?}, the relay is configured for chain {}",
+            config.chain.chain_id
+        )));
+    }
+    let deployed = field("deploymentBlock")?
+        .as_u64()
+        .ok_or_else(|| error("`deploymentBlock` is not a block number".into()))?;
+    Ok((address, deployed.max(config.chain.from_block)))
+}
+
+/// Runs the relay until `shutdown` completes: follows the chain and serves HTTP.
+pub async fn run(
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let (contract, from_block) = contract_target(&config)?;
+    let (db, blobs) = open_storage(&config).await?;
+    let index = Arc::new(ChainIndex::new(config.chain.chain_id));
+    let state = AppState::new(
+        db,
+        blobs,
+        index.clone(),
+        config.limits.clone(),
+        config.model_publishers.clone(),
+    );
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let follower_config = FollowerConfig {
+        rpc_url: config.chain.rpc_url.clone(),
+        contract,
+        from_block,
+        confirmations: config.chain.confirmations,
+        max_block_range: config.chain.max_block_range,
+        poll_interval: Duration::from_millis(config.chain.poll_interval_ms),
+    };
+    let follower = tokio::spawn(follower::follow(index, follower_config, stop_rx));
+
+    let listen_error = |source| ServerError::Listen {
+        addr: config.listen.to_string(),
+        source,
+    };
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(listen_error)?;
+    tracing::info!(addr = %listener.local_addr().map_err(listen_error)?, "relay listening");
+    let served = axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .into_future();
+    let mut follower = follower;
+    tokio::select! {
+        result = served => {
+            let _ = stop_tx.send(true);
+            if let Ok(Err(e)) = follower.await {
+                tracing::warn!(error = %e, "chain follower stopped with an error");
+            }
+            result.map_err(listen_error)
+        }
+        // The follower ends by itself only on a misconfiguration (wrong chain, bad URL).
+        result = &mut follower => match result {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(e.into()),
+            Err(e) => panic!("chain follower panicked: {e}"),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_contract_comes_from_the_deployments_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("deployments.json");
+        std::fs::write(
+            &path,
+            r#"{"chainId": 31337, "rpcUrl": "http://127.0.0.1:8545",
+                "nodeRegistry": "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+                "taskManager": "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512",
+                "deploymentBlock": 3, "deployer": "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"}"#,
+        )
+        .unwrap();
+        let mut config = Config::default();
+        assert!(matches!(
+            contract_target(&config),
+            Err(ServerError::NoContract)
+        ));
+        config.chain.deployments = Some(path);
+        let (address, from) = contract_target(&config).unwrap();
+        assert_eq!(
+            address.to_string(),
+            "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512"
+        );
+        assert_eq!(from, 3);
+        config.chain.chain_id = 1;
+        let err = contract_target(&config).unwrap_err().to_string();
+        assert!(err.contains("chain Some(31337)"), "{err}");
+    }
+}

@@ -1,0 +1,895 @@
+//! The HTTP API without a socket: requests go through `app(state).oneshot(...)` against
+//! real SQLite and disk storage, with the chain view fed by events.
+
+mod common;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use alloy::primitives::{Address, B256, Bytes as ChainBytes, keccak256};
+use alloy::signers::local::PrivateKeySigner;
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use common::{AuthHeaders, key, multipart, now, png, sign};
+use http_body_util::BodyExt;
+use relay::auth::{self, body_sha256};
+use relay::blob::DiskStore;
+use relay::chain::{ChainEvent, ChainIndex, TaskId, TaskType};
+use relay::config::Limits;
+use relay::{AppState, app, db};
+use serde_json::Value;
+use tower::ServiceExt;
+
+const CHAIN_ID: u64 = 31337;
+
+struct Harness {
+    app: Router,
+    index: Arc<ChainIndex>,
+    state: AppState,
+    next_block: std::sync::atomic::AtomicU64,
+    _dir: tempfile::TempDir,
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", String::from_utf8_lossy(&self.body)))
+    }
+
+    /// The error code of a JSON error reply.
+    fn code(&self) -> String {
+        self.json()["error"]["code"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no error code in {}", self.json()))
+            .to_owned()
+    }
+
+    fn header(&self, name: header::HeaderName) -> &str {
+        self.headers
+            .get(&name)
+            .unwrap_or_else(|| panic!("no {name} header"))
+            .to_str()
+            .unwrap()
+    }
+}
+
+fn creator() -> PrivateKeySigner {
+    key(1)
+}
+fn node(n: u8) -> PrivateKeySigner {
+    key(10 + n)
+}
+fn stranger() -> PrivateKeySigner {
+    key(99)
+}
+
+impl Harness {
+    async fn new() -> Self {
+        Self::with_limits(Limits::default()).await
+    }
+
+    async fn with_limits(limits: Limits) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let db = db::connect(&format!(
+            "sqlite://{}",
+            dir.path().join("relay.db").display()
+        ))
+        .await
+        .unwrap();
+        let blobs = DiskStore::open(dir.path().join("blobs")).unwrap();
+        let index = Arc::new(ChainIndex::new(CHAIN_ID));
+        let state = AppState::new(
+            db,
+            Box::new(blobs),
+            index.clone(),
+            limits,
+            vec![key(50).address()],
+        );
+        Self {
+            app: app(state.clone()),
+            index,
+            state,
+            next_block: 1.into(),
+            _dir: dir,
+        }
+    }
+
+    fn events(&self, events: impl IntoIterator<Item = ChainEvent>) {
+        let block = self
+            .next_block
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.index.apply(block, events);
+    }
+
+    /// A task created by `creator()` whose arguments are `args`, with nodes 1..=3.
+    fn task(&self, id: u64, kind: TaskType, args: &[u8]) -> TaskId {
+        let id = TaskId::from(id);
+        self.events([ChainEvent::TaskCreated {
+            id,
+            kind,
+            creator: creator().address(),
+            task_hash: keccak256(args),
+        }]);
+        self.events((1..=3).map(|n| ChainEvent::NodeSelected {
+            id,
+            node: node(n).address(),
+        }));
+        id
+    }
+
+    fn reveal(&self, id: TaskId, uploader: &PrivateKeySigner, score: Vec<u8>) {
+        self.events([ChainEvent::ResultRevealed {
+            id,
+            uploader: uploader.address(),
+            score: ChainBytes::from(score),
+        }]);
+    }
+
+    async fn send(&self, request: Request<Body>) -> Reply {
+        let response = self.app.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    fn request(
+        method: &str,
+        path: &str,
+        auth: Option<&AuthHeaders>,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> Request<Body> {
+        let mut builder = Request::builder().method(method).uri(path);
+        for (name, value) in auth.iter().flat_map(|a| a.pairs()) {
+            builder = builder.header(name, value);
+        }
+        if let Some(ct) = content_type {
+            builder = builder.header(header::CONTENT_TYPE, ct);
+        }
+        builder.body(Body::from(body)).unwrap()
+    }
+
+    /// A request signed now by `signer`.
+    async fn signed(
+        &self,
+        signer: &PrivateKeySigner,
+        method: &str,
+        path: &str,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> Reply {
+        let auth = sign(signer, CHAIN_ID, method, path, body_sha256(&body), now());
+        self.send(Self::request(method, path, Some(&auth), content_type, body))
+            .await
+    }
+
+    async fn get(&self, path: &str) -> Reply {
+        self.send(Self::request("GET", path, None, None, Vec::new()))
+            .await
+    }
+}
+
+const ARGS: &[u8] = br#"{"base_model":"emilianJR/chilloutmix_NiPrunedFp32Fix","prompt":"a lighthouse","task_config":{"num_images":2,"seed":982883}}"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn arguments_round_trip_for_the_creator_and_the_task_nodes() {
+    let h = Harness::new().await;
+    let id = h.task(7, TaskType::StableDiffusion, ARGS);
+    let path = format!("/v1/tasks/{id}/args");
+
+    let put = h
+        .signed(&creator(), "PUT", &path, None, ARGS.to_vec())
+        .await;
+    assert_eq!(put.status, StatusCode::CREATED, "{:?}", put.json());
+    assert_eq!(put.json()["size"], ARGS.len());
+    // Idempotent: the same bytes again are fine.
+    let again = h
+        .signed(&creator(), "PUT", &path, None, ARGS.to_vec())
+        .await;
+    assert_eq!(again.status, StatusCode::OK);
+
+    for reader in [creator(), node(1), node(3)] {
+        let got = h.signed(&reader, "GET", &path, None, Vec::new()).await;
+        assert_eq!(got.status, StatusCode::OK);
+        assert_eq!(got.body.as_ref(), ARGS);
+        assert_eq!(got.header(header::CONTENT_TYPE), "application/json");
+    }
+    let denied = h.signed(&stranger(), "GET", &path, None, Vec::new()).await;
+    assert_eq!(denied.status, StatusCode::FORBIDDEN);
+    assert!(
+        denied.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("neither the creator")
+    );
+
+    // The task id may be written in hex too.
+    let hex = h
+        .signed(&node(2), "GET", "/v1/tasks/0x7/args", None, Vec::new())
+        .await;
+    assert_eq!(hex.status, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_arguments_are_refused_with_a_reason_and_leave_nothing() {
+    let limits = Limits {
+        max_args_bytes: 1024,
+        ..Limits::default()
+    };
+    let h = Harness::with_limits(limits).await;
+    let id = h.task(1, TaskType::StableDiffusion, ARGS);
+    let path = format!("/v1/tasks/{id}/args");
+
+    let other = String::from_utf8(ARGS.to_vec())
+        .unwrap()
+        .replace("lighthouse", "harbour")
+        .into_bytes();
+    let mismatch = h.signed(&creator(), "PUT", &path, None, other).await;
+    assert_eq!(mismatch.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(mismatch.code(), "args_hash_mismatch");
+
+    let malformed = h
+        .signed(&creator(), "PUT", &path, None, b"{\"prompt\": ".to_vec())
+        .await;
+    assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
+    assert_eq!(malformed.code(), "malformed_json");
+    let not_object = h
+        .signed(&creator(), "PUT", &path, None, b"[1,2]".to_vec())
+        .await;
+    assert_eq!(not_object.code(), "malformed_json");
+    let out_of_range = String::from_utf8(ARGS.to_vec())
+        .unwrap()
+        .replace("\"num_images\":2", "\"num_images\":50");
+    let invalid = h
+        .signed(&creator(), "PUT", &path, None, out_of_range.into_bytes())
+        .await;
+    assert_eq!(invalid.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(invalid.code(), "invalid_args");
+    assert!(
+        invalid.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("num_images"),
+        "{}",
+        invalid.json()
+    );
+
+    let by_node = h.signed(&node(1), "PUT", &path, None, ARGS.to_vec()).await;
+    assert_eq!(by_node.status, StatusCode::FORBIDDEN);
+
+    let big = format!("{{\"prompt\":\"{}\"}}", "a".repeat(2000));
+    let too_big = h
+        .signed(&creator(), "PUT", &path, None, big.into_bytes())
+        .await;
+    assert_eq!(too_big.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(
+        too_big.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("1024")
+    );
+
+    let unknown = h
+        .signed(&creator(), "PUT", "/v1/tasks/999/args", None, ARGS.to_vec())
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    assert_eq!(unknown.code(), "unknown_task");
+
+    let bad_id = h
+        .signed(
+            &creator(),
+            "PUT",
+            "/v1/tasks/seven/args",
+            None,
+            ARGS.to_vec(),
+        )
+        .await;
+    assert_eq!(bad_id.status, StatusCode::BAD_REQUEST);
+    assert_eq!(bad_id.code(), "bad_task_id");
+
+    // Nothing was stored by any of those.
+    let get = h.signed(&creator(), "GET", &path, None, Vec::new()).await;
+    assert_eq!(get.status, StatusCode::NOT_FOUND);
+    assert_eq!(get.code(), "no_args");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wrong_expired_and_replayed_signatures_are_refused() {
+    let h = Harness::new().await;
+    let id = h.task(3, TaskType::StableDiffusion, ARGS);
+    let path = format!("/v1/tasks/{id}/args");
+    let body = ARGS.to_vec();
+    let put =
+        |auth: &AuthHeaders, body: Vec<u8>| Harness::request("PUT", &path, Some(auth), None, body);
+
+    let unsigned = h
+        .send(Harness::request("PUT", &path, None, None, body.clone()))
+        .await;
+    assert_eq!(unsigned.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(unsigned.code(), "missing_auth");
+
+    let old = sign(
+        &creator(),
+        CHAIN_ID,
+        "PUT",
+        &path,
+        body_sha256(&body),
+        now() - 3600,
+    );
+    let expired = h.send(put(&old, body.clone())).await;
+    assert_eq!(expired.code(), "expired_signature");
+    let future = sign(
+        &creator(),
+        CHAIN_ID,
+        "PUT",
+        &path,
+        body_sha256(&body),
+        now() + 3600,
+    );
+    assert_eq!(
+        h.send(put(&future, body.clone())).await.code(),
+        "expired_signature"
+    );
+
+    // Signed over other bytes than those sent.
+    let tampered = sign(
+        &creator(),
+        CHAIN_ID,
+        "PUT",
+        &path,
+        body_sha256(b"{}"),
+        now(),
+    );
+    let reply = h.send(put(&tampered, body.clone())).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(reply.code(), "bad_signature");
+
+    // Signed for another chain, another method, another path.
+    for (chain, method, signed_path) in [
+        (1, "PUT", path.as_str()),
+        (CHAIN_ID, "POST", path.as_str()),
+        (CHAIN_ID, "PUT", "/v1/tasks/4/args"),
+    ] {
+        let auth = sign(
+            &creator(),
+            chain,
+            method,
+            signed_path,
+            body_sha256(&body),
+            now(),
+        );
+        assert_eq!(
+            h.send(put(&auth, body.clone())).await.code(),
+            "bad_signature"
+        );
+    }
+
+    // Someone else's signature under the creator's address.
+    let mut forged = sign(
+        &stranger(),
+        CHAIN_ID,
+        "PUT",
+        &path,
+        body_sha256(&body),
+        now(),
+    );
+    forged.address = creator().address();
+    let reply = h.send(put(&forged, body.clone())).await;
+    assert_eq!(reply.code(), "bad_signature");
+    assert!(
+        reply.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&stranger().address().to_string())
+    );
+
+    let mut garbled = sign(
+        &creator(),
+        CHAIN_ID,
+        "PUT",
+        &path,
+        body_sha256(&body),
+        now(),
+    );
+    garbled.signature = "0x1234".into();
+    assert_eq!(
+        h.send(put(&garbled, body.clone())).await.code(),
+        "malformed_auth"
+    );
+
+    // A valid request works once; its replay is refused.
+    let good = sign(
+        &creator(),
+        CHAIN_ID,
+        "PUT",
+        &path,
+        body_sha256(&body),
+        now(),
+    );
+    assert_eq!(
+        h.send(put(&good, body.clone())).await.status,
+        StatusCode::CREATED
+    );
+    let replay = h.send(put(&good, body.clone())).await;
+    assert_eq!(replay.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(replay.code(), "replayed_nonce");
+}
+
+fn llm_file(text: &str) -> Vec<u8> {
+    format!(
+        "{{\"model\": \"gpt2\", \"choices\": [{{\"index\": 0, \"message\": {{\"role\": \"assistant\", \"content\": \"{text}\"}}, \"finish_reason\": \"stop\"}}]}}"
+    )
+    .into_bytes()
+}
+
+fn llm_score(files: &[Vec<u8>]) -> Vec<u8> {
+    files.iter().flat_map(|f| body_sha256(f).0).collect()
+}
+
+fn named(files: &[Vec<u8>], extension: &str) -> Vec<(String, Vec<u8>)> {
+    files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (format!("{i}.{extension}"), f.clone()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn results_are_accepted_only_from_the_uploader_with_the_revealed_score() {
+    let h = Harness::new().await;
+    let id = h.task(11, TaskType::Llm, ARGS);
+    let path = format!("/v1/tasks/{id}/results");
+    let files = vec![llm_file("hello"), llm_file("world")];
+    let (content_type, body) = multipart(&named(&files, "json"));
+
+    let early = h
+        .signed(&node(2), "POST", &path, Some(&content_type), body.clone())
+        .await;
+    assert_eq!(early.status, StatusCode::CONFLICT);
+    assert_eq!(early.code(), "not_revealed");
+
+    h.reveal(id, &node(2), llm_score(&files));
+    let wrong_node = h
+        .signed(&node(1), "POST", &path, Some(&content_type), body.clone())
+        .await;
+    assert_eq!(wrong_node.status, StatusCode::FORBIDDEN);
+
+    // Same count, other bytes: the score differs.
+    let (ct_bad, bad) = multipart(&named(&[llm_file("hello"), llm_file("w0rld")], "json"));
+    let mismatch = h.signed(&node(2), "POST", &path, Some(&ct_bad), bad).await;
+    assert_eq!(mismatch.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(mismatch.code(), "score_mismatch");
+
+    let listing = h.signed(&creator(), "GET", &path, None, Vec::new()).await;
+    assert_eq!(
+        listing.code(),
+        "no_results",
+        "a refused upload left a record"
+    );
+
+    let accepted = h
+        .signed(&node(2), "POST", &path, Some(&content_type), body.clone())
+        .await;
+    assert_eq!(accepted.status, StatusCode::CREATED, "{}", accepted.json());
+
+    let twice = h
+        .signed(&node(2), "POST", &path, Some(&content_type), body)
+        .await;
+    assert_eq!(twice.status, StatusCode::CONFLICT);
+    assert_eq!(twice.code(), "results_exist");
+
+    let listing = h.signed(&node(3), "GET", &path, None, Vec::new()).await;
+    assert_eq!(listing.status, StatusCode::OK);
+    let listed = listing.json();
+    assert_eq!(listed["files"][1]["name"], "1.json");
+    assert_eq!(listed["files"][1]["size"], files[1].len());
+    assert_eq!(
+        listed["uploader"],
+        node(2).address().to_string().to_lowercase()
+    );
+
+    let file_path = format!("{path}/1.json");
+    let file = h
+        .signed(&creator(), "GET", &file_path, None, Vec::new())
+        .await;
+    assert_eq!(file.status, StatusCode::OK);
+    assert_eq!(file.body.as_ref(), files[1].as_slice());
+    assert_eq!(file.header(header::CONTENT_TYPE), "application/json");
+    assert_eq!(
+        file.header(header::CACHE_CONTROL),
+        "private, max-age=31536000, immutable"
+    );
+    let etag = file.header(header::ETAG).to_owned();
+    assert_eq!(
+        etag,
+        format!("\"{}\"", alloy::hex::encode(body_sha256(&files[1])))
+    );
+
+    let denied = h
+        .signed(&stranger(), "GET", &file_path, None, Vec::new())
+        .await;
+    assert_eq!(denied.status, StatusCode::FORBIDDEN);
+    let missing = h
+        .signed(
+            &creator(),
+            "GET",
+            &format!("{path}/7.json"),
+            None,
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(missing.code(), "no_such_file");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn malformed_result_uploads_get_a_4xx_and_leave_nothing() {
+    let limits = Limits {
+        max_result_files: 3,
+        max_result_file_bytes: 4096,
+        max_image_side: 256,
+        ..Limits::default()
+    };
+    let h = Harness::with_limits(limits).await;
+    let id = h.task(12, TaskType::StableDiffusion, ARGS);
+    h.reveal(id, &node(1), vec![0x11; 16]);
+    let path = format!("/v1/tasks/{id}/results");
+    let uploader = node(1);
+    let small_png = png(32, 32, 1);
+
+    type Files = Vec<(String, Vec<u8>)>;
+    let cases: Vec<(Files, StatusCode, &str)> = vec![
+        (
+            vec![
+                ("0.png".into(), small_png.clone()),
+                ("1.png".into(), b"\x89PNG\r\n\x1a\nnot really".to_vec()),
+            ],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "corrupt_png",
+        ),
+        (
+            vec![
+                ("0.png".into(), small_png.clone()),
+                ("1.png".into(), png(300, 10, 2)),
+            ],
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+        ),
+        (
+            vec![
+                ("0.png".into(), small_png.clone()),
+                ("one.png".into(), small_png.clone()),
+            ],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad_file_name",
+        ),
+        (
+            vec![("0.png".into(), small_png.clone())],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "wrong_file_count",
+        ),
+        (
+            (0..4)
+                .map(|i| (format!("{i}.png"), small_png.clone()))
+                .collect(),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+        ),
+        (
+            vec![
+                ("0.png".into(), vec![0u8; 5000]),
+                ("1.png".into(), small_png.clone()),
+            ],
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+        ),
+    ];
+    for (i, (files, status, code)) in cases.into_iter().enumerate() {
+        let (ct, body) = multipart(&files);
+        let reply = h.signed(&uploader, "POST", &path, Some(&ct), body).await;
+        assert_eq!(
+            (reply.status, reply.code().as_str()),
+            (status, code),
+            "case {i}: {}",
+            reply.json()
+        );
+    }
+
+    let not_multipart = h
+        .signed(
+            &node(1),
+            "POST",
+            &path,
+            Some("application/json"),
+            b"{}".to_vec(),
+        )
+        .await;
+    assert_eq!(not_multipart.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let truncated = h
+        .signed(
+            &node(1),
+            "POST",
+            &path,
+            Some("multipart/form-data; boundary=xyz"),
+            b"--xyz\r\nContent-Disposition: form-data; name=\"file\"; filename=\"0.png\"\r\n\r\nabc".to_vec(),
+        )
+        .await;
+    assert_eq!(
+        truncated.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        truncated.json()
+    );
+
+    let listing = h.signed(&creator(), "GET", &path, None, Vec::new()).await;
+    assert_eq!(listing.code(), "no_results");
+    let metrics = String::from_utf8(h.get("/metrics").await.body.to_vec()).unwrap();
+    assert!(
+        metrics.contains("relay_results_accepted_total 0"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn aborted_tasks_take_no_results() {
+    let h = Harness::new().await;
+    let id = h.task(13, TaskType::Llm, ARGS);
+    h.events([ChainEvent::TaskAborted { id }]);
+    let (ct, body) = multipart(&named(&[llm_file("x")], "json"));
+    let reply = h
+        .signed(
+            &node(1),
+            "POST",
+            &format!("/v1/tasks/{id}/results"),
+            Some(&ct),
+            body,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CONFLICT);
+    assert_eq!(reply.code(), "task_aborted");
+}
+
+fn sd_tiny() -> &'static Path {
+    Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/reference/sd-tiny"
+    ))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn models_are_listed_and_served_by_hash_with_ranges() {
+    let h = Harness::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    // A small model in the transformers layout, written here so the test needs no fixture.
+    let weights: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 253) as u8).collect();
+    std::fs::write(dir.path().join("config.json"), br#"{"model_type":"gpt2"}"#).unwrap();
+    std::fs::write(dir.path().join("model.safetensors"), &weights).unwrap();
+    std::fs::create_dir(dir.path().join("extra")).unwrap();
+    std::fs::write(dir.path().join("extra/merges.txt"), b"#version: 0.2\n").unwrap();
+
+    let db = db::connect(&format!(
+        "sqlite://{}",
+        h._dir.path().join("relay.db").display()
+    ))
+    .await
+    .unwrap();
+    let blobs = DiskStore::open(h._dir.path().join("blobs")).unwrap();
+    relay::models::import_dir(db.as_ref(), &blobs, "tiny/gpt2", dir.path(), 1 << 30)
+        .await
+        .unwrap();
+    if sd_tiny().exists() {
+        relay::models::import_dir(db.as_ref(), &blobs, "tiny/sd", sd_tiny(), 1 << 30)
+            .await
+            .unwrap();
+    }
+
+    let listing = h.get("/v1/models").await;
+    assert_eq!(listing.status, StatusCode::OK);
+    let models = listing.json()["models"].as_array().unwrap().clone();
+    let gpt2 = &models[0];
+    assert_eq!(gpt2["name"], "tiny/gpt2");
+    assert_eq!(gpt2["layout"], "transformers");
+    let paths: Vec<&str> = gpt2["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        paths,
+        ["config.json", "extra/merges.txt", "model.safetensors"]
+    );
+    let weights_entry = &gpt2["files"][2];
+    assert_eq!(weights_entry["size"], weights.len());
+    let sha = weights_entry["sha256"].as_str().unwrap().to_owned();
+    assert_eq!(sha, body_sha256(&weights).to_string());
+    if sd_tiny().exists() {
+        assert_eq!(models[1]["layout"], "diffusers_pipeline");
+        assert!(
+            models[1]["files"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["path"] == "unet/diffusion_pytorch_model.safetensors")
+        );
+    }
+
+    let blob_path = format!("/v1/blobs/{sha}");
+    let full = h.get(&blob_path).await;
+    assert_eq!(full.status, StatusCode::OK);
+    assert_eq!(full.body.as_ref(), weights.as_slice());
+    assert_eq!(full.header(header::ACCEPT_RANGES), "bytes");
+    assert_eq!(
+        full.header(header::CACHE_CONTROL),
+        "public, max-age=31536000, immutable"
+    );
+
+    let ranged = |range: &'static str| {
+        Request::get(&blob_path)
+            .header(header::RANGE, range)
+            .body(Body::empty())
+            .unwrap()
+    };
+    let part = h.send(ranged("bytes=1000-1999")).await;
+    assert_eq!(part.status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(part.body.as_ref(), &weights[1000..2000]);
+    assert_eq!(
+        part.header(header::CONTENT_RANGE),
+        format!("bytes 1000-1999/{}", weights.len())
+    );
+    let tail = h.send(ranged("bytes=299990-")).await;
+    assert_eq!(tail.body.as_ref(), &weights[299_990..]);
+    let past = h.send(ranged("bytes=400000-")).await;
+    assert_eq!(past.status, StatusCode::RANGE_NOT_SATISFIABLE);
+
+    let etag = full.header(header::ETAG).to_owned();
+    let cached = h
+        .send(
+            Request::get(&blob_path)
+                .header(header::IF_NONE_MATCH, etag)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(cached.status, StatusCode::NOT_MODIFIED);
+
+    assert_eq!(
+        h.get(&format!("/v1/blobs/{}", "00".repeat(32)))
+            .await
+            .code(),
+        "no_such_blob"
+    );
+    assert_eq!(h.get("/v1/blobs/xyz").await.code(), "bad_hash");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_publishers_upload_model_files_and_the_body_must_match_its_hash() {
+    let h = Harness::new().await;
+    let publisher = key(50);
+    let data = b"model weights".to_vec();
+    let path = "/v1/models/files?model=tiny/gpt2&path=model.safetensors";
+    let upload = |signer: &PrivateKeySigner, declared: B256, body: Vec<u8>| {
+        let auth = sign(signer, CHAIN_ID, "PUT", path, declared, now());
+        let mut request = Harness::request("PUT", path, Some(&auth), None, body);
+        request.headers_mut().insert(
+            auth::BODY_SHA256_HEADER,
+            declared.to_string().parse().unwrap(),
+        );
+        h.send(request)
+    };
+
+    let outsider = upload(&stranger(), body_sha256(&data), data.clone()).await;
+    assert_eq!(outsider.status, StatusCode::FORBIDDEN);
+    let lying = upload(&publisher, body_sha256(b"other"), data.clone()).await;
+    assert_eq!(lying.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(lying.code(), "body_hash_mismatch");
+    assert!(
+        h.get("/v1/models").await.json()["models"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
+    let ok = upload(&publisher, body_sha256(&data), data.clone()).await;
+    assert_eq!(ok.status, StatusCode::CREATED, "{}", ok.json());
+    let fetched = h.get(&format!("/v1/blobs/{:x}", body_sha256(&data))).await;
+    assert_eq!(fetched.body.as_ref(), data.as_slice());
+
+    let bad_path = "/v1/models/files?model=tiny/gpt2&path=../../etc/passwd";
+    let auth = sign(
+        &publisher,
+        CHAIN_ID,
+        "PUT",
+        bad_path,
+        body_sha256(&data),
+        now(),
+    );
+    let mut request = Harness::request("PUT", bad_path, Some(&auth), None, data.clone());
+    request.headers_mut().insert(
+        auth::BODY_SHA256_HEADER,
+        body_sha256(&data).to_string().parse().unwrap(),
+    );
+    assert_eq!(h.send(request).await.code(), "bad_model_name");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn health_metrics_and_unknown_routes() {
+    let h = Harness::new().await;
+    let health = h.get("/health").await;
+    assert_eq!(health.status, StatusCode::OK);
+    assert_eq!(health.json()["status"], "ok");
+    assert_eq!(health.json()["synced_block"], Value::Null);
+    h.task(1, TaskType::Llm, ARGS);
+    assert_eq!(h.get("/health").await.json()["synced_block"], 2);
+
+    let metrics = h.get("/metrics").await;
+    let text = String::from_utf8(metrics.body.to_vec()).unwrap();
+    assert!(
+        text.contains(
+            "relay_http_requests_total{method=\"GET\",route=\"/health\",status=\"200\"} 2"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("relay_chain_synced_block 2"));
+
+    let missing = h.get("/v2/nothing").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_eq!(missing.code(), "no_route");
+    let _ = h.state.metrics();
+    let _ = Address::ZERO;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reference_images_are_accepted_against_their_reference_phashes() {
+    let case =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference/sd-cases/dpm_default");
+    let tsv = std::fs::read_to_string(case.join("phash.tsv")).expect("shared reference case");
+    let mut files = Vec::new();
+    let mut score = Vec::new();
+    for line in tsv.lines() {
+        let (name, hash) = line.split_once('\t').unwrap();
+        files.push((name.to_owned(), std::fs::read(case.join(name)).unwrap()));
+        let hash = u64::from_str_radix(hash.trim().trim_start_matches("0x"), 16).unwrap();
+        score.extend_from_slice(&hash.to_be_bytes());
+    }
+    let h = Harness::new().await;
+    let id = h.task(21, TaskType::StableDiffusion, ARGS);
+    // One bit off in the last image: refused.
+    let mut off = score.clone();
+    *off.last_mut().unwrap() ^= 1;
+    h.reveal(id, &node(3), off);
+    let path = format!("/v1/tasks/{id}/results");
+    let (ct, body) = multipart(&files);
+    let refused = h
+        .signed(&node(3), "POST", &path, Some(&ct), body.clone())
+        .await;
+    assert_eq!(refused.code(), "score_mismatch");
+
+    let id = h.task(22, TaskType::StableDiffusion, ARGS);
+    h.reveal(id, &node(3), score);
+    let path = format!("/v1/tasks/{id}/results");
+    let accepted = h.signed(&node(3), "POST", &path, Some(&ct), body).await;
+    assert_eq!(accepted.status, StatusCode::CREATED, "{}", accepted.json());
+    let png = h
+        .signed(
+            &creator(),
+            "GET",
+            &format!("{path}/1.png"),
+            None,
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(png.header(header::CONTENT_TYPE), "image/png");
+    assert_eq!(png.body.as_ref(), files[1].1.as_slice());
+}
