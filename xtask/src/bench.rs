@@ -15,6 +15,10 @@ const BENCHES: &[(&str, &str)] = &[
         "the same as wasm in headless Chromium (a dedicated worker)",
     ),
     (
+        "relay",
+        "relay load on loopback: argument upload, 512x512 result upload, result download",
+    ),
+    (
         "gas",
         "gas used per contract call over a full task life cycle on anvil",
     ),
@@ -48,6 +52,7 @@ pub fn run(args: &[String]) -> Result<()> {
                     tools::WASM_TARGET,
                 ])))?
             }
+            "relay" => crate::relay::run(&["bench".to_owned()])?,
             "gas" => {
                 contracts::prepare_tests()?;
                 cmd::run(cargo().args(["bench", "-p", "contracts", "--bench", "gas"]))?

@@ -4,6 +4,7 @@
 mod bench;
 mod cmd;
 mod contracts;
+mod relay;
 mod test;
 mod tools;
 
@@ -19,6 +20,7 @@ commands:
   contracts build | check | prepare | deploy: compile the Solidity contracts offline,
             check the committed artifacts, deploy to a chain (`contracts --help`)
   chain     start a local anvil chain with the contracts deployed (`chain --help`)
+  relay     prepare | test | bench: the relay's PostgreSQL prerequisites, tests, load benchmark
   up        start the whole network and app (not implemented yet: arrives with the devnet)
 ";
 
@@ -28,6 +30,7 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("contracts") => contracts::run(rest),
         Some("chain") => contracts::run_chain(rest),
+        Some("relay") => relay::run(rest),
         Some("test") => test::run_all(rest),
         Some("bench") => bench::run(rest),
         Some("install") => tools::install_all(),

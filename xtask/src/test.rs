@@ -1,6 +1,7 @@
 //! `cargo xtask test`: every test of the project, in the order that fails fastest.
 //!
-//! 1. tools (installed when missing), npm packages, contract artifacts up to date;
+//! 1. tools (installed when missing), npm packages, contract artifacts up to date,
+//!    PostgreSQL server binaries for the relay's storage tests;
 //! 2. formatting;
 //! 3. clippy on every target, native and wasm32;
 //! 4. native tests of the whole workspace;
@@ -9,7 +10,7 @@
 //! Ends with one line summing the tests that ran: `N passed, N failed, N skipped`.
 
 use crate::cmd::{cargo, run, run_tee};
-use crate::{contracts, tools};
+use crate::{contracts, relay, tools};
 use anyhow::{Result, bail};
 use std::time::Instant;
 
@@ -66,6 +67,9 @@ fn pipeline(tally: &mut Tally) -> Result<()> {
 
     step("contracts: npm packages and artifact freshness");
     contracts::prepare_tests()?;
+
+    step("relay: PostgreSQL server binaries");
+    relay::prepare_tests()?;
 
     step("format");
     run(cargo().args(["fmt", "--all", "--", "--check"]))?;
