@@ -98,11 +98,26 @@ fn pipeline(tally: &mut Tally) -> Result<()> {
         "-D",
         "warnings",
     ]))?;
+    // Everything a browser links: the bindings, the signing rules, the engine.
     run(cargo().args([
         "clippy",
         "-p",
         "contracts",
+        "-p",
+        "worker-wasm",
         "--lib",
+        "--target",
+        tools::WASM_TARGET,
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    run(cargo().args([
+        "clippy",
+        "-p",
+        "relay",
+        "--lib",
+        "--no-default-features",
         "--target",
         tools::WASM_TARGET,
         "--",
