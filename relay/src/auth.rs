@@ -43,7 +43,9 @@
 //! or a node signs `keccak256("\x19Ethereum Signed Message:\n" ‖ len ‖ message)`, which is
 //! what alloy's `Signer::sign_message` does. The relay accepts a request when the
 //! recovered address equals `x-tessera-address`, the timestamp is within its window of its
-//! own clock, and it has not seen the `(address, nonce)` pair within that window.
+//! own clock, and it has not seen the `(address, nonce)` pair within that window. (Nonces
+//! are remembered per relay process: relays behind a load balancer should route a client
+//! to one instance, or a replay could reach another within the window.)
 
 use std::fmt;
 

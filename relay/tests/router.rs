@@ -77,21 +77,23 @@ impl Harness {
 
     async fn with_limits(limits: Limits) -> Self {
         let dir = tempfile::tempdir().unwrap();
+        let blobs = DiskStore::open(dir.path().join("blobs")).unwrap();
+        Self::assemble(dir, limits, Box::new(blobs)).await
+    }
+
+    async fn assemble(
+        dir: tempfile::TempDir,
+        limits: Limits,
+        blobs: Box<dyn relay::blob::BlobStore>,
+    ) -> Self {
         let db = db::connect(&format!(
             "sqlite://{}",
             dir.path().join("relay.db").display()
         ))
         .await
         .unwrap();
-        let blobs = DiskStore::open(dir.path().join("blobs")).unwrap();
         let index = Arc::new(ChainIndex::new(CHAIN_ID));
-        let state = AppState::new(
-            db,
-            Box::new(blobs),
-            index.clone(),
-            limits,
-            vec![key(50).address()],
-        );
+        let state = AppState::new(db, blobs, index.clone(), limits, vec![key(50).address()]);
         Self {
             app: app(state.clone()),
             index,
@@ -892,4 +894,39 @@ async fn reference_images_are_accepted_against_their_reference_phashes() {
         .await;
     assert_eq!(png.header(header::CONTENT_TYPE), "image/png");
     assert_eq!(png.body.as_ref(), files[1].1.as_slice());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_object_store_backend_serves_the_same_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let blobs = relay::blob::ObjectStoreBlobs::from_url("memory:///relay").unwrap();
+    let h = Harness::assemble(dir, Limits::default(), Box::new(blobs)).await;
+    let args: &[u8] = br#"{"model": "gpt2-tiny", "messages": [{"role": "user", "content": "What is an LLM?"}], "generation_config": {"max_new_tokens": 20, "do_sample": false}, "seed": 1, "dtype": "float32"}"#;
+    let id = h.task(31, TaskType::Llm, args);
+    let path = format!("/v1/tasks/{id}/args");
+    let put = h
+        .signed(&creator(), "PUT", &path, None, args.to_vec())
+        .await;
+    assert_eq!(put.status, StatusCode::CREATED, "{}", put.json());
+    let got = h.signed(&node(1), "GET", &path, None, Vec::new()).await;
+    assert_eq!(got.body.as_ref(), args);
+
+    let files = vec![llm_file(&"long answer ".repeat(200_000))];
+    h.reveal(id, &node(1), llm_score(&files));
+    let (ct, body) = multipart(&named(&files, "json"));
+    let results = format!("/v1/tasks/{id}/results");
+    let accepted = h.signed(&node(1), "POST", &results, Some(&ct), body).await;
+    assert_eq!(accepted.status, StatusCode::CREATED, "{}", accepted.json());
+    // Larger than the one-read threshold: streamed from the object store.
+    let file = h
+        .signed(
+            &creator(),
+            "GET",
+            &format!("{results}/0.json"),
+            None,
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(file.status, StatusCode::OK);
+    assert_eq!(file.body.as_ref(), files[0].as_slice());
 }
