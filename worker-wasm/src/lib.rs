@@ -18,6 +18,8 @@ pub mod randn;
 pub mod sd;
 pub mod task;
 pub mod tokenizer;
+#[cfg(target_arch = "wasm32")]
+pub mod web;
 pub mod weights;
 
 pub use error::{EngineError, Result};

@@ -179,3 +179,58 @@ impl<'a> Scope<'a> {
         self.file.contains(&format!("{}{name}", self.prefix))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use safetensors::tensor::TensorView;
+
+    fn file(dtype: Dtype, bytes: &[u8], shape: Vec<usize>) -> SafetensorsFile {
+        let view = TensorView::new(dtype, shape, bytes).unwrap();
+        let data = safetensors::serialize([("w", view)], None).unwrap();
+        SafetensorsFile::from_bytes("test.safetensors", data).unwrap()
+    }
+
+    #[test]
+    fn half_precision_weights_widen_to_f32() {
+        let values = [1.5f32, -2.0, 0.25];
+        let f16: Vec<u8> = values
+            .iter()
+            .flat_map(|&v| half::f16::from_f32(v).to_le_bytes())
+            .collect();
+        let bf16: Vec<u8> = values
+            .iter()
+            .flat_map(|&v| half::bf16::from_f32(v).to_le_bytes())
+            .collect();
+        for (dtype, bytes) in [(Dtype::F16, f16), (Dtype::BF16, bf16)] {
+            let (read, shape) = file(dtype, &bytes, vec![3]).read_f32("w").unwrap();
+            assert_eq!(
+                (read.as_slice(), shape.as_slice()),
+                (values.as_slice(), [3].as_slice())
+            );
+        }
+    }
+
+    #[test]
+    fn missing_tensors_and_wrong_shapes_are_named() {
+        let bytes: Vec<u8> = [1.0f32, 2.0].iter().flat_map(|v| v.to_le_bytes()).collect();
+        let weights = file(Dtype::F32, &bytes, vec![2]);
+        let error = weights.read_f32("v").unwrap_err().to_string();
+        assert!(
+            error.contains("`v`") && error.contains("test.safetensors"),
+            "{error}"
+        );
+        let device = crate::device::Backend::Cpu.device().unwrap();
+        let error = weights.tensor("w", [3], &device).unwrap_err().to_string();
+        assert!(error.contains("[2]") && error.contains("[3]"), "{error}");
+    }
+
+    #[test]
+    fn truncated_files_are_refused() {
+        let bytes: Vec<u8> = [1.0f32, 2.0].iter().flat_map(|v| v.to_le_bytes()).collect();
+        let view = TensorView::new(Dtype::F32, vec![2], &bytes).unwrap();
+        let mut data = safetensors::serialize([("w", view)], None).unwrap();
+        data.truncate(data.len() - 3);
+        assert!(SafetensorsFile::from_bytes("cut.safetensors", data).is_err());
+    }
+}

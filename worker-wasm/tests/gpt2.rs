@@ -3,7 +3,6 @@
 mod common;
 
 use verifier::args::LlmTaskArgs;
-use worker_wasm::device::Backend;
 use worker_wasm::llm::{LanguageModel, LlmFiles};
 use worker_wasm::task::llm_result_file;
 use worker_wasm::tokenizer::ByteLevelTokenizer;
@@ -29,7 +28,7 @@ fn cases() -> Vec<serde_json::Value> {
 
 fn model() -> LanguageModel {
     let files = LlmFiles::read_dir(&common::reference("gpt2-tiny")).expect("gpt2-tiny files");
-    let device = Backend::Cpu.device().expect("cpu device");
+    let device = common::device();
     LanguageModel::load(&files, &device).expect("gpt2-tiny loads")
 }
 

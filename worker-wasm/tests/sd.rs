@@ -6,7 +6,6 @@ use std::path::Path;
 
 use verifier::args::SdTaskArgs;
 use verifier::phash::PHash;
-use worker_wasm::device::Backend;
 use worker_wasm::sd::{RgbImage, SdFiles, Settings, StableDiffusion};
 use worker_wasm::task::encode_png;
 
@@ -45,7 +44,7 @@ fn images_match_the_reference_worker() {
         .collect();
     cases.sort();
     assert!(!cases.is_empty(), "no cases in {}", cases_dir.display());
-    let device = Backend::Cpu.device().unwrap();
+    let device = common::device();
     let files = SdFiles::read_dir(&common::reference("sd-tiny"), None).unwrap();
     let pipeline = StableDiffusion::load(&files, &device).unwrap();
     let mut report = Vec::new();

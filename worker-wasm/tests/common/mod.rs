@@ -30,3 +30,12 @@ pub fn reference_json(name: &str) -> serde_json::Value {
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
+
+/// The backend the tests run on: `TESSERA_BACKEND` (`cpu`, `wgpu`, `cuda`), `cpu` by default.
+pub fn device() -> burn::tensor::Device {
+    let backend: worker_wasm::device::Backend = std::env::var("TESSERA_BACKEND")
+        .unwrap_or_else(|_| "cpu".into())
+        .parse()
+        .expect("TESSERA_BACKEND names a backend");
+    backend.device().expect("the backend is compiled in")
+}
