@@ -60,7 +60,6 @@ mod native {
                 "--models" => models = Some(PathBuf::from(value()?)),
                 "--out" => out = Some(PathBuf::from(value()?)),
                 "--backend" => backend = value()?.parse()?,
-                "-h" | "--help" => bail!("{USAGE}"),
                 other => bail!("unknown argument {other:?}\n{USAGE}"),
             }
         }
@@ -74,6 +73,13 @@ mod native {
 
     pub fn main() -> Result<()> {
         let args: Vec<String> = std::env::args().skip(1).collect();
+        if args
+            .iter()
+            .any(|a| matches!(a.as_str(), "-h" | "--help" | "help"))
+        {
+            println!("{USAGE}");
+            return Ok(());
+        }
         let args = parse_args(&args)?;
         let json = std::fs::read(&args.task)
             .with_context(|| format!("cannot read task file {}", args.task.display()))?;
