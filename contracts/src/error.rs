@@ -56,6 +56,9 @@ pub enum Error {
     /// A deployment transaction created no contract.
     #[error("deploying {0} created no contract")]
     NoContract(&'static str),
+    /// A transaction succeeded but its receipt lacks the event it must emit.
+    #[error("the receipt has no {0} event")]
+    MissingEvent(&'static str),
 }
 
 impl Error {

@@ -9,19 +9,24 @@
 //! - [`deploy()`] deploys both and links them; [`Deployments`] is the file that tells the
 //!   relay, the nodes and the app where they are.
 //! - [`Error`] and [`Revert`] decode the contracts' custom errors into Rust values.
+//! - [`requests`] builds and creates tasks as a requester; [`history`] rebuilds a task's
+//!   story from the task manager's logs.
 //!
 //! The crate builds natively and for `wasm32-unknown-unknown` (providers over HTTP).
 
 mod deploy;
 mod deployments;
 mod error;
+pub mod history;
 mod provider;
+pub mod requests;
 mod states;
 
 pub use deploy::{Parameters, deploy};
 pub use deployments::{Deployments, DeploymentsError};
 pub use error::{Error, Revert, send};
 pub use provider::connect;
+pub use requests::PROTOCOL_VERSION;
 
 /// Generated bindings: `NodeRegistry` and `TaskManager` modules with their structs, enums,
 /// events, errors, and `#[sol(rpc)]` instances (`NodeRegistry::new(address, provider)`).

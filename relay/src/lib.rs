@@ -17,7 +17,10 @@
 //! Without its default `server` feature the crate is only [`auth`], which builds for
 //! `wasm32-unknown-unknown`, so clients sign requests with the same code that checks them.
 
+pub mod api;
 pub mod auth;
+#[cfg(feature = "client")]
+pub mod client;
 
 #[cfg(feature = "server")]
 pub mod blob;

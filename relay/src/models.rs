@@ -1,69 +1,15 @@
-//! Model files: naming rules, layouts, and importing a model directory.
+//! Model files: layouts, and importing a model directory (the naming rules are in
+//! [`crate::api`], shared with clients).
 
 use std::path::Path;
 
 use alloy_primitives::B256;
 use futures_util::StreamExt as _;
-use serde::Serialize;
 use tokio_util::io::ReaderStream;
 
+pub use crate::api::{Layout, MAX_NAME_LEN, MAX_PATH_LEN, ModelListing, NameError, check_name};
 use crate::blob::{BlobError, BlobStore};
 use crate::db::{Db, DbError, Model, ModelFile};
-
-/// Longest model name.
-pub const MAX_NAME_LEN: usize = 200;
-/// Longest path of a file inside a model.
-pub const MAX_PATH_LEN: usize = 500;
-
-/// Why a model name or file path is refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{what} `{value}` is invalid: {reason}")]
-pub struct NameError {
-    what: &'static str,
-    value: String,
-    reason: &'static str,
-}
-
-/// Checks a model name (`gpt2`, `runwayml/stable-diffusion-v1-5`) or a file path inside a
-/// model (`unet/diffusion_pytorch_model.safetensors`): `/`-separated segments of ASCII
-/// letters, digits, `.`, `_` and `-`, none empty, `.` or `..`.
-pub fn check_name(what: &'static str, value: &str, max_len: usize) -> Result<(), NameError> {
-    let error = |reason| NameError {
-        what,
-        value: value.chars().take(max_len + 1).collect(),
-        reason,
-    };
-    if value.is_empty() || value.len() > max_len {
-        return Err(error("empty or too long"));
-    }
-    for segment in value.split('/') {
-        if segment.is_empty() || segment == "." || segment == ".." {
-            return Err(error("empty, `.` or `..` segment"));
-        }
-        if !segment
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-        {
-            return Err(error(
-                "only ASCII letters, digits, `.`, `_`, `-` and `/` are allowed",
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// How a model's files are laid out, judged by their paths.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Layout {
-    /// A diffusers pipeline (`model_index.json`, `unet/`, `vae/`, `text_encoder/`, …):
-    /// Stable Diffusion 1.x.
-    DiffusersPipeline,
-    /// A transformers model (`config.json` and weights at the top): GPT-2.
-    Transformers,
-    /// Anything else.
-    Other,
-}
 
 /// The layout of a model with these files.
 pub fn layout(files: &[ModelFile]) -> Layout {
@@ -80,19 +26,6 @@ pub fn layout(files: &[ModelFile]) -> Layout {
     } else {
         Layout::Other
     }
-}
-
-/// A model as listed: its layout and files.
-#[derive(Debug, Clone, Serialize)]
-pub struct ModelListing {
-    /// Its name.
-    pub name: String,
-    /// Its layout.
-    pub layout: Layout,
-    /// Total bytes.
-    pub size: u64,
-    /// Its files, by path.
-    pub files: Vec<ModelFile>,
 }
 
 impl From<Model> for ModelListing {

@@ -9,6 +9,7 @@
 //! - [`args`]: typed, validated task arguments (Stable Diffusion and LLM).
 //! - [`llm`]: LLM result files, serialized byte for byte as Python's `json.dump` writes them
 //!   (through [`pyjson`]).
+//! - [`report`]: returned files checked against the chain's commitments and reveals.
 //! - [`hex`]: the `0x` hex used for all of the above.
 //!
 //! This crate depends on no UI, server, chain or ML crate and gives identical results on
@@ -20,5 +21,6 @@ pub mod hex;
 pub mod llm;
 pub mod phash;
 pub mod pyjson;
+pub mod report;
 pub mod score;
 pub mod similarity;

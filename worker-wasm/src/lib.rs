@@ -14,6 +14,7 @@ pub mod device;
 pub mod error;
 pub mod llm;
 pub mod nn;
+pub mod node;
 pub mod randn;
 pub mod sd;
 pub mod task;

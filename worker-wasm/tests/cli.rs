@@ -96,7 +96,8 @@ fn sd_task_prints_the_reference_phashes() {
 fn bad_arguments_and_missing_models_are_named() {
     let output = node(&["run", "--task"]);
     assert!(!output.status.success());
-    assert!(String::from_utf8_lossy(&output.stderr).contains("--task needs a value"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("value is required for '--task"), "{stderr}");
 
     let output = node(&[
         "run",

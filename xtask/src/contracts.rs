@@ -87,7 +87,7 @@ fn npm_ci_if_needed() -> Result<()> {
 
 /// The native anvil binary npm installed (the `.bin/anvil` shim is a node script that
 /// would outlive a kill; the platform package holds the real binary).
-fn anvil_binary() -> Result<PathBuf> {
+pub fn anvil_binary() -> Result<PathBuf> {
     let scope = contracts_dir().join("node_modules/@foundry-rs");
     let entries = fs::read_dir(&scope).with_context(|| {
         format!(

@@ -1,14 +1,8 @@
 //! `cargo xtask <command>`: Tessera's developer commands, in Rust so they run wherever cargo
 //! does. Each command installs what it needs and skips what is already there.
 
-mod bench;
-mod cmd;
-mod contracts;
-mod relay;
-mod test;
-mod tools;
-
 use anyhow::{Result, bail};
+use xtask::{bench, contracts, relay, requester, test, tools, up};
 
 const USAGE: &str = "\
 usage: cargo xtask <command>
@@ -21,7 +15,9 @@ commands:
             check the committed artifacts, deploy to a chain (`contracts --help`)
   chain     start a local anvil chain with the contracts deployed (`chain --help`)
   relay     prepare | test | bench: the relay's PostgreSQL prerequisites, tests, load benchmark
-  up        start the whole network and app (not implemented yet: arrives with the devnet)
+  up        start the whole network on this machine: chain, contracts, relay, three nodes,
+            and the web app (`up --help`)
+  task      sd | llm | args FILE: create a task on the running devnet, wait, verify
 ";
 
 fn main() -> Result<()> {
@@ -34,10 +30,8 @@ fn main() -> Result<()> {
         Some("test") => test::run_all(rest),
         Some("bench") => bench::run(rest),
         Some("install") => tools::install_all(),
-        Some("up") => bail!(
-            "`cargo xtask up` is not implemented yet: the devnet (chain, relay, nodes, app) \
-             arrives with its own issue. See README.md."
-        ),
+        Some("up") => up::run(rest),
+        Some("task") => requester::run(rest),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             Ok(())

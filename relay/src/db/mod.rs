@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::str::FromStr;
 use std::time::Duration;
 
-use alloy_primitives::{Address, B256, Bytes};
+use alloy_primitives::{Address, B256};
 use async_trait::async_trait;
 use serde::Serialize;
 use sqlx::Row as _;
@@ -21,6 +21,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+pub use crate::api::{ModelFile, ResultFile, ResultSet};
 use crate::chain::TaskId;
 
 /// A database failure.
@@ -51,41 +52,6 @@ pub struct ArgsRecord {
     /// SHA-256 of the bytes (the blob's name).
     pub sha256: B256,
     /// Their size.
-    pub size: u64,
-}
-
-/// One accepted result file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ResultFile {
-    /// File name, `0.png`, `1.png`, … or `0.json`, ….
-    pub name: String,
-    /// SHA-256 of its bytes (the blob's name).
-    pub sha256: B256,
-    /// Its size.
-    pub size: u64,
-    /// The content type it is served with.
-    pub content_type: String,
-}
-
-/// A task's accepted results.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ResultSet {
-    /// The node that uploaded them.
-    pub uploader: Address,
-    /// The score they hash to (equal to the revealed one).
-    pub score: Bytes,
-    /// The files, in score order.
-    pub files: Vec<ResultFile>,
-}
-
-/// One file of a model, by its path in the model's usual layout.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ModelFile {
-    /// Path inside the model, e.g. `unet/diffusion_pytorch_model.safetensors`.
-    pub path: String,
-    /// SHA-256 of its bytes.
-    pub sha256: B256,
-    /// Its size.
     pub size: u64,
 }
 
@@ -388,6 +354,7 @@ pub(crate) mod testpg;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloy_primitives::Bytes;
 
     fn results(uploader: Address) -> ResultSet {
         ResultSet {

@@ -33,13 +33,14 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
-use serde_json::json;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 pub use error::ApiError;
+
+use crate::api::Health;
 
 use crate::auth::{self, AuthError, Nonce, RequestToSign};
 use crate::blob::BlobStore;
@@ -295,18 +296,19 @@ pub fn app(state: AppState) -> Router {
 }
 
 async fn health(State(state): State<AppState>) -> Response {
-    let synced = state.0.chain.synced_block();
-    match state.0.db.ping().await {
-        Ok(()) => Json(json!({ "status": "ok", "synced_block": synced })).into_response(),
+    let synced_block = state.0.chain.synced_block();
+    let (status, code) = match state.0.db.ping().await {
+        Ok(()) => ("ok", StatusCode::OK),
         Err(e) => {
             tracing::error!(error = %e, "health check: database unreachable");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({ "status": "database unreachable", "synced_block": synced })),
-            )
-                .into_response()
+            ("database unreachable", StatusCode::SERVICE_UNAVAILABLE)
         }
-    }
+    };
+    let body = Health {
+        status: status.to_owned(),
+        synced_block,
+    };
+    (code, Json(body)).into_response()
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {

@@ -6,24 +6,19 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use futures_util::{StreamExt as _, TryStreamExt as _};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::{ApiError, AppState, SignedStream, serve_blob};
+use crate::api::{ModelList, ModelListing};
 use crate::blob::BlobError;
 use crate::db::ModelFile;
 use crate::metrics::Metrics;
-use crate::models::{self, ModelListing};
-
-/// The model listing.
-#[derive(Debug, Serialize)]
-pub(crate) struct Listing {
-    models: Vec<ModelListing>,
-}
+use crate::models;
 
 /// `GET /v1/models`.
-pub(crate) async fn list(State(state): State<AppState>) -> Result<Json<Listing>, ApiError> {
+pub(crate) async fn list(State(state): State<AppState>) -> Result<Json<ModelList>, ApiError> {
     let models = state.0.db.models().await?;
-    Ok(Json(Listing {
+    Ok(Json(ModelList {
         models: models.into_iter().map(ModelListing::from).collect(),
     }))
 }

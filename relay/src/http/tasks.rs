@@ -7,11 +7,11 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream;
-use serde::Serialize;
 
 use super::{ApiError, AppState, Signed, serve_blob, task_id};
+use crate::api::{ArgsReceipt, ResultFile, ResultSet, ResultsView};
 use crate::chain::{TaskState, TaskType, TaskView};
-use crate::db::{ArgsRecord, Inserted, ResultFile, ResultSet};
+use crate::db::{ArgsRecord, Inserted};
 use crate::hashes::{sha256, task_hash};
 use crate::metrics::Metrics;
 use crate::score;
@@ -19,14 +19,6 @@ use verifier::args::ArgsError;
 
 /// Results and arguments never change once accepted, but are not public.
 const PRIVATE_IMMUTABLE: &str = "private, max-age=31536000, immutable";
-
-/// The answer to an accepted argument upload.
-#[derive(Debug, Serialize)]
-pub(crate) struct ArgsReceipt {
-    task_id: String,
-    sha256: B256,
-    size: u64,
-}
 
 fn require_party(task: &TaskView, signer: alloy_primitives::Address) -> Result<(), ApiError> {
     if task.is_party(signer) {
@@ -120,14 +112,6 @@ pub(crate) async fn get_args(
         PRIVATE_IMMUTABLE,
     )
     .await
-}
-
-/// The answer to an accepted result upload, and the result listing.
-#[derive(Debug, Serialize)]
-pub(crate) struct ResultsView {
-    task_id: String,
-    #[serde(flatten)]
-    results: ResultSet,
 }
 
 /// What a task kind's result files are called and served as.

@@ -1,12 +1,18 @@
-//! `node`: runs one Tessera task natively and prints its score.
+//! `node`: a Tessera node for a GPU (or CPU) machine.
 //!
 //! ```text
+//! node join [--stake CNX]      stake and announce this machine's hardware and models
+//! node run                     serve tasks until Ctrl-C (then finish the task in hand)
+//! node status                  the node as the chain sees it
+//! node pause | resume | quit   stop taking tasks, take them again, leave (stake unbonds)
+//! node withdraw                collect rewards and unbonded stake
+//! node key [--new]             the node's address (or make a new key file)
 //! node run --task TASK.json --models DIR --out OUTDIR [--backend cpu|wgpu|cuda]
+//!                              run one task from files, offline, and print its score
 //! ```
 //!
-//! The task's `base_model` (SD) or `model` (LLM) names a folder under `--models`. Images
-//! are written as `0.png`, `1.png`, ...; LLM results as `0.json`. Progress goes to stderr;
-//! the last line of stdout is the score as `0x...`.
+//! Settings come from `--config node.toml` and `TESSERA_*` variables (see
+//! `worker_wasm::node::config`).
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() -> std::process::ExitCode {
@@ -27,75 +33,317 @@ mod native {
     use std::path::{Path, PathBuf};
     use std::time::Instant;
 
+    use alloy::primitives::{B256, U256, utils::format_ether, utils::parse_ether};
+    use alloy::signers::local::PrivateKeySigner;
     use anyhow::{Context, Result, bail};
+    use clap::{Parser, Subcommand};
+    use contracts::Deployments;
+    use contracts::NodeRegistry::NodeStatus;
+    use relay::client::RelayClient;
+    use tracing_subscriber::EnvFilter;
     use worker_wasm::device::Backend;
+    use worker_wasm::node::capability;
+    use worker_wasm::node::chain::NodeChain;
+    use worker_wasm::node::config::NodeConfig;
+    use worker_wasm::node::models::ModelStore;
+    use worker_wasm::node::runner::Node;
     use worker_wasm::task::{self, Task};
 
-    const USAGE: &str =
-        "usage: node run --task TASK.json --models DIR --out OUTDIR [--backend cpu|wgpu|cuda]";
-
-    struct RunArgs {
-        task: PathBuf,
-        models: PathBuf,
-        out: PathBuf,
-        backend: Backend,
+    /// A Tessera node: runs Stable Diffusion and LLM tasks for the network.
+    #[derive(Debug, Parser)]
+    #[command(version)]
+    struct Cli {
+        /// The node's configuration file (TOML; `TESSERA_*` variables override it).
+        #[arg(long, short, global = true, env = "TESSERA_NODE_CONFIG")]
+        config: Option<PathBuf>,
+        #[command(subcommand)]
+        command: Command,
     }
 
-    fn parse_args(args: &[String]) -> Result<RunArgs> {
-        let Some((command, rest)) = args.split_first() else {
-            bail!("{USAGE}")
-        };
-        if command != "run" {
-            bail!("unknown command {command:?}\n{USAGE}");
-        }
-        let (mut task, mut models, mut out, mut backend) = (None, None, None, Backend::default());
-        let mut iter = rest.iter();
-        while let Some(flag) = iter.next() {
-            let mut value = || {
-                iter.next()
-                    .with_context(|| format!("{flag} needs a value\n{USAGE}"))
-            };
-            match flag.as_str() {
-                "--task" => task = Some(PathBuf::from(value()?)),
-                "--models" => models = Some(PathBuf::from(value()?)),
-                "--out" => out = Some(PathBuf::from(value()?)),
-                "--backend" => backend = value()?.parse()?,
-                other => bail!("unknown argument {other:?}\n{USAGE}"),
-            }
-        }
-        Ok(RunArgs {
-            task: task.with_context(|| format!("--task is required\n{USAGE}"))?,
-            models: models.with_context(|| format!("--models is required\n{USAGE}"))?,
-            out: out.with_context(|| format!("--out is required\n{USAGE}"))?,
-            backend,
-        })
+    #[derive(Debug, Subcommand)]
+    enum Command {
+        /// Stake and join, announcing this machine's GPU (measured) and the models held.
+        Join {
+            /// Stake in CNX (default: the registry's minimum).
+            #[arg(long)]
+            stake: Option<String>,
+        },
+        /// Serve tasks until Ctrl-C; with `--task`, run one task from files instead.
+        Run {
+            /// Run this task-arguments file offline instead of serving.
+            #[arg(long, requires_all = ["models", "out"])]
+            task: Option<PathBuf>,
+            /// Folder of model folders (with `--task`).
+            #[arg(long)]
+            models: Option<PathBuf>,
+            /// Where to write the result files (with `--task`).
+            #[arg(long)]
+            out: Option<PathBuf>,
+            /// Compute backend (default: the configuration's, else the best compiled in).
+            #[arg(long)]
+            backend: Option<String>,
+        },
+        /// Show the node as the chain sees it.
+        Status,
+        /// Stop taking tasks (after the current one).
+        Pause,
+        /// Take tasks again.
+        Resume,
+        /// Leave the network; the stake unbonds.
+        Quit,
+        /// Collect rewards and unbonded stake.
+        Withdraw,
+        /// Print the node's address, or write a new random key to the key file.
+        Key {
+            /// Create the key file (refuses to overwrite one).
+            #[arg(long)]
+            new: bool,
+        },
     }
 
     pub fn main() -> Result<()> {
-        let args: Vec<String> = std::env::args().skip(1).collect();
-        if args
-            .iter()
-            .any(|a| matches!(a.as_str(), "-h" | "--help" | "help"))
+        let cli = Cli::parse();
+        tracing_subscriber::fmt()
+            .with_env_filter(
+                EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+            )
+            .with_writer(std::io::stderr)
+            .init();
+        let config = NodeConfig::load(cli.config.as_deref(), |name| std::env::var(name).ok())?;
+        if let Command::Run {
+            task: Some(task),
+            models,
+            out,
+            backend,
+        } = &cli.command
         {
-            println!("{USAGE}");
+            let backend = match backend {
+                Some(name) => name.parse()?,
+                None => config.backend,
+            };
+            return run_offline(
+                task,
+                models
+                    .as_deref()
+                    .context("--models is required with --task")?,
+                out.as_deref().context("--out is required with --task")?,
+                backend,
+            );
+        }
+        if let Command::Key { new } = &cli.command {
+            return key_command(&config, *new);
+        }
+        let runtime = tokio::runtime::Runtime::new()?;
+        runtime.block_on(online(cli.command, config))
+    }
+
+    fn key_command(config: &NodeConfig, new: bool) -> Result<()> {
+        if new {
+            if config.key_file.exists() {
+                bail!(
+                    "{} exists; refusing to overwrite a key",
+                    config.key_file.display()
+                );
+            }
+            let key = PrivateKeySigner::random();
+            if let Some(parent) = config.key_file.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(
+                &config.key_file,
+                format!("0x{}\n", alloy::hex::encode(key.to_bytes())),
+            )
+            .with_context(|| format!("writing {}", config.key_file.display()))?;
+            println!("{}", key.address());
             return Ok(());
         }
-        let args = parse_args(&args)?;
-        let json = std::fs::read(&args.task)
-            .with_context(|| format!("cannot read task file {}", args.task.display()))?;
+        println!("{}", load_key(&config.key_file)?.address());
+        Ok(())
+    }
+
+    fn load_key(path: &Path) -> Result<PrivateKeySigner> {
+        let text = std::fs::read_to_string(path).with_context(|| {
+            format!(
+                "reading the node key {} (make one with `node key --new`)",
+                path.display()
+            )
+        })?;
+        let bytes: B256 = text
+            .trim()
+            .parse()
+            .with_context(|| format!("{}: not a 32-byte hex private key", path.display()))?;
+        PrivateKeySigner::from_bytes(&bytes)
+            .with_context(|| format!("{}: not a valid secp256k1 key", path.display()))
+    }
+
+    struct Connected {
+        key: PrivateKeySigner,
+        chain: NodeChain,
+        relay: RelayClient,
+        models: ModelStore,
+    }
+
+    async fn connect(config: &NodeConfig) -> Result<Connected> {
+        let deployments = Deployments::load(&config.deployments)?;
+        let rpc = config.rpc_url.as_deref().unwrap_or(&deployments.rpc_url);
+        let key = load_key(&config.key_file)?;
+        let chain = NodeChain::connect(
+            rpc.parse().with_context(|| format!("RPC URL {rpc:?}"))?,
+            &deployments,
+            key.clone(),
+        );
+        let chain_id = chain
+            .chain_id()
+            .await
+            .with_context(|| format!("reaching the chain at {rpc}"))?;
+        if chain_id != deployments.chain_id {
+            bail!(
+                "{rpc} is chain {chain_id}, but {} is for chain {}",
+                config.deployments.display(),
+                deployments.chain_id
+            );
+        }
+        let relay = RelayClient::new(&config.relay_url, chain_id)?;
+        let models = ModelStore::new(config.model_dir.clone(), &config.pins)?;
+        Ok(Connected {
+            key,
+            chain,
+            relay,
+            models,
+        })
+    }
+
+    async fn online(command: Command, config: NodeConfig) -> Result<()> {
+        let Connected {
+            key,
+            chain,
+            relay,
+            models,
+        } = connect(&config).await?;
+        match command {
+            Command::Join { stake } => {
+                let capability = capability::detect(config.backend, config.gpu_vram)?;
+                let stake = match stake {
+                    Some(cnx) => {
+                        parse_ether(&cnx).with_context(|| format!("stake {cnx:?} in CNX"))?
+                    }
+                    None => chain.min_stake().await?,
+                };
+                let held = models.held();
+                chain
+                    .join(
+                        &capability.gpu_name,
+                        capability.gpu_vram,
+                        held.clone(),
+                        stake,
+                    )
+                    .await?;
+                println!(
+                    "joined as {} with {} CNX: GPU {:?}, {} GB, models {:?}",
+                    chain.address(),
+                    format_ether(stake),
+                    capability.gpu_name,
+                    capability.gpu_vram,
+                    held
+                );
+            }
+            Command::Run { .. } => {
+                let device = config.backend.device()?;
+                let node = Node::new(config, key, chain, relay, models, device);
+                let (stop, stopped) = tokio::sync::watch::channel(false);
+                tokio::spawn(async move {
+                    let mut term =
+                        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                            .expect("SIGTERM handler");
+                    tokio::select! {
+                        _ = tokio::signal::ctrl_c() => {}
+                        _ = term.recv() => {}
+                    }
+                    tracing::info!(
+                        "stopping after the task in hand (Ctrl-C again to leave at once)"
+                    );
+                    let _ = stop.send(true);
+                    let _ = tokio::signal::ctrl_c().await;
+                    std::process::exit(130);
+                });
+                node.serve(stopped).await?;
+            }
+            Command::Status => status(&chain).await?,
+            Command::Pause => {
+                chain.pause().await?;
+                println!("paused (after the current task, if any)");
+            }
+            Command::Resume => {
+                chain.resume().await?;
+                println!("resumed");
+            }
+            Command::Quit => {
+                chain.quit().await?;
+                println!("quitting; the stake unbonds, then `node withdraw` collects it");
+            }
+            Command::Withdraw => {
+                let (rewards, stake) = chain.withdraw().await?;
+                println!(
+                    "withdrew {} CNX of rewards and {} CNX of stake",
+                    format_ether(rewards),
+                    format_ether(stake)
+                );
+            }
+            Command::Key { .. } => unreachable!("handled offline"),
+        }
+        Ok(())
+    }
+
+    async fn status(chain: &NodeChain) -> Result<()> {
+        let info = chain.info().await?;
+        println!("node        {}", chain.address());
+        println!("status      {}", NodeStatus::name(info.status));
+        println!("stake       {} CNX", format_ether(info.stake));
+        println!("gpu         {} ({} GB)", info.gpuName, info.gpuVram);
+        println!("models      {}", info.modelIds.join(", "));
+        println!(
+            "qos         {:.2} of 10, health {:.0}%",
+            info.qosScore.to::<u64>() as f64 / 100.0,
+            info.health.to::<u64>() as f64 / 10.0
+        );
+        println!(
+            "task        {}",
+            if info.currentTask == U256::ZERO {
+                "none".to_owned()
+            } else {
+                info.currentTask.to_string()
+            }
+        );
+        println!(
+            "withdrawable {} CNX of rewards",
+            format_ether(chain.withdrawable().await?)
+        );
+        if !info.unbondingAmount.is_zero() {
+            println!(
+                "unbonding   {} CNX until {}",
+                format_ether(info.unbondingAmount),
+                info.unbondingUntil
+            );
+        }
+        println!("balance     {} CNX", format_ether(chain.balance().await?));
+        Ok(())
+    }
+
+    fn run_offline(task_path: &Path, models: &Path, out: &Path, backend: Backend) -> Result<()> {
+        let json = std::fs::read(task_path)
+            .with_context(|| format!("cannot read task file {}", task_path.display()))?;
         let task =
-            Task::parse(&json).with_context(|| format!("task file {}", args.task.display()))?;
-        let model_dir = model_folder(&args.models, task.model_name())?;
-        std::fs::create_dir_all(&args.out)
-            .with_context(|| format!("cannot create {}", args.out.display()))?;
-        let device = args.backend.device()?;
-        eprintln!("loading {} on {}", model_dir.display(), args.backend);
+            Task::parse(&json).with_context(|| format!("task file {}", task_path.display()))?;
+        let model_dir = model_folder(models, task.model_name())?;
+        std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+        let device = backend.device()?;
+        eprintln!("loading {} on {backend}", model_dir.display());
         let started = Instant::now();
         let outcome = pollster::block_on(task::run(&task, &model_dir, &device, |line| {
             eprintln!("{line}")
         }))?;
         for (name, bytes) in &outcome.files {
-            let path = args.out.join(name);
+            let path = out.join(name);
             std::fs::write(&path, bytes)
                 .with_context(|| format!("cannot write {}", path.display()))?;
             eprintln!("wrote {}", path.display());

@@ -1,0 +1,352 @@
+//! A task's history, rebuilt from the task manager's logs alone.
+//!
+//! Every `TaskManager` event about a task carries the task id as its first indexed topic,
+//! so one `eth_getLogs` per block range returns a task's whole story: creation, the seed,
+//! each selection, commitment, error report and reveal, the outcome, each payment and each
+//! seat's end. The app draws its timeline from [`TaskEvent`]s; the requester CLI and the
+//! end-to-end tests check payments and slashes with them.
+
+use alloy::primitives::{Address, B256, Bytes, U256};
+use alloy::providers::Provider;
+use alloy::rpc::types::{Filter, Log};
+use alloy::sol_types::SolEvent;
+
+use crate::Error;
+use crate::TaskManager as Tm;
+
+/// One thing that happened to a task, decoded from a log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TaskEvent {
+    /// `createTask`: who asked, for what (by hash), and the fee.
+    Created {
+        /// The requester.
+        creator: Address,
+        /// keccak256 of the task arguments.
+        task_hash: B256,
+        /// 0 SD, 1 LLM.
+        task_type: u8,
+        /// The fee paid, in wei.
+        fee: U256,
+        /// Units of work (images).
+        size: u64,
+    },
+    /// The task's requirements.
+    Requirements {
+        /// Model ids.
+        model_ids: Vec<String>,
+        /// Minimum VRAM in GB.
+        min_vram: u64,
+        /// Required GPU name (empty: any).
+        gpu_name: String,
+        /// Required GPU VRAM.
+        gpu_vram: u64,
+    },
+    /// The requester revealed its secret; the draw's seed is known.
+    SeedRevealed {
+        /// The seed the nodes were drawn with.
+        seed: B256,
+    },
+    /// Too few eligible nodes were free: the task waits in the queue.
+    Queued {
+        /// The queue's length after this task joined it.
+        queue_length: U256,
+    },
+    /// A node was drawn for seat `seat`.
+    NodeSelected {
+        /// The node.
+        node: Address,
+        /// Its seat, 0..3.
+        seat: u8,
+    },
+    /// The three nodes are drawn; they must commit by `commit_deadline` (Unix seconds).
+    Started {
+        /// The commit deadline.
+        commit_deadline: u64,
+    },
+    /// A node committed to a score.
+    Committed {
+        /// The node.
+        node: Address,
+        /// `keccak256(score || nonce)`.
+        commitment: B256,
+        /// The nonce it will reveal with.
+        nonce: B256,
+        /// Order among commitments and error reports, 0-based.
+        rank: u8,
+    },
+    /// A node reported it could not run the task.
+    ErrorReported {
+        /// The node.
+        node: Address,
+        /// Its error code.
+        code: u32,
+        /// Order among commitments and error reports, 0-based.
+        rank: u8,
+    },
+    /// All seats committed or errored (or timed out); reveals are due by the deadline.
+    RevealPhaseStarted {
+        /// The reveal deadline (Unix seconds).
+        reveal_deadline: u64,
+    },
+    /// A node revealed its score.
+    Revealed {
+        /// The node.
+        node: Address,
+        /// The revealed score.
+        score: Bytes,
+        /// Order among reveals, 0-based.
+        rank: u8,
+    },
+    /// A majority agreed on `result`; `uploader` must upload the files.
+    Validated {
+        /// The agreed score.
+        result: Bytes,
+        /// The node that uploads.
+        uploader: Address,
+        /// Its deadline (Unix seconds).
+        upload_deadline: u64,
+    },
+    /// The uploader reported the upload: the task succeeded.
+    Uploaded {
+        /// The uploader.
+        uploader: Address,
+    },
+    /// The task ended without a result (reason: `TaskManager::AbortReason` value).
+    Aborted {
+        /// Why.
+        reason: u8,
+    },
+    /// A node's part ended (`NodeOutcome` value) with `slashed` wei of stake lost.
+    SeatClosed {
+        /// The node.
+        node: Address,
+        /// How its part ended.
+        outcome: u8,
+        /// Stake lost.
+        slashed: U256,
+    },
+    /// A payment credited out of the fee (`PaymentKind` value).
+    Payment {
+        /// Who is credited.
+        to: Address,
+        /// Reward, refund or penalty.
+        kind: u8,
+        /// How much, in wei.
+        amount: U256,
+    },
+}
+
+impl TaskEvent {
+    /// Decodes a `TaskManager` log; `None` for events that are not about one task.
+    pub fn decode(log: &Log) -> Option<Self> {
+        let data = &log.inner;
+        let topic = *log.topic0()?;
+        macro_rules! decode {
+            ($event:ty) => {
+                <$event>::decode_log_data(&data.data).ok()?
+            };
+        }
+        Some(match topic {
+            Tm::TaskCreated::SIGNATURE_HASH => {
+                let e = decode!(Tm::TaskCreated);
+                Self::Created {
+                    creator: e.creator,
+                    task_hash: e.taskHash,
+                    task_type: e.taskType,
+                    fee: e.fee,
+                    size: e.size,
+                }
+            }
+            Tm::TaskRequirements::SIGNATURE_HASH => {
+                let e = decode!(Tm::TaskRequirements);
+                Self::Requirements {
+                    model_ids: e.modelIds,
+                    min_vram: e.minVram,
+                    gpu_name: e.gpuName,
+                    gpu_vram: e.gpuVram,
+                }
+            }
+            Tm::SeedRevealed::SIGNATURE_HASH => Self::SeedRevealed {
+                seed: decode!(Tm::SeedRevealed).seed,
+            },
+            Tm::TaskQueued::SIGNATURE_HASH => Self::Queued {
+                queue_length: decode!(Tm::TaskQueued).queueLength,
+            },
+            Tm::NodeSelected::SIGNATURE_HASH => {
+                let e = decode!(Tm::NodeSelected);
+                Self::NodeSelected {
+                    node: e.node,
+                    seat: e.seat,
+                }
+            }
+            Tm::TaskStarted::SIGNATURE_HASH => Self::Started {
+                commit_deadline: decode!(Tm::TaskStarted).commitDeadline,
+            },
+            Tm::CommitmentSubmitted::SIGNATURE_HASH => {
+                let e = decode!(Tm::CommitmentSubmitted);
+                Self::Committed {
+                    node: e.node,
+                    commitment: e.commitment,
+                    nonce: e.nonce,
+                    rank: e.rank,
+                }
+            }
+            Tm::ErrorReported::SIGNATURE_HASH => {
+                let e = decode!(Tm::ErrorReported);
+                Self::ErrorReported {
+                    node: e.node,
+                    code: e.errorCode,
+                    rank: e.rank,
+                }
+            }
+            Tm::RevealPhaseStarted::SIGNATURE_HASH => Self::RevealPhaseStarted {
+                reveal_deadline: decode!(Tm::RevealPhaseStarted).revealDeadline,
+            },
+            Tm::ResultRevealed::SIGNATURE_HASH => {
+                let e = decode!(Tm::ResultRevealed);
+                Self::Revealed {
+                    node: e.node,
+                    score: e.score,
+                    rank: e.rank,
+                }
+            }
+            Tm::TaskValidated::SIGNATURE_HASH => {
+                let e = decode!(Tm::TaskValidated);
+                Self::Validated {
+                    result: e.result,
+                    uploader: e.uploader,
+                    upload_deadline: e.uploadDeadline,
+                }
+            }
+            Tm::ResultUploaded::SIGNATURE_HASH => Self::Uploaded {
+                uploader: decode!(Tm::ResultUploaded).uploader,
+            },
+            Tm::TaskAborted::SIGNATURE_HASH => Self::Aborted {
+                reason: decode!(Tm::TaskAborted).reason,
+            },
+            Tm::SeatClosed::SIGNATURE_HASH => {
+                let e = decode!(Tm::SeatClosed);
+                Self::SeatClosed {
+                    node: e.node,
+                    outcome: e.outcome,
+                    slashed: e.slashed,
+                }
+            }
+            Tm::Payment::SIGNATURE_HASH => {
+                let e = decode!(Tm::Payment);
+                Self::Payment {
+                    to: e.to,
+                    kind: e.kind,
+                    amount: e.amount,
+                }
+            }
+            _ => return None,
+        })
+    }
+
+    /// The task id a task event's log is about (its first indexed topic).
+    pub fn task_id(log: &Log) -> Option<U256> {
+        log.topics().get(1).map(|t| U256::from_be_bytes(t.0))
+    }
+}
+
+/// A decoded event and where it happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// The block it is in.
+    pub block: u64,
+    /// The block's timestamp, when the node returned it with the log.
+    pub timestamp: Option<u64>,
+    /// The transaction that emitted it.
+    pub transaction: Option<B256>,
+    /// The event.
+    pub event: TaskEvent,
+}
+
+/// Every event about task `id`, in chain order, read from `task_manager`'s logs from
+/// `from_block` (the deployment block) on, in ranges of at most `max_range` blocks.
+pub async fn task_history<P: Provider>(
+    provider: &P,
+    task_manager: Address,
+    from_block: u64,
+    id: U256,
+    max_range: u64,
+) -> Result<Vec<Entry>, Error> {
+    let head = provider.get_block_number().await?;
+    let mut entries = Vec::new();
+    let mut start = from_block;
+    let step = max_range.max(1);
+    while start <= head {
+        let end = head.min(start.saturating_add(step - 1));
+        let filter = Filter::new()
+            .address(task_manager)
+            .from_block(start)
+            .to_block(end)
+            .topic1(B256::from(id));
+        for log in provider.get_logs(&filter).await? {
+            if let Some(event) = TaskEvent::decode(&log) {
+                entries.push(Entry {
+                    block: log.block_number.unwrap_or_default(),
+                    timestamp: log.block_timestamp,
+                    transaction: log.transaction_hash,
+                    event,
+                });
+            }
+        }
+        start = end + 1;
+    }
+    Ok(entries)
+}
+
+/// Stake lost, reward earned and refunds, summed per address over a history.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Settlement {
+    /// `(node, wei)` rewards, in payment order.
+    pub rewards: Vec<(Address, U256)>,
+    /// `(to, wei)` refunds to the creator.
+    pub refunds: Vec<(Address, U256)>,
+    /// `(node, outcome, wei slashed)` per closed seat.
+    pub seats: Vec<(Address, u8, U256)>,
+}
+
+impl Settlement {
+    /// Sums a history's payments and closed seats.
+    pub fn of(entries: &[Entry]) -> Self {
+        let mut out = Self::default();
+        for entry in entries {
+            match &entry.event {
+                TaskEvent::Payment { to, kind, amount } if *kind == Tm::PaymentKind::REWARD => {
+                    out.rewards.push((*to, *amount));
+                }
+                TaskEvent::Payment { to, kind, amount } if *kind == Tm::PaymentKind::REFUND => {
+                    out.refunds.push((*to, *amount));
+                }
+                TaskEvent::SeatClosed {
+                    node,
+                    outcome,
+                    slashed,
+                } => out.seats.push((*node, *outcome, *slashed)),
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// Total rewards paid to `node`.
+    pub fn reward_of(&self, node: Address) -> U256 {
+        self.rewards
+            .iter()
+            .filter(|(to, _)| *to == node)
+            .map(|(_, amount)| *amount)
+            .sum()
+    }
+
+    /// Stake `node` lost on this task.
+    pub fn slashed(&self, node: Address) -> U256 {
+        self.seats
+            .iter()
+            .filter(|(n, _, _)| *n == node)
+            .map(|(_, _, s)| *s)
+            .sum()
+    }
+}

@@ -1,0 +1,204 @@
+//! The node's side of the contracts: what it reads and the transactions it sends.
+//!
+//! Works natively and in a browser (alloy over HTTP); nothing here waits or retries, so
+//! each platform's loop decides how.
+
+use alloy::primitives::{Address, B256, Bytes, U256};
+use alloy::providers::{DynProvider, Provider};
+use alloy::signers::local::PrivateKeySigner;
+use alloy::transports::http::reqwest::Url;
+use contracts::NodeRegistry::{self, NodeInfo, NodeRegistryInstance};
+use contracts::TaskManager::{self, Task, TaskManagerInstance};
+use contracts::{Deployments, Error, send};
+
+/// Codes a node reports with `reportError` when it cannot run a task.
+pub mod error_code {
+    /// The arguments are missing, do not match the task hash, or are invalid.
+    pub const BAD_ARGS: u32 = 1;
+    /// A model the task needs is not available or is corrupt.
+    pub const MODEL_UNAVAILABLE: u32 = 2;
+    /// The task asks for something this engine does not support.
+    pub const UNSUPPORTED: u32 = 3;
+    /// The engine failed (out of memory, a backend error).
+    pub const ENGINE_FAILED: u32 = 4;
+    /// The output is unusable (an all-zero score: a black image).
+    pub const BAD_OUTPUT: u32 = 5;
+
+    /// A short name for a code, for logs and the app.
+    pub fn name(code: u32) -> &'static str {
+        match code {
+            BAD_ARGS => "bad arguments",
+            MODEL_UNAVAILABLE => "model unavailable",
+            UNSUPPORTED => "unsupported task",
+            ENGINE_FAILED => "engine failed",
+            BAD_OUTPUT => "unusable output",
+            _ => "unknown error",
+        }
+    }
+}
+
+/// A node's connection to the contracts, signing with its key.
+#[derive(Clone)]
+pub struct NodeChain {
+    me: Address,
+    provider: DynProvider,
+    registry: NodeRegistryInstance<DynProvider>,
+    tasks: TaskManagerInstance<DynProvider>,
+}
+
+impl NodeChain {
+    /// Connects to the contracts of `deployments` through `rpc_url`, signing with `key`.
+    pub fn connect(rpc_url: Url, deployments: &Deployments, key: PrivateKeySigner) -> Self {
+        let me = key.address();
+        let provider = contracts::connect(rpc_url, key);
+        Self {
+            me,
+            registry: NodeRegistry::new(deployments.node_registry, provider.clone()),
+            tasks: TaskManager::new(deployments.task_manager, provider.clone()),
+            provider,
+        }
+    }
+
+    /// The node's address.
+    pub fn address(&self) -> Address {
+        self.me
+    }
+
+    /// The chain's clock: the latest block's timestamp (deadlines are in chain time).
+    pub async fn now(&self) -> Result<u64, Error> {
+        let block = self
+            .provider
+            .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+            .await?;
+        Ok(block.map_or(0, |b| b.header.timestamp))
+    }
+
+    /// The chain id the provider is on.
+    pub async fn chain_id(&self) -> Result<u64, Error> {
+        Ok(self.provider.get_chain_id().await?)
+    }
+
+    /// This node as the registry sees it.
+    pub async fn info(&self) -> Result<NodeInfo, Error> {
+        Ok(self.registry.getNode(self.me).call().await?)
+    }
+
+    /// A task.
+    pub async fn task(&self, id: U256) -> Result<Task, Error> {
+        Ok(self.tasks.getTask(id).call().await?)
+    }
+
+    /// The registry's minimum stake, in wei.
+    pub async fn min_stake(&self) -> Result<U256, Error> {
+        Ok(self.registry.getParams().call().await?.minStake)
+    }
+
+    /// The node's balance, in wei.
+    pub async fn balance(&self) -> Result<U256, Error> {
+        Ok(self.provider.get_balance(self.me).await?)
+    }
+
+    /// Rewards and refunds credited to the node and not yet withdrawn, in wei.
+    pub async fn withdrawable(&self) -> Result<U256, Error> {
+        Ok(self.tasks.withdrawable(self.me).call().await?)
+    }
+
+    /// Joins with `stake` wei, announcing the GPU, the version and the models held.
+    pub async fn join(
+        &self,
+        gpu_name: &str,
+        gpu_vram: u64,
+        models: Vec<String>,
+        stake: U256,
+    ) -> Result<(), Error> {
+        send(
+            self.registry
+                .join(
+                    gpu_name.to_owned(),
+                    gpu_vram,
+                    contracts::PROTOCOL_VERSION,
+                    models,
+                )
+                .value(stake),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Replaces the list of models the node announces.
+    pub async fn update_models(&self, models: Vec<String>) -> Result<(), Error> {
+        send(self.registry.updateModels(models)).await.map(drop)
+    }
+
+    /// Stops taking tasks (after the current one).
+    pub async fn pause(&self) -> Result<(), Error> {
+        send(self.registry.pause()).await.map(drop)
+    }
+
+    /// Takes tasks again.
+    pub async fn resume(&self) -> Result<(), Error> {
+        send(self.registry.resume()).await.map(drop)
+    }
+
+    /// Leaves the network; the stake unbonds.
+    pub async fn quit(&self) -> Result<(), Error> {
+        send(self.registry.quit()).await.map(drop)
+    }
+
+    /// Withdraws credited rewards from the task manager and released stake from the
+    /// registry; returns how much each paid (0 where there was nothing).
+    pub async fn withdraw(&self) -> Result<(U256, U256), Error> {
+        let before = self.balance().await?;
+        let mut paid = (U256::ZERO, U256::ZERO);
+        if !self.withdrawable().await?.is_zero() {
+            send(self.tasks.withdraw()).await?;
+            paid.0 = self.balance().await?.saturating_sub(before);
+        }
+        let before = self.balance().await?;
+        match send(self.registry.withdraw()).await {
+            Ok(_) => paid.1 = self.balance().await?.saturating_sub(before),
+            Err(Error::Reverted(_)) => {}
+            Err(e) => return Err(e),
+        }
+        Ok(paid)
+    }
+
+    /// Commits to `score` with `nonce`.
+    pub async fn commit(&self, id: U256, score: &[u8], nonce: B256) -> Result<(), Error> {
+        let commitment = B256::from(verifier::commitment::commitment(score, &nonce.0));
+        send(self.tasks.submitCommitment(id, commitment, nonce))
+            .await
+            .map(drop)
+    }
+
+    /// Reports that the task cannot run here.
+    pub async fn report_error(&self, id: U256, code: u32) -> Result<(), Error> {
+        send(self.tasks.reportError(id, code)).await.map(drop)
+    }
+
+    /// Reveals the committed score.
+    pub async fn reveal(&self, id: U256, score: &[u8]) -> Result<(), Error> {
+        send(self.tasks.revealResult(id, Bytes::copy_from_slice(score)))
+            .await
+            .map(drop)
+    }
+
+    /// Reports that the result files are on the relay.
+    pub async fn report_uploaded(&self, id: U256) -> Result<(), Error> {
+        send(self.tasks.reportResultsUploaded(id)).await.map(drop)
+    }
+
+    /// Moves a task past a passed deadline.
+    pub async fn cancel(&self, id: U256) -> Result<(), Error> {
+        send(self.tasks.cancelTask(id)).await.map(drop)
+    }
+}
+
+/// Whether a failed call is worth retrying: the transport failed, not the contract.
+pub fn is_transient(error: &Error) -> bool {
+    match error {
+        Error::Contract(alloy::contract::Error::TransportError(e)) => e.is_transport_error(),
+        Error::Pending(_) => true,
+        _ => false,
+    }
+}
