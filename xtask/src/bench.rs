@@ -22,6 +22,10 @@ const BENCHES: &[(&str, &str)] = &[
         "gas",
         "gas used per contract call over a full task life cycle on anvil",
     ),
+    (
+        "devnet",
+        "task creation to verified result on a devnet, and the part that is not inference",
+    ),
 ];
 
 pub fn run(args: &[String]) -> Result<()> {
@@ -57,6 +61,7 @@ pub fn run(args: &[String]) -> Result<()> {
                 contracts::prepare_tests()?;
                 cmd::run(cargo().args(["bench", "-p", "contracts", "--bench", "gas"]))?
             }
+            "devnet" => crate::network_bench::run(3)?,
             other => bail!("unknown benchmark `{other}`; `cargo xtask bench --help` lists them"),
         }
     }

@@ -515,7 +515,8 @@ impl Drop for Devnet {
 
 fn spawn_logged(cmd: &mut Command, log: &Path) -> Result<Child> {
     let file = std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
-    cmd.stdin(Stdio::null())
+    cmd.env("NO_COLOR", "1")
+        .stdin(Stdio::null())
         .stdout(file.try_clone()?)
         .stderr(file)
         .spawn()

@@ -108,6 +108,7 @@ mod native {
                 EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
             )
             .with_writer(std::io::stderr)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .init();
         let config = NodeConfig::load(cli.config.as_deref(), |name| std::env::var(name).ok())?;
         if let Command::Run {
