@@ -4,6 +4,7 @@
 mod bench;
 mod cmd;
 mod contracts;
+mod engine_bench;
 mod relay;
 mod test;
 mod tools;
