@@ -587,10 +587,8 @@ fn vae_weights() -> Weights {
         w.conv("conv_in", top, 4, 3);
         vae_mid(w, top);
         let reversed: Vec<usize> = channels.iter().rev().copied().collect();
-        let mut output = reversed[0];
-        for i in 0..levels {
-            let prev = output;
-            output = reversed[i];
+        let mut prev = reversed[0];
+        for (i, &output) in reversed.iter().enumerate() {
             w.scope(&format!("up_blocks.{i}."), |w| {
                 for j in 0..=LAYERS_PER_BLOCK {
                     let from = if j == 0 { prev } else { output };
@@ -600,6 +598,7 @@ fn vae_weights() -> Weights {
                     w.conv("upsamplers.0.conv", output, output, 3);
                 }
             });
+            prev = output;
         }
         w.norm("conv_norm_out", channels[0]);
         w.conv("conv_out", 3, channels[0], 3);

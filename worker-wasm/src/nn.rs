@@ -95,6 +95,16 @@ impl Table {
             )));
         }
         let block_rows = (MAX_BINDING_BYTES / (width * 4)).max(1);
+        Self::load_blocks(scope, name, [rows, width], block_rows, device)
+    }
+
+    fn load_blocks(
+        scope: Scope<'_>,
+        name: &str,
+        [rows, width]: [usize; 2],
+        block_rows: usize,
+        device: &Device,
+    ) -> Result<Self> {
         Ok(Self {
             blocks: scope.row_blocks(name, [rows, width], block_rows, device)?,
             block_rows,
@@ -306,4 +316,55 @@ pub fn multi_head_attention(q: Tensor<3>, k: Tensor<3>, v: Tensor<3>, heads: usi
         .matmul(v)
         .swap_dims(1, 2)
         .reshape([b, tq, c])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::weights::SafetensorsFile;
+    use safetensors::{Dtype, tensor::TensorView};
+
+    #[test]
+    fn a_table_in_row_blocks_looks_up_and_projects_like_one_tensor() {
+        let (rows, width) = (7, 3);
+        let values: Vec<f32> = (0..rows * width).map(|i| i as f32 * 0.5 - 4.0).collect();
+        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let view = TensorView::new(Dtype::F32, vec![rows, width], &bytes).unwrap();
+        let data = safetensors::serialize([("t", view)], None).unwrap();
+        let file = SafetensorsFile::from_bytes("t.safetensors", data).unwrap();
+        let scope = Scope::detect(&file, &[""], "t").unwrap();
+        let device = crate::device::Backend::Cpu.device().unwrap();
+        let whole = Table::load_blocks(scope, "t", [rows, width], rows, &device).unwrap();
+        let split = Table::load_blocks(scope, "t", [rows, width], 3, &device).unwrap();
+        assert_eq!((whole.blocks.len(), split.blocks.len()), (1, 3));
+        let ids = [6, 0, 3, 3, 5, 1];
+        let expected: Vec<f32> = ids
+            .iter()
+            .flat_map(|&id| values[id as usize * width..(id as usize + 1) * width].to_vec())
+            .collect();
+        for table in [&whole, &split] {
+            let got: Vec<f32> = table
+                .lookup(&ids, &device)
+                .into_data()
+                .try_to_vec::<f32>()
+                .unwrap();
+            assert_eq!(got, expected);
+        }
+        let x = Tensor::<2>::from_data(
+            TensorData::new(vec![1.0f32, -2.0, 0.5, 0.0, 1.0, 3.0], [2, width]),
+            &device,
+        );
+        let a: Vec<f32> = whole
+            .matmul_transposed(x.clone())
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+        let b: Vec<f32> = split
+            .matmul_transposed(x)
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+        assert_eq!(a.len(), 2 * rows);
+        assert_eq!(a, b);
+    }
 }
