@@ -186,7 +186,11 @@ pub struct Scope<'a> {
 
 impl<'a> Scope<'a> {
     /// The first of `prefixes` under which `probe` exists in `file`.
-    pub fn detect(file: &'a SafetensorsFile<'a>, prefixes: &[&'a str], probe: &str) -> Result<Self> {
+    pub fn detect(
+        file: &'a SafetensorsFile<'a>,
+        prefixes: &[&'a str],
+        probe: &str,
+    ) -> Result<Self> {
         prefixes
             .iter()
             .find(|prefix| file.contains(&format!("{prefix}{probe}")))

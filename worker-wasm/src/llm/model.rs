@@ -49,7 +49,11 @@ impl KvCache {
 impl Gpt2 {
     /// Loads the model from a transformers checkpoint (`model.safetensors`), with tensor
     /// names with or without the `transformer.` prefix.
-    pub fn load(config: Gpt2Config, weights: &SafetensorsFile<'_>, device: &Device) -> Result<Self> {
+    pub fn load(
+        config: Gpt2Config,
+        weights: &SafetensorsFile<'_>,
+        device: &Device,
+    ) -> Result<Self> {
         let scope = Scope::detect(weights, &["transformer.", ""], "wte.weight")?;
         let (c, v) = (config.n_embd, config.vocab_size);
         let inner = config.inner();
