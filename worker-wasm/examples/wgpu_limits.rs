@@ -47,7 +47,7 @@ fn main() -> Result<()> {
         let values = vec![0.5f32; 49408 * 768];
         Tensor::<2>::from_data(TensorData::new(values, [49408, 768]), &limited)
             .sum()
-            .into_scalar()
+            .into_scalar::<f32>()
     });
     match result {
         Ok(sum) => println!("one 49408x768 f32 tensor on the default-limits device: ok ({sum})"),
