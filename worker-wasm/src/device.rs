@@ -2,6 +2,15 @@
 //!
 //! Which backends exist is decided by Cargo features (`cpu`, `wgpu`, `cuda`); which one a
 //! run uses is decided at run time by [`Backend`].
+//!
+//! **WebGPU buffer limits.** A WebGPU device gets the spec's default limits unless it asks
+//! for more: 128 MiB per storage-buffer binding, 256 MiB per buffer, too small for SD 1.5
+//! (its CLIP token table alone is 152 MB, GPT-2's 154 MB). Burn's wgpu runtime (cubecl-wgpu
+//! 0.11, `try_request_device`) requests the adapter's own maximum limits (`adapter.limits()`),
+//! natively and in the browser; this module opens the device through
+//! `init_with_setup[_async]` so that the limits actually granted are known
+//! ([`wgpu_limits`]). Tables above 128 MiB are also kept in row blocks
+//! ([`crate::nn::Table`]), so the weights fit even an adapter that offers only the default.
 
 use std::fmt;
 use std::str::FromStr;
@@ -50,7 +59,7 @@ impl Backend {
             #[cfg(feature = "cpu")]
             Self::Cpu => Ok(Device::flex()),
             #[cfg(feature = "wgpu")]
-            Self::Wgpu => Ok(Device::wgpu(Default::default())),
+            Self::Wgpu => wgpu_device(),
             #[cfg(feature = "cuda")]
             Self::Cuda => Ok(Device::cuda(0)),
             #[allow(unreachable_patterns)]
@@ -62,10 +71,16 @@ impl Backend {
     pub async fn device_async(self) -> Result<Device> {
         match self {
             #[cfg(feature = "wgpu")]
-            Self::Wgpu => Device::wgpu_options()
-                .init_async()
-                .await
-                .map_err(|e| EngineError::Backend(format!("cannot initialize wgpu: {e:?}"))),
+            Self::Wgpu => {
+                if let Some((device, _)) = WGPU.get() {
+                    return Ok(device.clone());
+                }
+                let (device, setup) = Device::wgpu_options()
+                    .init_with_setup_async()
+                    .await
+                    .map_err(|e| EngineError::Backend(format!("cannot initialize wgpu: {e:?}")))?;
+                Ok(remember_wgpu(device, &setup))
+            }
             other => other.device(),
         }
     }
@@ -77,6 +92,66 @@ impl Backend {
             self.name()
         ))
     }
+}
+
+/// The buffer limits of the wgpu device: what the adapter offers and what the device got.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WgpuLimits {
+    /// The device's `maxStorageBufferBindingSize`, in bytes.
+    pub max_storage_buffer_binding_size: u64,
+    /// The device's `maxBufferSize`, in bytes.
+    pub max_buffer_size: u64,
+    /// The adapter's `maxStorageBufferBindingSize`, in bytes.
+    pub adapter_max_storage_buffer_binding_size: u64,
+    /// The adapter's `maxBufferSize`, in bytes.
+    pub adapter_max_buffer_size: u64,
+}
+
+#[cfg(feature = "wgpu")]
+static WGPU: std::sync::OnceLock<(Device, WgpuLimits)> = std::sync::OnceLock::new();
+
+/// The buffer limits of the wgpu device this process opened through [`Backend`], if any.
+pub fn wgpu_limits() -> Option<WgpuLimits> {
+    #[cfg(feature = "wgpu")]
+    {
+        WGPU.get().map(|(_, limits)| *limits)
+    }
+    #[cfg(not(feature = "wgpu"))]
+    {
+        None
+    }
+}
+
+/// In a browser the device must be opened asynchronously first ([`Backend::device_async`]).
+#[cfg(all(feature = "wgpu", target_arch = "wasm32"))]
+fn wgpu_device() -> Result<Device> {
+    WGPU.get().map(|(device, _)| device.clone()).ok_or_else(|| {
+        EngineError::Backend("in a browser, open wgpu with `Backend::device_async` first".into())
+    })
+}
+
+/// Opens the wgpu device once (Burn requests the adapter's maximum limits) and reuses it.
+#[cfg(all(feature = "wgpu", not(target_arch = "wasm32")))]
+fn wgpu_device() -> Result<Device> {
+    if let Some((device, _)) = WGPU.get() {
+        return Ok(device.clone());
+    }
+    let (device, setup) = Device::wgpu_options()
+        .init_with_setup()
+        .map_err(|e| EngineError::Backend(format!("cannot initialize wgpu: {e:?}")))?;
+    Ok(remember_wgpu(device, &setup))
+}
+
+#[cfg(feature = "wgpu")]
+fn remember_wgpu(device: Device, setup: &burn::tensor::wgpu::WgpuSetup) -> Device {
+    let (granted, offered) = (setup.device.limits(), setup.adapter.limits());
+    let limits = WgpuLimits {
+        max_storage_buffer_binding_size: granted.max_storage_buffer_binding_size,
+        max_buffer_size: granted.max_buffer_size,
+        adapter_max_storage_buffer_binding_size: offered.max_storage_buffer_binding_size,
+        adapter_max_buffer_size: offered.max_buffer_size,
+    };
+    WGPU.get_or_init(|| (device, limits)).0.clone()
 }
 
 impl Default for Backend {

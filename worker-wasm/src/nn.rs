@@ -1,6 +1,6 @@
 //! Small inference-only layers over plain Burn tensors, loaded straight from checkpoints.
 
-use burn::tensor::{Device, Tensor, module};
+use burn::tensor::{Device, Int, Tensor, TensorData, module};
 
 use crate::error::Result;
 use crate::weights::Scope;
@@ -62,6 +62,104 @@ impl Linear {
         let mut out_dims = dims;
         out_dims[D - 1] = d_out;
         y.reshape(out_dims)
+    }
+}
+
+/// The largest buffer every WebGPU device can bind: the guaranteed minimum of
+/// `maxStorageBufferBindingSize` (128 MiB), which is also the browser's default limit.
+pub const MAX_BINDING_BYTES: usize = 128 << 20;
+
+/// A `[rows, width]` lookup table (a token embedding), kept as row blocks of at most
+/// [`MAX_BINDING_BYTES`] each so that a vocabulary of any size fits one GPU buffer per block:
+/// SD 1.5's CLIP table (49408 x 768 f32, 152 MB) and GPT-2's (50257 x 768, 154 MB) exceed
+/// WebGPU's default binding limit. Tables that fit (every tiny model) stay one block.
+#[derive(Clone, Debug)]
+pub struct Table {
+    blocks: Vec<Tensor<2>>,
+    block_rows: usize,
+    rows: usize,
+}
+
+impl Table {
+    /// Loads `name`, checked to be `[rows, width]`.
+    pub fn load(
+        scope: Scope<'_>,
+        name: &str,
+        rows: usize,
+        width: usize,
+        device: &Device,
+    ) -> Result<Self> {
+        if rows == 0 || width == 0 {
+            return Err(crate::error::EngineError::InvalidModel(format!(
+                "{name}: an empty table ({rows} x {width})"
+            )));
+        }
+        let block_rows = (MAX_BINDING_BYTES / (width * 4)).max(1);
+        Self::load_blocks(scope, name, [rows, width], block_rows, device)
+    }
+
+    fn load_blocks(
+        scope: Scope<'_>,
+        name: &str,
+        [rows, width]: [usize; 2],
+        block_rows: usize,
+        device: &Device,
+    ) -> Result<Self> {
+        Ok(Self {
+            blocks: scope.row_blocks(name, [rows, width], block_rows, device)?,
+            block_rows,
+            rows,
+        })
+    }
+
+    /// The number of rows.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// The rows `ids` (each below [`Table::rows`]) in order, `[ids.len(), width]`.
+    pub fn lookup(&self, ids: &[i64], device: &Device) -> Tensor<2> {
+        let index = |values: Vec<i64>| {
+            let n = values.len();
+            Tensor::<1, Int>::from_data(TensorData::new(values, [n]), device)
+        };
+        if let [block] = self.blocks.as_slice() {
+            return block.clone().select(0, index(ids.to_vec()));
+        }
+        // Gather each block's rows, then put them back in the order asked for.
+        let (mut parts, mut order, mut gathered) = (Vec::new(), vec![0i64; ids.len()], 0);
+        for (b, block) in self.blocks.iter().enumerate() {
+            let start = (b * self.block_rows) as i64;
+            let end = start + self.block_rows as i64;
+            let local: Vec<i64> = ids
+                .iter()
+                .enumerate()
+                .filter(|&(_, &id)| (start..end).contains(&id))
+                .map(|(position, &id)| {
+                    order[position] = gathered;
+                    gathered += 1;
+                    id - start
+                })
+                .collect();
+            if !local.is_empty() {
+                parts.push(block.clone().select(0, index(local)));
+            }
+        }
+        Tensor::cat(parts, 0).select(0, index(order))
+    }
+
+    /// `x [n, width]` times the table transposed, `[n, rows]`: a tied output projection.
+    pub fn matmul_transposed(&self, x: Tensor<2>) -> Tensor<2> {
+        let parts: Vec<Tensor<2>> = self
+            .blocks
+            .iter()
+            .map(|block| x.clone().matmul(block.clone().transpose()))
+            .collect();
+        if parts.len() == 1 {
+            parts.into_iter().next().expect("one block")
+        } else {
+            Tensor::cat(parts, 1)
+        }
     }
 }
 
@@ -218,4 +316,55 @@ pub fn multi_head_attention(q: Tensor<3>, k: Tensor<3>, v: Tensor<3>, heads: usi
         .matmul(v)
         .swap_dims(1, 2)
         .reshape([b, tq, c])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::weights::SafetensorsFile;
+    use safetensors::{Dtype, tensor::TensorView};
+
+    #[test]
+    fn a_table_in_row_blocks_looks_up_and_projects_like_one_tensor() {
+        let (rows, width) = (7, 3);
+        let values: Vec<f32> = (0..rows * width).map(|i| i as f32 * 0.5 - 4.0).collect();
+        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let view = TensorView::new(Dtype::F32, vec![rows, width], &bytes).unwrap();
+        let data = safetensors::serialize([("t", view)], None).unwrap();
+        let file = SafetensorsFile::from_bytes("t.safetensors", data).unwrap();
+        let scope = Scope::detect(&file, &[""], "t").unwrap();
+        let device = crate::device::Backend::Cpu.device().unwrap();
+        let whole = Table::load_blocks(scope, "t", [rows, width], rows, &device).unwrap();
+        let split = Table::load_blocks(scope, "t", [rows, width], 3, &device).unwrap();
+        assert_eq!((whole.blocks.len(), split.blocks.len()), (1, 3));
+        let ids = [6, 0, 3, 3, 5, 1];
+        let expected: Vec<f32> = ids
+            .iter()
+            .flat_map(|&id| values[id as usize * width..(id as usize + 1) * width].to_vec())
+            .collect();
+        for table in [&whole, &split] {
+            let got: Vec<f32> = table
+                .lookup(&ids, &device)
+                .into_data()
+                .try_to_vec::<f32>()
+                .unwrap();
+            assert_eq!(got, expected);
+        }
+        let x = Tensor::<2>::from_data(
+            TensorData::new(vec![1.0f32, -2.0, 0.5, 0.0, 1.0, 3.0], [2, width]),
+            &device,
+        );
+        let a: Vec<f32> = whole
+            .matmul_transposed(x.clone())
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+        let b: Vec<f32> = split
+            .matmul_transposed(x)
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+        assert_eq!(a.len(), 2 * rows);
+        assert_eq!(a, b);
+    }
 }

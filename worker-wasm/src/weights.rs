@@ -3,6 +3,7 @@
 //! Weights stored as `F32`, `F16` or `BF16` are widened to `f32` on load, so one code path
 //! serves the reference checkpoints and half-precision downloads alike.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use burn::tensor::{Device, Tensor, TensorData};
@@ -10,18 +11,39 @@ use safetensors::{Dtype, SafeTensors, tensor::TensorInfo};
 
 use crate::error::{EngineError, Result};
 
-/// One safetensors file held in memory, with its header parsed.
-pub struct SafetensorsFile {
+/// One safetensors file in memory (owned, or borrowed from the caller so that loading a
+/// multi-gigabyte checkpoint does not hold two copies of it), with its header parsed.
+pub struct SafetensorsFile<'a> {
     what: String,
-    bytes: Vec<u8>,
+    bytes: Cow<'a, [u8]>,
     data_start: usize,
     tensors: HashMap<String, TensorInfo>,
 }
 
-impl SafetensorsFile {
+impl SafetensorsFile<'static> {
     /// Parses the header of `bytes`; `what` names the file in error messages.
     pub fn from_bytes(what: impl Into<String>, bytes: Vec<u8>) -> Result<Self> {
-        let what = what.into();
+        Self::new(what.into(), Cow::Owned(bytes))
+    }
+
+    /// Reads the file at `path` (native only).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn open(path: &std::path::Path) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|source| EngineError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::from_bytes(path.display().to_string(), bytes)
+    }
+}
+
+impl<'a> SafetensorsFile<'a> {
+    /// Parses the header of `bytes` without copying them; `what` names the file in errors.
+    pub fn from_slice(what: impl Into<String>, bytes: &'a [u8]) -> Result<Self> {
+        Self::new(what.into(), Cow::Borrowed(bytes))
+    }
+
+    fn new(what: String, bytes: Cow<'a, [u8]>) -> Result<Self> {
         let (header_len, metadata) =
             SafeTensors::read_metadata(&bytes).map_err(|error| EngineError::Safetensors {
                 what: what.clone(),
@@ -49,16 +71,6 @@ impl SafetensorsFile {
             data_start,
             tensors,
         })
-    }
-
-    /// Reads the file at `path` (native only).
-    #[cfg(not(target_arch = "wasm32"))]
-    pub fn open(path: &std::path::Path) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|source| EngineError::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
-        Self::from_bytes(path.display().to_string(), bytes)
     }
 
     /// Whether the file holds a tensor called `name`.
@@ -122,6 +134,28 @@ impl SafetensorsFile {
         Ok(Tensor::from_data(TensorData::new(values, shape), device))
     }
 
+    /// Tensor `name`, checked to be `expected`, as blocks of at most `block_rows` rows.
+    pub fn row_blocks(
+        &self,
+        name: &str,
+        expected: [usize; 2],
+        block_rows: usize,
+        device: &Device,
+    ) -> Result<Vec<Tensor<2>>> {
+        let (values, shape) = self.read_f32(name)?;
+        if shape != expected {
+            return Err(self.bad(name, format!("shape {shape:?}, expected {expected:?}")));
+        }
+        let [_, width] = expected;
+        Ok(values
+            .chunks(block_rows.max(1) * width.max(1))
+            .map(|block| {
+                let rows = block.len() / width.max(1);
+                Tensor::from_data(TensorData::new(block.to_vec(), [rows, width]), device)
+            })
+            .collect())
+    }
+
     fn info(&self, name: &str) -> Result<&TensorInfo> {
         self.tensors
             .get(name)
@@ -146,13 +180,17 @@ impl SafetensorsFile {
 /// wrapper's prefix; [`Scope::detect`] picks the one the file uses.
 #[derive(Clone, Copy)]
 pub struct Scope<'a> {
-    file: &'a SafetensorsFile,
+    file: &'a SafetensorsFile<'a>,
     prefix: &'a str,
 }
 
 impl<'a> Scope<'a> {
     /// The first of `prefixes` under which `probe` exists in `file`.
-    pub fn detect(file: &'a SafetensorsFile, prefixes: &[&'a str], probe: &str) -> Result<Self> {
+    pub fn detect(
+        file: &'a SafetensorsFile<'a>,
+        prefixes: &[&'a str],
+        probe: &str,
+    ) -> Result<Self> {
         prefixes
             .iter()
             .find(|prefix| file.contains(&format!("{prefix}{probe}")))
@@ -174,6 +212,22 @@ impl<'a> Scope<'a> {
             .tensor(&format!("{}{name}", self.prefix), expected, device)
     }
 
+    /// Tensor `name` (relative to the prefix) in blocks of at most `block_rows` rows.
+    pub fn row_blocks(
+        &self,
+        name: &str,
+        expected: [usize; 2],
+        block_rows: usize,
+        device: &Device,
+    ) -> Result<Vec<Tensor<2>>> {
+        self.file.row_blocks(
+            &format!("{}{name}", self.prefix),
+            expected,
+            block_rows,
+            device,
+        )
+    }
+
     /// Whether tensor `name` (relative to the prefix) exists.
     pub fn contains(&self, name: &str) -> bool {
         self.file.contains(&format!("{}{name}", self.prefix))
@@ -185,7 +239,7 @@ mod tests {
     use super::*;
     use safetensors::tensor::TensorView;
 
-    fn file(dtype: Dtype, bytes: &[u8], shape: Vec<usize>) -> SafetensorsFile {
+    fn file(dtype: Dtype, bytes: &[u8], shape: Vec<usize>) -> SafetensorsFile<'static> {
         let view = TensorView::new(dtype, shape, bytes).unwrap();
         let data = safetensors::serialize([("w", view)], None).unwrap();
         SafetensorsFile::from_bytes("test.safetensors", data).unwrap()

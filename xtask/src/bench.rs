@@ -19,6 +19,10 @@ const BENCHES: &[(&str, &str)] = &[
         "relay load on loopback: argument upload, 512x512 result upload, result download",
     ),
     (
+        "engine",
+        "inference engine (Burn CPU) beside PyTorch: SD step/task, GPT-2 tokens/s, peak memory",
+    ),
+    (
         "gas",
         "gas used per contract call over a full task life cycle on anvil",
     ),
@@ -56,6 +60,7 @@ pub fn run(args: &[String]) -> Result<()> {
                     tools::WASM_TARGET,
                 ])))?
             }
+            "engine" => crate::engine_bench::run()?,
             "relay" => crate::relay::run(&["bench".to_owned()])?,
             "gas" => {
                 contracts::prepare_tests()?;

@@ -6,6 +6,7 @@ pub mod bench;
 pub mod cmd;
 pub mod contracts;
 pub mod devnet;
+pub mod engine_bench;
 pub mod network_bench;
 pub mod relay;
 pub mod requester;

@@ -339,6 +339,15 @@ mod native {
         std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
         let device = backend.device()?;
         eprintln!("loading {} on {backend}", model_dir.display());
+        if let Some(limits) = worker_wasm::device::wgpu_limits() {
+            eprintln!(
+                "wgpu buffer limits: binding {} MiB, buffer {} MiB (adapter offers {} / {} MiB)",
+                limits.max_storage_buffer_binding_size >> 20,
+                limits.max_buffer_size >> 20,
+                limits.adapter_max_storage_buffer_binding_size >> 20,
+                limits.adapter_max_buffer_size >> 20
+            );
+        }
         let started = Instant::now();
         let outcome = pollster::block_on(task::run(&task, &model_dir, &device, |line| {
             eprintln!("{line}")

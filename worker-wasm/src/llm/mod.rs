@@ -162,7 +162,7 @@ impl LanguageModel {
             Some(OneOrMany::Many(ids)) => ids,
             None => config.eos_token_id.into_iter().collect(),
         };
-        let weights = SafetensorsFile::from_bytes("model.safetensors", files.weights.clone())?;
+        let weights = SafetensorsFile::from_slice("model.safetensors", &files.weights)?;
         let model = Gpt2::load(config, &weights, device)?;
         Ok(Self {
             tokenizer,

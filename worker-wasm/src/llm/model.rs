@@ -1,18 +1,17 @@
 //! GPT-2 (`GPT2LMHeadModel`) on Burn, with a key/value cache for decoding.
 
-use burn::tensor::{Bool, Device, Int, Tensor, TensorData, activation::softmax, module::embedding};
+use burn::tensor::{Bool, Device, Tensor, TensorData, activation::softmax};
 
 use super::config::Gpt2Config;
 use crate::error::{EngineError, Result};
-use crate::nn::{LayerNorm, Linear, gelu_tanh};
+use crate::nn::{LayerNorm, Linear, Table, gelu_tanh};
 use crate::weights::{SafetensorsFile, Scope};
 
 /// A GPT-2 language model with tied input and output embeddings.
 pub struct Gpt2 {
     config: Gpt2Config,
-    wte: Tensor<2>,
-    /// `wte` transposed, `[n_embd, vocab]`: the tied LM head.
-    lm_head: Tensor<2>,
+    /// The token embedding, also the tied LM head.
+    wte: Table,
     wpe: Tensor<2>,
     blocks: Vec<Block>,
     ln_f: LayerNorm,
@@ -50,12 +49,16 @@ impl KvCache {
 impl Gpt2 {
     /// Loads the model from a transformers checkpoint (`model.safetensors`), with tensor
     /// names with or without the `transformer.` prefix.
-    pub fn load(config: Gpt2Config, weights: &SafetensorsFile, device: &Device) -> Result<Self> {
+    pub fn load(
+        config: Gpt2Config,
+        weights: &SafetensorsFile<'_>,
+        device: &Device,
+    ) -> Result<Self> {
         let scope = Scope::detect(weights, &["transformer.", ""], "wte.weight")?;
         let (c, v) = (config.n_embd, config.vocab_size);
         let inner = config.inner();
         let eps = config.layer_norm_epsilon;
-        let wte = scope.tensor("wte.weight", [v, c], device)?;
+        let wte = Table::load(scope, "wte.weight", v, c, device)?;
         let wpe = scope.tensor("wpe.weight", [config.n_positions, c], device)?;
         let blocks = (0..config.n_layer)
             .map(|i| {
@@ -72,7 +75,6 @@ impl Gpt2 {
             .collect::<Result<Vec<_>>>()?;
         let ln_f = LayerNorm::load(scope, "ln_f", c, eps, device)?;
         Ok(Self {
-            lm_head: wte.clone().transpose(),
             wte,
             wpe,
             blocks,
@@ -109,16 +111,19 @@ impl Gpt2 {
             ));
         }
         let c = self.config.n_embd;
-        let token_ids = Tensor::<2, Int>::from_data(
-            TensorData::new(ids.iter().map(|&id| i64::from(id)).collect(), [1, t]),
-            &self.device,
-        );
+        if let Some(&bad) = ids.iter().find(|&&id| id as usize >= self.wte.rows()) {
+            return Err(EngineError::argument(
+                "prompt",
+                format!("token id {bad} is outside the vocabulary"),
+            ));
+        }
+        let token_ids: Vec<i64> = ids.iter().map(|&id| i64::from(id)).collect();
         let positions = self
             .wpe
             .clone()
             .slice_dim(0, past..past + t)
             .unsqueeze::<3>();
-        let mut x = embedding(self.wte.clone(), token_ids) + positions;
+        let mut x = self.wte.lookup(&token_ids, &self.device).reshape([1, t, c]) + positions;
 
         let mask = (t > 1).then(|| causal_mask(t, past, &self.device));
         let first_pass = cache.layers.is_empty();
@@ -141,7 +146,7 @@ impl Gpt2 {
         }
         cache.seen += t;
         let last = self.ln_f.forward(x.slice([0..1, t - 1..t]).reshape([1, c]));
-        Ok(last.matmul(self.lm_head.clone()))
+        Ok(self.wte.matmul_transposed(last))
     }
 
     fn attention(

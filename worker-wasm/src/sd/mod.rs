@@ -139,7 +139,7 @@ impl StableDiffusion {
                 ));
             }
         };
-        let load = |what: &str, bytes: &[u8]| SafetensorsFile::from_bytes(what, bytes.to_vec());
+        let load = SafetensorsFile::from_slice;
         let text_encoder = ClipTextEncoder::load(
             ClipTextConfig::parse(&files.text_encoder_config)?,
             &load(

@@ -1,11 +1,11 @@
 //! CLIP's text transformer (`CLIPTextModel`, transformers layout), as Stable Diffusion 1.x
 //! uses it: the last hidden state after the final layer norm.
 
-use burn::tensor::{Bool, Device, Int, Tensor, TensorData, activation::softmax, module::embedding};
+use burn::tensor::{Bool, Device, Tensor, TensorData, activation::softmax};
 use serde::Deserialize;
 
 use crate::error::{EngineError, Result};
-use crate::nn::{LayerNorm, Linear, gelu_tanh, quick_gelu};
+use crate::nn::{LayerNorm, Linear, Table, gelu_tanh, quick_gelu};
 use crate::weights::{SafetensorsFile, Scope};
 
 /// The fields of `text_encoder/config.json` that inference needs.
@@ -70,7 +70,7 @@ impl ClipTextConfig {
 /// CLIP's text encoder.
 pub struct ClipTextEncoder {
     config: ClipTextConfig,
-    token_embedding: Tensor<2>,
+    token_embedding: Table,
     position_embedding: Tensor<2>,
     layers: Vec<EncoderLayer>,
     final_layer_norm: LayerNorm,
@@ -92,7 +92,7 @@ impl ClipTextEncoder {
     /// Loads the encoder, with tensor names with or without the `text_model.` prefix.
     pub fn load(
         config: ClipTextConfig,
-        weights: &SafetensorsFile,
+        weights: &SafetensorsFile<'_>,
         device: &Device,
     ) -> Result<Self> {
         let scope = Scope::detect(
@@ -133,9 +133,11 @@ impl ClipTextEncoder {
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Self {
-            token_embedding: scope.tensor(
+            token_embedding: Table::load(
+                scope,
                 "embeddings.token_embedding.weight",
-                [config.vocab_size, c],
+                config.vocab_size,
+                c,
                 device,
             )?,
             position_embedding: scope.tensor(
@@ -194,13 +196,16 @@ impl ClipTextEncoder {
             ));
         }
         let flat: Vec<i64> = ids.iter().flatten().map(|&id| i64::from(id)).collect();
-        let tokens = Tensor::<2, Int>::from_data(TensorData::new(flat, [batch, len]), &self.device);
         let positions = self
             .position_embedding
             .clone()
             .slice_dim(0, 0..len)
             .unsqueeze::<3>();
-        let mut x = embedding(self.token_embedding.clone(), tokens) + positions;
+        let mut x = self.token_embedding.lookup(&flat, &self.device).reshape([
+            batch,
+            len,
+            self.config.hidden_size,
+        ]) + positions;
         if let Some(mask) = attention_mask
             && (mask.len() != batch || mask.iter().any(|m| m.len() != len))
         {

@@ -193,7 +193,11 @@ pub struct Unet {
 
 impl Unet {
     /// Loads the UNet from `unet/diffusion_pytorch_model.safetensors`.
-    pub fn load(config: UnetConfig, weights: &SafetensorsFile, device: &Device) -> Result<Self> {
+    pub fn load(
+        config: UnetConfig,
+        weights: &SafetensorsFile<'_>,
+        device: &Device,
+    ) -> Result<Self> {
         let scope = Scope::detect(weights, &[""], "conv_in.weight")?;
         let channels = &config.block_out_channels;
         let levels = channels.len();

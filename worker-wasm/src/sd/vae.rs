@@ -80,7 +80,7 @@ pub struct VaeDecoder {
 
 impl VaeDecoder {
     /// Loads the decoder from `vae/diffusion_pytorch_model.safetensors`.
-    pub fn load(config: VaeConfig, weights: &SafetensorsFile, device: &Device) -> Result<Self> {
+    pub fn load(config: VaeConfig, weights: &SafetensorsFile<'_>, device: &Device) -> Result<Self> {
         let scope = Scope::detect(weights, &[""], "decoder.conv_in.weight")?;
         let groups = config.norm_num_groups;
         let latent = config.latent_channels;
