@@ -188,7 +188,7 @@ fn compile() -> Result<BTreeMap<String, String>> {
             "bytecode": format!("0x{bytecode}"),
             "deployedBytecode": format!("0x{deployed}"),
         });
-        let mut text = serde_json::to_string_pretty(&artifact)?;
+        let mut text = serde_json::to_string_pretty(&sorted_keys(artifact))?;
         text.push('\n');
         artifacts.insert(format!("{name}.json"), text);
         eprintln!("contracts: {name}: {size} bytes deployed");
@@ -230,6 +230,25 @@ fn run_solc(dir: &Path, input: &str) -> Result<Value> {
 /// `cargo test` fails too when the sources changed without a rebuild.
 fn source_digest_entry(name: &str, content: &str) -> Vec<u8> {
     [name.as_bytes(), &[0], content.as_bytes(), &[0]].concat()
+}
+
+/// The value with every object's keys in sorted order, so that an artifact's text does not
+/// depend on whether some crate in the build enabled serde_json's `preserve_order`.
+fn sorted_keys(value: Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<_> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k, sorted_keys(v)))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(sorted_keys).collect()),
+        other => other,
+    }
 }
 
 fn hex(bytes: &[u8]) -> String {
