@@ -93,7 +93,9 @@ async fn args_and_results_round_trip_through_the_client() {
     assert_eq!(forbidden.status(), Some(403));
     assert!(!forbidden.is_transient());
     // Other (valid) arguments than the task's hash names.
-    let other = String::from_utf8(args.clone()).unwrap().replace("a cat", "a dog");
+    let other = String::from_utf8(args.clone())
+        .unwrap()
+        .replace("a cat", "a dog");
     let tampered = client
         .put_args(&creator, id, other.as_bytes())
         .await

@@ -94,11 +94,25 @@ impl Binaries {
             build.arg("--release");
         }
         cmd::run(&mut build)?;
-        let dir = target_dir().join(if release { "release" } else { "debug" });
-        Ok(Self {
+        Ok(Self::in_profile(if release { "release" } else { "debug" }))
+    }
+
+    /// The binaries as `cargo test --workspace` builds them (every package with integration
+    /// tests gets its binaries built, with the features the whole test build unifies). The
+    /// end-to-end tests use these: inside `cargo xtask test` the build is a no-op, where a
+    /// plain `cargo build -p relay -p worker-wasm` would resolve other features and compile
+    /// the dependency graph a second time.
+    pub fn for_tests() -> Result<Self> {
+        cmd::run(cmd::cargo().args(["test", "--workspace", "--no-run", "--quiet"]))?;
+        Ok(Self::in_profile("debug"))
+    }
+
+    fn in_profile(profile: &str) -> Self {
+        let dir = target_dir().join(profile);
+        Self {
             relay: dir.join("relay"),
             node: dir.join("node"),
-        })
+        }
     }
 }
 

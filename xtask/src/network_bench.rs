@@ -69,9 +69,7 @@ async fn measure(
     args: &[u8],
 ) -> Result<()> {
     let started = Instant::now();
-    let id = requester
-        .submit(request, args, parse_ether("1")?)
-        .await?;
+    let id = requester.submit(request, args, parse_ether("1")?).await?;
     let finished = requester.wait(id, Duration::from_secs(600), |_| {}).await?;
     ensure!(
         finished.state == TaskState::SUCCESS,

@@ -8,10 +8,13 @@
 use std::time::{Duration, Instant};
 
 use alloy::primitives::{Address, U256, utils::format_ether};
-use alloy::providers::{DynProvider, Provider};
+use alloy::providers::DynProvider;
 use alloy::signers::local::PrivateKeySigner;
 use anyhow::{Context, Result, bail};
-use contracts::TaskManager::{self, TaskManagerInstance, TaskRequest, TaskState};
+use contracts::Revert;
+use contracts::TaskManager::{
+    self, TaskManagerErrors, TaskManagerInstance, TaskRequest, TaskState,
+};
 use contracts::requests;
 use relay::client::RelayClient;
 use verifier::report::{self, ChainRecord, Report, SeatRecord};
@@ -64,13 +67,24 @@ impl Requester {
         let created = requests::create_task(&self.tasks, request, fee, secret)
             .await
             .context("createTask")?;
-        // The seed may only be revealed in a later block than the creation block.
-        while self.provider.get_block_number().await? <= created.block {
-            tokio::time::sleep(Duration::from_millis(200)).await;
+        // The seed may only be revealed in a later block than the creation block. Nodes
+        // estimate against the pending block, which is later; a chain that estimates against
+        // the latest one says `SeedTooEarly`, and then the next block is awaited.
+        let waited = Instant::now();
+        loop {
+            match requests::reveal_seed(&self.tasks, created.id, secret).await {
+                Ok(()) => break,
+                Err(e)
+                    if matches!(
+                        e.revert(),
+                        Some(Revert::Tasks(TaskManagerErrors::SeedTooEarly(_)))
+                    ) && waited.elapsed() < Duration::from_secs(120) =>
+                {
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                Err(e) => return Err(e).context("revealSeed"),
+            }
         }
-        requests::reveal_seed(&self.tasks, created.id, secret)
-            .await
-            .context("revealSeed")?;
         let started = Instant::now();
         loop {
             match self.relay.put_args(&self.key, created.id, args).await {

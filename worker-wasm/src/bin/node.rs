@@ -264,7 +264,13 @@ mod native {
                         "stopping after the task in hand (Ctrl-C again to leave at once)"
                     );
                     let _ = stop.send(true);
-                    let _ = tokio::signal::ctrl_c().await;
+                    tokio::select! {
+                        _ = tokio::signal::ctrl_c() => {}
+                        _ = term.recv() => {}
+                    }
+                    tracing::warn!(
+                        "leaving at once: a task in hand is left to the chain's timeout"
+                    );
                     std::process::exit(130);
                 });
                 node.serve(stopped).await?;

@@ -155,7 +155,18 @@ impl Node {
                 pausing = true;
                 self.pause_for_shutdown().await;
             }
-            let info = chain_retry("reading the node", async || self.chain.info().await).await?;
+            let read = chain_retry("reading the node", async || self.chain.info().await);
+            let info = if pausing {
+                match tokio::time::timeout(Duration::from_secs(60), read).await {
+                    Ok(info) => info?,
+                    Err(_) => {
+                        tracing::warn!("stopping: the chain has been unreachable for a minute");
+                        return Ok(());
+                    }
+                }
+            } else {
+                read.await?
+            };
             if !info.currentTask.is_zero() {
                 self.drive(info.currentTask).await?;
                 continue;
@@ -173,9 +184,12 @@ impl Node {
 
     async fn pause_for_shutdown(&self) {
         tracing::info!("stopping: pausing on chain so no new task is drawn");
-        match chain_retry("pausing", async || self.chain.pause().await).await {
-            Ok(()) => {}
-            Err(e) => tracing::warn!("could not pause: {e}"),
+        // Bounded: a node asked to stop while the chain is unreachable must still stop.
+        let pause = chain_retry("pausing", async || self.chain.pause().await);
+        match tokio::time::timeout(Duration::from_secs(60), pause).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!("could not pause: {e}"),
+            Err(_) => tracing::warn!("could not pause within a minute; stopping unpaused"),
         }
     }
 
