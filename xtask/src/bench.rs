@@ -19,6 +19,10 @@ const BENCHES: &[(&str, &str)] = &[
         "relay load on loopback: argument upload, 512x512 result upload, result download",
     ),
     (
+        "app",
+        "web app: release wasm size raw/gzip, first render and interactive in Chromium, 10 images verified",
+    ),
+    (
         "gas",
         "gas used per contract call over a full task life cycle on anvil",
     ),
@@ -53,6 +57,7 @@ pub fn run(args: &[String]) -> Result<()> {
                 ])))?
             }
             "relay" => crate::relay::run(&["bench".to_owned()])?,
+            "app" => crate::app::bench()?,
             "gas" => {
                 contracts::prepare_tests()?;
                 cmd::run(cargo().args(["bench", "-p", "contracts", "--bench", "gas"]))?
