@@ -25,8 +25,12 @@ pub const WORKER_URL: &str = "./hash_worker_loader.js";
 
 type Waiting = Rc<RefCell<HashMap<u32, oneshot::Sender<Result<JsValue, String>>>>>;
 
+/// Messages posted before a worker's wasm has started would be lost: each worker says
+/// `{ready: true}` once it listens, and messages wait here until then.
+type Queue = Rc<RefCell<Option<Vec<(JsValue, js_sys::Array)>>>>;
+
 struct Pool {
-    workers: Vec<web_sys::Worker>,
+    workers: Vec<(web_sys::Worker, Queue)>,
     waiting: Waiting,
     next: u32,
 }
@@ -49,9 +53,18 @@ fn start_pool() -> Result<Pool, String> {
         let worker = web_sys::Worker::new(WORKER_URL)
             .map_err(|e| format!("cannot start the hashing worker: {}", js_error_text(&e)))?;
         let answers = waiting.clone();
+        let queue: Queue = Rc::new(RefCell::new(Some(Vec::new())));
+        let flush = (worker.clone(), queue.clone());
         let on_message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(
             move |event: web_sys::MessageEvent| {
                 let data = event.data();
+                if Reflect::get(&data, &"ready".into()).is_ok_and(|r| r.is_truthy()) {
+                    let (worker, queue) = &flush;
+                    for (message, transfer) in queue.borrow_mut().take().unwrap_or_default() {
+                        let _ = worker.post_message_with_transfer(&message, &transfer);
+                    }
+                    return;
+                }
                 let id = Reflect::get(&data, &"id".into())
                     .ok()
                     .and_then(|v| v.as_f64())
@@ -81,7 +94,7 @@ fn start_pool() -> Result<Pool, String> {
             });
         worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
         on_error.forget();
-        workers.push(worker);
+        workers.push((worker, queue));
     }
     Ok(Pool {
         workers,
@@ -116,11 +129,14 @@ fn dispatch(
         let _ = Reflect::set(&message, &"name".into(), &name.into());
         let array = Uint8Array::from(bytes);
         let _ = Reflect::set(&message, &"bytes".into(), &array);
-        let worker = &pool.workers[id as usize % pool.workers.len()];
+        let (worker, queue) = &pool.workers[id as usize % pool.workers.len()];
         let transfer = js_sys::Array::of1(&array.buffer());
-        worker
-            .post_message_with_transfer(&message, &transfer)
-            .map_err(|e| js_error_text(&e))?;
+        match queue.borrow_mut().as_mut() {
+            Some(waiting) => waiting.push((message.into(), transfer)),
+            None => worker
+                .post_message_with_transfer(&message, &transfer)
+                .map_err(|e| js_error_text(&e))?,
+        }
         Ok(receiver)
     })
 }

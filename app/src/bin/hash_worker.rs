@@ -19,6 +19,10 @@ fn main() {
     );
     scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget();
+    // Messages sent before this point were not heard: the page queues them until now.
+    let ready = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&ready, &"ready".into(), &true.into());
+    let _ = scope.post_message(&ready);
 }
 
 #[cfg(not(target_arch = "wasm32"))]
