@@ -58,11 +58,7 @@ pub async fn task_history(config: &AppConfig, id: U256) -> Result<Vec<Entry>, Ap
 /// Task ids created by `creator`.
 pub async fn tasks_of(config: &AppConfig, creator: Address) -> Result<Vec<U256>, AppError> {
     let tasks = TaskManager::new(config.task_manager, reader(config)?);
-    tasks
-        .getTaskIdsByCreator(creator)
-        .call()
-        .await
-        .map_err(rpc)
+    tasks.getTaskIdsByCreator(creator).call().await.map_err(rpc)
 }
 
 /// An account's balance in wei.
@@ -95,11 +91,7 @@ pub async fn simulate(
 pub async fn receipt(config: &AppConfig, hash: B256) -> Result<TransactionReceipt, AppError> {
     let provider = reader(config)?;
     for _ in 0..600 {
-        if let Some(receipt) = provider
-            .get_transaction_receipt(hash)
-            .await
-            .map_err(rpc)?
-        {
+        if let Some(receipt) = provider.get_transaction_receipt(hash).await.map_err(rpc)? {
             if !receipt.status() {
                 return Err(AppError::Reverted(format!(
                     "transaction {hash} was mined but failed"

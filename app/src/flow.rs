@@ -123,9 +123,15 @@ pub async fn submit(
         seedCommitment: requests::seed_commitment(secret),
     }
     .abi_encode();
-    chain::simulate(config, from, config.task_manager, data.clone().into(), built.fee)
-        .await
-        .map_err(fail)?;
+    chain::simulate(
+        config,
+        from,
+        config.task_manager,
+        data.clone().into(),
+        built.fee,
+    )
+    .await
+    .map_err(fail)?;
     let mut record = Pending {
         secret,
         args: String::from_utf8_lossy(&built.args).into_owned(),
@@ -151,7 +157,11 @@ pub async fn submit(
     let receipt = chain::receipt(config, hash).await.map_err(fail)?;
     let created = receipt
         .decoded_log::<TaskManager::TaskCreated>()
-        .ok_or_else(|| fail(AppError::Other("the receipt has no TaskCreated event".into())))?;
+        .ok_or_else(|| {
+            fail(AppError::Other(
+                "the receipt has no TaskCreated event".into(),
+            ))
+        })?;
     let id = created.taskId;
     record.id = Some(id);
     record.block = receipt.block_number;
@@ -165,9 +175,8 @@ pub async fn submit(
 /// Finishes a task this browser created: reveals the seed if the chain still waits for it,
 /// then uploads the arguments. Safe to call again.
 pub async fn resume(config: &AppConfig, wallet: &Wallet, id: U256) -> Result<(), AppError> {
-    let record = pending_for(config, id).ok_or_else(|| {
-        AppError::Other(format!("this browser holds no secret for task {id}"))
-    })?;
+    let record = pending_for(config, id)
+        .ok_or_else(|| AppError::Other(format!("this browser holds no secret for task {id}")))?;
     finish(config, wallet, record, &|_| {}).await
 }
 
@@ -232,7 +241,15 @@ async fn reveal(
         }
         sleep(300).await;
     }
-    match chain::simulate(config, wallet.address(), config.task_manager, data.clone().into(), U256::ZERO).await {
+    match chain::simulate(
+        config,
+        wallet.address(),
+        config.task_manager,
+        data.clone().into(),
+        U256::ZERO,
+    )
+    .await
+    {
         Ok(()) => {}
         Err(AppError::Reverted(reason)) if reason.contains("can be revealed from block") => {}
         Err(e) => return Err(e),

@@ -7,9 +7,8 @@ use wasm_bindgen_futures::JsFuture;
 /// Waits `ms` milliseconds without blocking the page.
 pub async fn sleep(ms: i32) {
     let promise = Promise::new(&mut |resolve, _reject| {
-        let scheduled = web_sys::window().map(|w| {
-            w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
-        });
+        let scheduled = web_sys::window()
+            .map(|w| w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms));
         if !matches!(scheduled, Some(Ok(_))) {
             let _ = resolve.call0(&JsValue::NULL);
         }

@@ -193,7 +193,11 @@ fn fee(errors: &mut FormErrors, text: &str) -> U256 {
 fn args_errors(e: ArgsError) -> FormErrors {
     match e {
         ArgsError::Invalid(errors) => errors,
-        other => vec![field_error("args", &other.to_string(), "valid task arguments")],
+        other => vec![field_error(
+            "args",
+            &other.to_string(),
+            "valid task arguments",
+        )],
     }
 }
 
@@ -505,7 +509,10 @@ pub fn timeline(entries: &[Entry]) -> Vec<TimelineItem> {
                 ),
                 TaskEvent::ErrorReported { node, code, .. } => (
                     "Error reported".to_owned(),
-                    format!("{} could not run the task (code {code})", short(&node.to_string())),
+                    format!(
+                        "{} could not run the task (code {code})",
+                        short(&node.to_string())
+                    ),
                     Tone::Bad,
                 ),
                 TaskEvent::RevealPhaseStarted { .. } => (
@@ -535,7 +542,10 @@ pub fn timeline(entries: &[Entry]) -> Vec<TimelineItem> {
                 ),
                 TaskEvent::Uploaded { uploader } => (
                     "Results uploaded".to_owned(),
-                    format!("{} reported the upload to the relay", short(&uploader.to_string())),
+                    format!(
+                        "{} reported the upload to the relay",
+                        short(&uploader.to_string())
+                    ),
                     Tone::Good,
                 ),
                 TaskEvent::Aborted { reason } => (
@@ -742,7 +752,10 @@ mod tests {
     fn formatting_helpers() {
         assert_eq!(cnx(parse_ether("1.5").unwrap()), "1.5");
         assert_eq!(cnx(parse_ether("2").unwrap()), "2");
-        assert_eq!(short("0x70997970C51812dc3A010C7d01b50e0d17dc79C8"), "0x7099…79C8");
+        assert_eq!(
+            short("0x70997970C51812dc3A010C7d01b50e0d17dc79C8"),
+            "0x7099…79C8"
+        );
         assert_eq!(similarity_distance("dg:00ff", "dg:01ff"), Some(1));
         assert_eq!(similarity_distance("dg:00", "dg:0000"), None);
         assert_eq!(

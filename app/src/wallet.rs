@@ -160,9 +160,9 @@ fn hex_u64(value: &JsValue) -> Option<u64> {
 impl Wallet {
     /// A development wallet over a devnet key.
     pub fn dev(key: &str) -> Result<Self, AppError> {
-        let signer: PrivateKeySigner = key
-            .parse()
-            .map_err(|e| AppError::Other(format!("the devnet key in config.json is invalid: {e}")))?;
+        let signer: PrivateKeySigner = key.parse().map_err(|e| {
+            AppError::Other(format!("the devnet key in config.json is invalid: {e}"))
+        })?;
         Ok(Self::Dev { signer })
     }
 
@@ -247,10 +247,7 @@ impl Wallet {
         let switch = Object::new();
         let _ = Reflect::set(&switch, &"chainId".into(), &chain_hex.clone().into());
         match provider
-            .request(
-                "wallet_switchEthereumChain",
-                Array::of1(&switch).into(),
-            )
+            .request("wallet_switchEthereumChain", Array::of1(&switch).into())
             .await
         {
             Ok(_) => Ok(()),
@@ -326,7 +323,9 @@ impl Wallet {
                     .await?;
                 hash.as_string()
                     .and_then(|h| h.parse::<B256>().ok())
-                    .ok_or_else(|| AppError::Wallet("the wallet returned no transaction hash".into()))
+                    .ok_or_else(|| {
+                        AppError::Wallet("the wallet returned no transaction hash".into())
+                    })
             }
         }
     }

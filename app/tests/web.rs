@@ -67,10 +67,17 @@ fn score() -> Vec<u8> {
 fn the_worker_hash_is_the_network_phash_and_the_independent_measure() {
     for ((name, _, expected), hash) in IMAGES.iter().zip(hashes()) {
         assert_eq!(hash.name, *name);
-        assert_eq!(hash.fingerprint.unwrap(), expected.to_be_bytes().to_vec(), "{name}");
+        assert_eq!(
+            hash.fingerprint.unwrap(),
+            expected.to_be_bytes().to_vec(),
+            "{name}"
+        );
         let similarity = hash.similarity.expect("an image has a similarity hash");
         assert!(similarity.starts_with("dg:"), "{similarity}");
-        assert_eq!(model::similarity_distance(&similarity, &similarity), Some(0));
+        assert_eq!(
+            model::similarity_distance(&similarity, &similarity),
+            Some(0)
+        );
     }
     let text = hash_file(ScoreKind::Text, "0.json", b"{}");
     assert_eq!(text.fingerprint.unwrap().len(), 32);
@@ -89,7 +96,12 @@ fn honest_files_verify_and_a_swapped_or_altered_image_fails() {
         .collect();
     let report = assemble(&chain, &prints);
     assert_eq!(report.verdict, Verdict::Verified, "{:?}", report.problems);
-    assert!(report.seats.iter().all(|s| s.commitment_valid == Some(true)));
+    assert!(
+        report
+            .seats
+            .iter()
+            .all(|s| s.commitment_valid == Some(true))
+    );
 
     // The relay swaps the two images.
     let swapped = vec![prints[1].clone(), prints[0].clone()];
@@ -105,7 +117,11 @@ fn honest_files_verify_and_a_swapped_or_altered_image_fails() {
     altered[1].1 = hash_file(ScoreKind::Image, "1.png", other).fingerprint;
     let report = assemble(&chain, &altered);
     assert_eq!(report.verdict, Verdict::Failed);
-    assert!(report.problems[0].contains("relay served another file"), "{:?}", report.problems);
+    assert!(
+        report.problems[0].contains("relay served another file"),
+        "{:?}",
+        report.problems
+    );
 }
 
 #[wasm_bindgen_test]
@@ -116,7 +132,10 @@ fn a_dissenting_node_within_the_threshold_still_verifies() {
     let mut far = score.clone();
     far[8] ^= 0xff; // 8 bits off in image 1
     let chain = chain_record(&task([&score, &near, &far], &score), 5);
-    let prints: Vec<_> = hashes().into_iter().map(|h| (h.name, h.fingerprint)).collect();
+    let prints: Vec<_> = hashes()
+        .into_iter()
+        .map(|h| (h.name, h.fingerprint))
+        .collect();
     let report = assemble(&chain, &prints);
     assert_eq!(report.verdict, Verdict::Verified, "{:?}", report.problems);
     assert_eq!(report.files[0].distances, vec![Some(0), Some(3), Some(0)]);
@@ -144,7 +163,10 @@ fn the_report_shows_the_verdict_each_commitment_and_each_distance() {
     let mut near = score.clone();
     near[0] ^= 1;
     let chain = chain_record(&task([&score, &near, &score], &score), 5);
-    let prints: Vec<_> = hashes().into_iter().map(|h| (h.name, h.fingerprint)).collect();
+    let prints: Vec<_> = hashes()
+        .into_iter()
+        .map(|h| (h.name, h.fingerprint))
+        .collect();
     let report = assemble(&chain, &prints);
     let files: Vec<FileView> = hashes()
         .into_iter()
@@ -158,28 +180,61 @@ fn the_report_shows_the_verdict_each_commitment_and_each_distance() {
         })
         .collect();
     let seats = chain.seats.clone();
-    let host = mount(move || view! { <ReportView report=report files=files seats=seats millis=12.0/> });
+    let host =
+        mount(move || view! { <ReportView report=report files=files seats=seats millis=12.0/> });
     let verdict = query(&host, "[data-testid=verdict]").expect("a verdict");
-    assert_eq!(verdict.get_attribute("data-verdict").as_deref(), Some("verified"));
-    let text = host.text_content().unwrap_or_default();
-    assert!(text.contains("0xc14a3e72c19d2eb5"), "the recomputed pHash is shown");
-    assert!(text.contains("1 bits < 5"), "the near seat's distance against the threshold: {text}");
-    assert!(text.contains("image_hasher"), "the independent measure is shown");
-    assert_eq!(host.query_selector_all("[data-testid=seat]").unwrap().length(), 3);
     assert_eq!(
-        host.query_selector_all("[data-commitment-valid=\"Some(true)\"]").unwrap().length(),
+        verdict.get_attribute("data-verdict").as_deref(),
+        Some("verified")
+    );
+    let text = host.text_content().unwrap_or_default();
+    assert!(
+        text.contains("0xc14a3e72c19d2eb5"),
+        "the recomputed pHash is shown"
+    );
+    assert!(
+        text.contains("1 bits < 5"),
+        "the near seat's distance against the threshold: {text}"
+    );
+    assert!(
+        text.contains("image_hasher"),
+        "the independent measure is shown"
+    );
+    assert_eq!(
+        host.query_selector_all("[data-testid=seat]")
+            .unwrap()
+            .length(),
+        3
+    );
+    assert_eq!(
+        host.query_selector_all("[data-commitment-valid=\"Some(true)\"]")
+            .unwrap()
+            .length(),
         3
     );
 
     // The same report over an altered image is red, and says why.
-    let mut prints: Vec<_> = hashes().into_iter().map(|h| (h.name, h.fingerprint)).collect();
+    let mut prints: Vec<_> = hashes()
+        .into_iter()
+        .map(|h| (h.name, h.fingerprint))
+        .collect();
     prints[0].1 = Ok(vec![0; 8]);
     let report = assemble(&chain, &prints);
     let seats = chain.seats.clone();
-    let host = mount(move || view! { <ReportView report=report files=Vec::new() seats=seats millis=1.0/> });
+    let host = mount(
+        move || view! { <ReportView report=report files=Vec::new() seats=seats millis=1.0/> },
+    );
     let verdict = query(&host, "[data-testid=verdict]").unwrap();
-    assert_eq!(verdict.get_attribute("data-verdict").as_deref(), Some("failed"));
-    assert!(verdict.text_content().unwrap_or_default().contains("relay served another file"));
+    assert_eq!(
+        verdict.get_attribute("data-verdict").as_deref(),
+        Some("failed")
+    );
+    assert!(
+        verdict
+            .text_content()
+            .unwrap_or_default()
+            .contains("relay served another file")
+    );
 }
 
 #[wasm_bindgen_test]
@@ -210,14 +265,18 @@ fn the_timeline_lists_events_and_phases() {
         },
     ];
     let items = model::timeline(&entries);
-    let host = mount(move || view! { <Timeline items=items state=TaskManager::TaskState::SUCCESS/> });
+    let host =
+        mount(move || view! { <Timeline items=items state=TaskManager::TaskState::SUCCESS/> });
     let text = host.text_content().unwrap_or_default();
     assert!(text.contains("Task created"), "{text}");
     assert!(text.contains("fee 1 CNX"), "{text}");
     assert!(text.contains("Node slashed"), "{text}");
     assert!(text.contains("lost 10 CNX of stake"), "{text}");
     assert!(query(&host, ".events li.bad").is_some());
-    assert_eq!(host.query_selector_all(".phases li.done").unwrap().length(), 6);
+    assert_eq!(
+        host.query_selector_all(".phases li.done").unwrap().length(),
+        6
+    );
 }
 
 #[wasm_bindgen_test]

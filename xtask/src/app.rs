@@ -75,17 +75,22 @@ pub fn e2e_dir() -> PathBuf {
 pub fn npm_packages() -> Result<()> {
     let dir = e2e_dir();
     let installed = dir.join("node_modules/.package-lock.json");
-    let fresh = std::fs::read_to_string(&installed).ok().is_some_and(|text| {
-        text.contains("\"node_modules/playwright-core\"")
-            && text.contains("\"node_modules/binaryen\"")
-            && dir.join("node_modules/.bin/wasm-opt").exists()
-    });
+    let fresh = std::fs::read_to_string(&installed)
+        .ok()
+        .is_some_and(|text| {
+            text.contains("\"node_modules/playwright-core\"")
+                && text.contains("\"node_modules/binaryen\"")
+                && dir.join("node_modules/.bin/wasm-opt").exists()
+        });
     if fresh {
         return Ok(());
     }
-    run(Command::new("npm")
-        .current_dir(&dir)
-        .args(["ci", "--ignore-scripts", "--no-audit", "--no-fund"]))
+    run(Command::new("npm").current_dir(&dir).args([
+        "ci",
+        "--ignore-scripts",
+        "--no-audit",
+        "--no-fund",
+    ]))
 }
 
 /// trunk at [`TRUNK_VERSION`], installed with `cargo install --locked` when missing.
@@ -278,13 +283,7 @@ fn serve_one(
 pub fn wasm_test(on_line: impl FnMut(&str)) -> Result<()> {
     tools::install_all()?;
     cmd::run_tee(
-        tools::in_browser(cmd::cargo().args([
-            "test",
-            "-p",
-            "app",
-            "--target",
-            tools::WASM_TARGET,
-        ])),
+        tools::in_browser(cmd::cargo().args(["test", "-p", "app", "--target", tools::WASM_TARGET])),
         on_line,
     )
 }
@@ -321,9 +320,15 @@ pub fn e2e(mut on_line: impl FnMut(&str)) -> Result<()> {
     runtime.block_on(async {
         let mut options = Options::new(scratch.join("devnet"), bins);
         options.preload = devnet::MODELS.iter().map(|m| m.to_string()).collect();
-        let mut net = Devnet::start(options).await.context("starting the devnet")?;
+        let mut net = Devnet::start(options)
+            .await
+            .context("starting the devnet")?;
         let server = Server::start(&dist, 0, overrides(Some(config_json(&net.info))))?;
-        eprintln!("app e2e: app at {}, devnet in {}", server.url(), net.dir.display());
+        eprintln!(
+            "app e2e: app at {}, devnet in {}",
+            server.url(),
+            net.dir.display()
+        );
         let mut node = Command::new("node");
         node.current_dir(cmd::root())
             .arg(e2e_dir().join("e2e.mjs"))
@@ -360,9 +365,8 @@ fn bench_images() -> Result<Vec<Vec<u8>>> {
         .iter()
         .map(|name| {
             let path = dir.join(name);
-            std::fs::read(&path).with_context(|| {
-                format!("{} (the shared reference data)", path.display())
-            })
+            std::fs::read(&path)
+                .with_context(|| format!("{} (the shared reference data)", path.display()))
         })
         .collect()
 }

@@ -105,7 +105,10 @@ fn print_info(devnet: &Devnet, app_url: &str) {
     println!();
     println!("Tessera devnet is up.");
     println!("  app      {app_url}/  (open it; connect “Use development wallet (devnet key)”,");
-    println!("           or add chain id {} at {} to a browser wallet)", info.chain_id, info.rpc_url);
+    println!(
+        "           or add chain id {} at {} to a browser wallet)",
+        info.chain_id, info.rpc_url
+    );
     println!("  chain    {} (chain id {})", info.rpc_url, info.chain_id);
     println!("  relay    {}", info.relay_url);
     println!(

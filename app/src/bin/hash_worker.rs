@@ -11,12 +11,11 @@ fn main() {
         return;
     };
     let reply_to = scope.clone();
-    let on_message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(
-        move |event: web_sys::MessageEvent| {
+    let on_message =
+        Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
             let reply = app::hashing::answer(&event.data());
             let _ = reply_to.post_message(&reply);
-        },
-    );
+        });
     scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget();
     // Messages sent before this point were not heard: the page queues them until now.

@@ -23,7 +23,10 @@ pub fn BenchPage() -> impl IntoView {
                 if !response.ok() {
                     break;
                 }
-                files.push((format!("{i}.png"), response.binary().await.map_err(|e| e.to_string())?));
+                files.push((
+                    format!("{i}.png"),
+                    response.binary().await.map_err(|e| e.to_string())?,
+                ));
             }
             // A warm-up run starts the workers and compiles their wasm, as a page that has
             // verified once has.

@@ -114,7 +114,8 @@ pub fn CreatePage() -> impl IntoView {
 
 #[component]
 fn Summary(built: Memo<Result<Built, FormErrors>>) -> impl IntoView {
-    move || match built.get() {
+    move || {
+        match built.get() {
         Ok(b) => view! {
             <dl class="summary">
                 <dt>"Task hash"</dt>
@@ -131,6 +132,7 @@ fn Summary(built: Memo<Result<Built, FormErrors>>) -> impl IntoView {
             </p>
         }
         .into_any(),
+    }
     }
 }
 

@@ -142,15 +142,18 @@ pub fn App() -> impl IntoView {
             ctx.route.set(current_route());
             ctx.notice.set(None);
         });
-        let _ = window
-            .add_event_listener_with_callback("hashchange", on_hash.as_ref().unchecked_ref());
+        let _ =
+            window.add_event_listener_with_callback("hashchange", on_hash.as_ref().unchecked_ref());
         on_hash.forget();
     }
 
     // Injected wallets: EIP-6963 announcements, else window.ethereum.
     wallet::discover(move |found| {
         ctx.wallets.update(|list| {
-            if !list.iter().any(|w| w.rdns == found.rdns && w.name == found.name) {
+            if !list
+                .iter()
+                .any(|w| w.rdns == found.rdns && w.name == found.name)
+            {
                 list.push(found);
             }
         });
@@ -315,7 +318,9 @@ fn watch_injected(ctx: Ctx, found: &Discovered) {
         let id = chain
             .as_string()
             .and_then(|c| u64::from_str_radix(c.trim_start_matches("0x"), 16).ok());
-        if let (Some(id), Some(Wallet::Injected { chain_id, .. })) = (id, ctx.wallet.write().as_mut()) {
+        if let (Some(id), Some(Wallet::Injected { chain_id, .. })) =
+            (id, ctx.wallet.write().as_mut())
+        {
             *chain_id = id;
         }
     });
@@ -365,11 +370,7 @@ fn WalletBar() -> impl IntoView {
             .into_any();
         }
         let injected = ctx.wallets.get();
-        let dev = ctx
-            .config
-            .get()
-            .map(|c| c.dev_accounts)
-            .unwrap_or_default();
+        let dev = ctx.config.get().map(|c| c.dev_accounts).unwrap_or_default();
         view! {
             <div class="wallet">
                 {injected.into_iter().map(|found| {

@@ -205,7 +205,9 @@ fn maybe_verify(
     if t.state != TaskState::SUCCESS || check.get_untracked() != Check::Idle {
         return;
     }
-    check.set(Check::Busy("Downloading the results from the relay…".into()));
+    check.set(Check::Busy(
+        "Downloading the results from the relay…".into(),
+    ));
     let config = config.clone();
     spawn_local(async move {
         match verify(&config, &wallet, id, &t, threshold, check).await {
@@ -234,7 +236,10 @@ async fn verify(
             i + 1,
             listing.results.files.len()
         )));
-        files.push((file.name.clone(), relay.result_file(wallet, id, &file.name).await?));
+        files.push((
+            file.name.clone(),
+            relay.result_file(wallet, id, &file.name).await?,
+        ));
     }
     check.set(Check::Busy(format!(
         "Hashing {} file(s) in web workers…",
@@ -269,10 +274,11 @@ async fn verify(
             });
             FileView {
                 name: name.clone(),
-                url: (kind == ScoreKind::Image).then(|| blob_url(bytes, "image/png")).flatten(),
-                text: (kind == ScoreKind::Text).then(|| {
-                    llm_text(bytes).unwrap_or_else(|e| vec![format!("({e})")])
-                }),
+                url: (kind == ScoreKind::Image)
+                    .then(|| blob_url(bytes, "image/png"))
+                    .flatten(),
+                text: (kind == ScoreKind::Text)
+                    .then(|| llm_text(bytes).unwrap_or_else(|e| vec![format!("({e})")])),
                 similarity: hash.similarity.clone(),
                 first_seen,
                 micros: hash.micros,

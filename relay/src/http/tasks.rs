@@ -397,7 +397,11 @@ fn tamper_png(bytes: &[u8]) -> Option<Vec<u8>> {
         png::ColorType::GrayscaleAlpha => 2,
         png::ColorType::Indexed => return None,
     };
-    let colour = if channels % 2 == 0 { channels - 1 } else { channels };
+    let colour = if channels % 2 == 0 {
+        channels - 1
+    } else {
+        channels
+    };
     for pixel in pixels.chunks_mut(channels) {
         for sample in &mut pixel[..colour] {
             *sample = 255 - *sample;
