@@ -1,10 +1,14 @@
-//! Tessera web app.
-//!
-//! Not built yet: the Leptos app (wallet, task creation, live timeline, in-browser
-//! verification) arrives with its own issue. This crate exists so the workspace layout is
-//! the final one; it does nothing and claims nothing.
+//! The page's entry point: mounts the app on `<body>`.
 
+#[cfg(target_arch = "wasm32")]
 fn main() {
-    eprintln!("the Tessera web app is not implemented yet; see README.md");
+    app::ui::mount();
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() {
+    eprintln!(
+        "the Tessera web app runs in a browser: `cargo xtask up` builds it with trunk and serves it"
+    );
     std::process::exit(1);
 }

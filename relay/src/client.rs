@@ -152,20 +152,33 @@ pub struct BlobDownload {
     pub start: u64,
     /// The file's total size.
     pub total: u64,
-    response: reqwest::Response,
+    /// `None` once a wasm32 download handed out its whole body.
+    response: Option<reqwest::Response>,
     url: String,
 }
 
 impl BlobDownload {
     /// The next piece of the file, or `None` at its end.
     pub async fn chunk(&mut self) -> Result<Option<bytes::Bytes>, ClientError> {
-        self.response
-            .chunk()
-            .await
-            .map_err(|e| ClientError::Unreachable {
-                url: self.url.clone(),
-                reason: e.to_string(),
-            })
+        let unreachable = |e: reqwest::Error| ClientError::Unreachable {
+            url: self.url.clone(),
+            reason: e.to_string(),
+        };
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            match self.response.as_mut() {
+                Some(response) => response.chunk().await.map_err(unreachable),
+                None => Ok(None),
+            }
+        }
+        // reqwest's browser `Response` has no `chunk`: the first call returns the whole body.
+        #[cfg(target_arch = "wasm32")]
+        {
+            match self.response.take() {
+                Some(response) => response.bytes().await.map(Some).map_err(unreachable),
+                None => Ok(None),
+            }
+        }
     }
 }
 
@@ -316,7 +329,7 @@ impl RelayClient {
         Ok(BlobDownload {
             start,
             total,
-            response,
+            response: Some(response),
             url: url.to_string(),
         })
     }

@@ -26,6 +26,11 @@ pub struct Config {
     pub limits: Limits,
     /// Addresses allowed to publish model files.
     pub model_publishers: Vec<Address>,
+    /// **TEST ONLY: never set this in production.** While the file at this path exists,
+    /// result downloads of PNG images serve an altered copy (colours inverted) instead of
+    /// the stored file, so end-to-end tests can check that clients catch a relay that swaps
+    /// images. Unset (off) by default; the relay logs a warning at start when it is set.
+    pub test_only_tamper_results_flag: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -38,6 +43,7 @@ impl Default for Config {
             chain: ChainConfig::default(),
             limits: Limits::default(),
             model_publishers: Vec::new(),
+            test_only_tamper_results_flag: None,
         }
     }
 }

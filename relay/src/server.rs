@@ -126,7 +126,14 @@ pub async fn run(
         index.clone(),
         config.limits.clone(),
         config.model_publishers.clone(),
-    );
+    )
+    .with_test_only_tamper_results_flag(config.test_only_tamper_results_flag.clone());
+    if let Some(flag) = &config.test_only_tamper_results_flag {
+        tracing::warn!(
+            flag = %flag.display(),
+            "TEST ONLY fault switch configured: PNG result downloads are altered while this file exists"
+        );
+    }
     let (stop_tx, stop_rx) = watch::channel(false);
     let follower_config = FollowerConfig {
         rpc_url: config.chain.rpc_url.clone(),

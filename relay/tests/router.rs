@@ -930,3 +930,59 @@ async fn the_object_store_backend_serves_the_same_api() {
     assert_eq!(file.status, StatusCode::OK);
     assert_eq!(file.body.as_ref(), files[0].as_slice());
 }
+
+/// The TEST ONLY fault switch: while its flag file exists, PNG result downloads are an
+/// altered image (another pHash), so clients' verification can be tested against a
+/// dishonest relay; without the file, or unconfigured, the stored bytes are served.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_test_only_tamper_switch_alters_png_downloads_while_its_flag_exists() {
+    let dir = tempfile::tempdir().unwrap();
+    let flag = dir.path().join("tamper.flag");
+    let blobs = DiskStore::open(dir.path().join("blobs")).unwrap();
+    let mut h = Harness::assemble(dir, Limits::default(), Box::new(blobs)).await;
+    let state = AppState::new(
+        db::connect(&format!(
+            "sqlite://{}",
+            h._dir.path().join("tampering.db").display()
+        ))
+        .await
+        .unwrap(),
+        Box::new(DiskStore::open(h._dir.path().join("tampering-blobs")).unwrap()),
+        h.index.clone(),
+        Limits::default(),
+        Vec::new(),
+    )
+    .with_test_only_tamper_results_flag(Some(flag.clone()));
+    h.app = app(state);
+
+    let image = png(64, 48, 5);
+    let hash = verifier::phash::phash_bytes(&image).unwrap().0;
+    let id = h.task(31, TaskType::StableDiffusion, ARGS);
+    h.reveal(id, &node(1), hash.to_be_bytes().to_vec());
+    let path = format!("/v1/tasks/{id}/results");
+    let (ct, body) = multipart(&[("0.png".to_owned(), image.clone())]);
+    let accepted = h.signed(&node(1), "POST", &path, Some(&ct), body).await;
+    assert_eq!(accepted.status, StatusCode::CREATED, "{}", accepted.json());
+
+    let file = format!("{path}/0.png");
+    let honest = h.signed(&creator(), "GET", &file, None, Vec::new()).await;
+    assert_eq!(honest.body.as_ref(), image.as_slice());
+
+    std::fs::write(&flag, b"on").unwrap();
+    let altered = h.signed(&creator(), "GET", &file, None, Vec::new()).await;
+    assert_eq!(altered.status, StatusCode::OK);
+    assert_eq!(altered.header(header::CONTENT_TYPE), "image/png");
+    assert_ne!(altered.body.as_ref(), image.as_slice());
+    let altered_hash = verifier::phash::phash_bytes(&altered.body).unwrap().0;
+    assert!(
+        (altered_hash ^ hash).count_ones() >= 16,
+        "the altered image must be far from the original: {altered_hash:x} vs {hash:x}"
+    );
+    // The listing is untouched: only the bytes lie.
+    let listing = h.signed(&creator(), "GET", &path, None, Vec::new()).await;
+    assert_eq!(listing.status, StatusCode::OK);
+
+    std::fs::remove_file(&flag).unwrap();
+    let again = h.signed(&creator(), "GET", &file, None, Vec::new()).await;
+    assert_eq!(again.body.as_ref(), image.as_slice());
+}

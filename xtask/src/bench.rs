@@ -23,6 +23,10 @@ const BENCHES: &[(&str, &str)] = &[
         "inference engine (Burn CPU) beside PyTorch: SD step/task, GPT-2 tokens/s, peak memory",
     ),
     (
+        "app",
+        "web app: release wasm size raw/gzip, first render and interactive in Chromium, 10 images verified",
+    ),
+    (
         "gas",
         "gas used per contract call over a full task life cycle on anvil",
     ),
@@ -62,6 +66,7 @@ pub fn run(args: &[String]) -> Result<()> {
             }
             "engine" => crate::engine_bench::run()?,
             "relay" => crate::relay::run(&["bench".to_owned()])?,
+            "app" => crate::app::bench()?,
             "gas" => {
                 contracts::prepare_tests()?;
                 cmd::run(cargo().args(["bench", "-p", "contracts", "--bench", "gas"]))?

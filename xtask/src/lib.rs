@@ -2,6 +2,7 @@
 //! over these modules, and the end-to-end tests (`tests/devnet.rs`) start devnets and
 //! drive requesters with them.
 
+pub mod app;
 pub mod bench;
 pub mod cmd;
 pub mod contracts;

@@ -2,7 +2,7 @@
 //! does. Each command installs what it needs and skips what is already there.
 
 use anyhow::{Result, bail};
-use xtask::{bench, contracts, relay, requester, test, tools, up};
+use xtask::{app, bench, contracts, relay, requester, test, tools, up};
 
 const USAGE: &str = "\
 usage: cargo xtask <command>
@@ -15,6 +15,7 @@ commands:
             check the committed artifacts, deploy to a chain (`contracts --help`)
   chain     start a local anvil chain with the contracts deployed (`chain --help`)
   relay     prepare | test | bench: the relay's PostgreSQL prerequisites, tests, load benchmark
+  app       build | serve | wasm-test | e2e | bench: the web app (`app --help`)
   up        start the whole network on this machine: chain, contracts, relay, three nodes,
             and the web app (`up --help`)
   task      sd | llm | args FILE: create a task on the running devnet, wait, verify
@@ -31,6 +32,7 @@ fn main() -> Result<()> {
         Some("bench") => bench::run(rest),
         Some("install") => tools::install_all(),
         Some("up") => up::run(rest),
+        Some("app") => app::run_command(rest),
         Some("task") => requester::run(rest),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");

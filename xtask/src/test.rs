@@ -5,12 +5,13 @@
 //! 2. formatting;
 //! 3. clippy on every target, native and wasm32;
 //! 4. native tests of the whole workspace;
-//! 5. wasm tests in headless Chromium.
+//! 5. wasm tests in headless Chromium (verifier, the app);
+//! 6. the app's release build and its end to end in Chromium against a devnet.
 //!
 //! Ends with one line summing the tests that ran: `N passed, N failed, N skipped`.
 
 use crate::cmd::{cargo, run, run_tee};
-use crate::{contracts, relay, tools};
+use crate::{app, contracts, relay, tools};
 use anyhow::{Result, bail};
 use std::time::Instant;
 
@@ -72,6 +73,7 @@ fn step(name: &str) {
 fn pipeline(tally: &mut Tally) -> Result<()> {
     step("tools");
     tools::install_all()?;
+    app::install()?;
 
     step("contracts: npm packages and artifact freshness");
     contracts::prepare_tests()?;
@@ -118,6 +120,7 @@ fn pipeline(tally: &mut Tally) -> Result<()> {
         "--target",
         tools::WASM_TARGET,
     ])?;
+    clippy(&["-p", "app", "--all-targets", "--target", tools::WASM_TARGET])?;
 
     step("native tests");
     run_tee(cargo().args(["test", "--workspace"]), |l| tally.record(l))?;
@@ -127,6 +130,10 @@ fn pipeline(tally: &mut Tally) -> Result<()> {
         tools::in_browser(cargo().args(["test", "-p", "verifier", "--target", tools::WASM_TARGET])),
         |l| tally.record(l),
     )?;
+    app::wasm_test(|l| tally.record(l))?;
+
+    step("app: release build and end to end in Chromium against a devnet");
+    app::e2e(|l| tally.record(l))?;
 
     if tally.failed > 0 {
         bail!("{} tests failed", tally.failed);

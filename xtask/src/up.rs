@@ -2,7 +2,8 @@
 //!
 //! Installs what is missing, builds the relay and node binaries, starts anvil with the
 //! contracts deployed, the relay with the reference checkpoints as models, three nodes on
-//! the CPU backend (funded, staked, models preloaded), and prints where everything is.
+//! the CPU backend (funded, staked, models preloaded), builds the web app (release, trunk)
+//! and serves it with a `config.json` for this devnet, and prints where everything is.
 //! State lives in `.devnet/`, wiped at every start: each `up` is a fresh network.
 
 use std::time::Duration;
@@ -10,15 +11,15 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 
 use crate::devnet::{self, Binaries, Devnet, Options};
-use crate::{cmd, contracts, tools};
+use crate::{app, cmd, contracts, tools};
 
-const USAGE: &str =
-    "usage: cargo xtask up [--release] [--chain-port N] [--relay-port N] [--nodes N]
+const USAGE: &str = "usage: cargo xtask up [--release] [--chain-port N] [--relay-port N] [--nodes N] [--app-port N]
 
 Starts anvil (default port 8545) with the contracts deployed, the relay (default port 8600)
 with the reference checkpoints sd-tiny and gpt2-tiny as models, and N nodes (default 3) on
-the CPU backend. State goes to .devnet/ and is wiped at every start. Ctrl-C stops it all.
-Then, in another terminal: cargo xtask task sd --prompt \"a red fox\"";
+the CPU backend; builds the web app into dist/ and serves it (default port 8080) with a
+config.json for this devnet. State goes to .devnet/ and is wiped at every start. Ctrl-C
+stops it all. Open the app's URL, or in another terminal: cargo xtask task sd --prompt \"a red fox\"";
 
 /// Entry point.
 pub fn run(args: &[String]) -> Result<()> {
@@ -26,6 +27,7 @@ pub fn run(args: &[String]) -> Result<()> {
     let mut chain_port = 8545;
     let mut relay_port = 8600;
     let mut nodes = 3;
+    let mut app_port = 8080;
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let mut value = || {
@@ -37,6 +39,7 @@ pub fn run(args: &[String]) -> Result<()> {
             "--chain-port" => chain_port = value()?.parse().context("--chain-port")?,
             "--relay-port" => relay_port = value()?.parse().context("--relay-port")?,
             "--nodes" => nodes = value()?.parse().context("--nodes")?,
+            "--app-port" => app_port = value()?.parse().context("--app-port")?,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return Ok(());
@@ -49,6 +52,7 @@ pub fn run(args: &[String]) -> Result<()> {
     }
     tools::install_all()?;
     contracts::prepare_tests()?;
+    let dist = app::build()?;
     let bins = Binaries::build(release)?;
     let mut options = Options::new(cmd::root().join(".devnet"), bins);
     options.chain_port = chain_port;
@@ -64,7 +68,10 @@ pub fn run(args: &[String]) -> Result<()> {
             "up: starting chain, relay and {nodes} nodes (models are fetched from the relay)"
         );
         let mut devnet = Devnet::start(options).await?;
-        print_info(&devnet);
+        let config = app::config_json(&devnet.info);
+        std::fs::write(dist.join("config.json"), &config)?;
+        let server = app::Server::start(&dist, app_port, Default::default())?;
+        print_info(&devnet, &server.url());
         let stopped = tokio::select! {
             _ = tokio::signal::ctrl_c() => None,
             exit = watch_processes(&mut devnet) => Some(exit),
@@ -93,10 +100,15 @@ async fn watch_processes(devnet: &mut Devnet) -> String {
     }
 }
 
-fn print_info(devnet: &Devnet) {
+fn print_info(devnet: &Devnet, app_url: &str) {
     let info = &devnet.info;
     println!();
     println!("Tessera devnet is up.");
+    println!("  app      {app_url}/  (open it; connect “Use development wallet (devnet key)”,");
+    println!(
+        "           or add chain id {} at {} to a browser wallet)",
+        info.chain_id, info.rpc_url
+    );
     println!("  chain    {} (chain id {})", info.rpc_url, info.chain_id);
     println!("  relay    {}", info.relay_url);
     println!(

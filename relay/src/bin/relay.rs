@@ -43,6 +43,10 @@ struct Cli {
     /// First block to follow.
     #[arg(long, env = "RELAY_FROM_BLOCK")]
     from_block: Option<u64>,
+    /// TEST ONLY, never in production: while a file exists at this path, PNG result
+    /// downloads serve an altered image (end-to-end tests of clients' verification).
+    #[arg(long, env = "RELAY_TEST_ONLY_TAMPER_RESULTS_FLAG")]
+    test_only_tamper_results_flag: Option<PathBuf>,
     /// Log format.
     #[arg(long, env = "RELAY_LOG_FORMAT", default_value = "text")]
     log_format: LogFormat,
@@ -97,6 +101,10 @@ impl Cli {
         set!(config.chain.contract, self.contract.map(Some));
         set!(config.chain.deployments, self.deployments.clone().map(Some));
         set!(config.chain.from_block, self.from_block);
+        set!(
+            config.test_only_tamper_results_flag,
+            self.test_only_tamper_results_flag.clone().map(Some)
+        );
         Ok(config)
     }
 }

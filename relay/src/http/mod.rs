@@ -62,6 +62,8 @@ struct Shared {
     model_publishers: Vec<Address>,
     replay: ReplayGuard,
     metrics: Metrics,
+    /// TEST ONLY: while this file exists, PNG result downloads are altered.
+    tamper_results_flag: Option<std::path::PathBuf>,
 }
 
 impl AppState {
@@ -81,7 +83,29 @@ impl AppState {
             model_publishers,
             replay: ReplayGuard::default(),
             metrics: Metrics::default(),
+            tamper_results_flag: None,
         }))
+    }
+
+    /// **TEST ONLY.** While a file exists at `flag`, result downloads of PNG images serve
+    /// an altered copy (colours inverted), as a dishonest relay would: end-to-end tests use
+    /// it to check that clients notice. Call right after [`AppState::new`]; `None` is off.
+    pub fn with_test_only_tamper_results_flag(mut self, flag: Option<std::path::PathBuf>) -> Self {
+        match Arc::get_mut(&mut self.0) {
+            Some(shared) => shared.tamper_results_flag = flag,
+            None => {
+                tracing::error!("the tamper flag must be set before the state is shared");
+            }
+        }
+        self
+    }
+
+    /// Whether result downloads are to be altered now (test only).
+    fn tampering(&self) -> bool {
+        self.0
+            .tamper_results_flag
+            .as_deref()
+            .is_some_and(std::path::Path::exists)
     }
 
     /// The relay's counters.

@@ -346,6 +346,20 @@ pub(crate) async fn get_result_file(
                 format!("task {id} has no result file `{name}`"),
             )
         })?;
+    if file.content_type == "image/png" && state.tampering() {
+        let stored = state.0.blobs.get(file.sha256).await?;
+        if let Some(altered) = tamper_png(&stored) {
+            tracing::warn!(task = %id, file = %name, "TEST ONLY: serving an altered image");
+            return Ok((
+                [
+                    (header::CONTENT_TYPE, "image/png"),
+                    (header::CACHE_CONTROL, "no-store"),
+                ],
+                altered,
+            )
+                .into_response());
+        }
+    }
     let mut response = serve_blob(
         &state,
         &headers,
@@ -361,4 +375,44 @@ pub(crate) async fn get_result_file(
             .insert(header::CONTENT_DISPOSITION, disposition);
     }
     Ok(response.into_response())
+}
+
+/// TEST ONLY: the PNG with its colours inverted (alpha kept), or `None` if it does not
+/// decode. What a dishonest relay might serve: a valid image of the same size that is not
+/// the one the nodes produced.
+fn tamper_png(bytes: &[u8]) -> Option<Vec<u8>> {
+    let mut reader = png::Decoder::new(std::io::Cursor::new(bytes))
+        .read_info()
+        .ok()?;
+    let mut pixels = vec![0; reader.output_buffer_size()?];
+    let info = reader.next_frame(&mut pixels).ok()?;
+    pixels.truncate(info.buffer_size());
+    if info.bit_depth != png::BitDepth::Eight {
+        return None;
+    }
+    let channels = match info.color_type {
+        png::ColorType::Rgb => 3,
+        png::ColorType::Rgba => 4,
+        png::ColorType::Grayscale => 1,
+        png::ColorType::GrayscaleAlpha => 2,
+        png::ColorType::Indexed => return None,
+    };
+    let colour = if channels % 2 == 0 {
+        channels - 1
+    } else {
+        channels
+    };
+    for pixel in pixels.chunks_mut(channels) {
+        for sample in &mut pixel[..colour] {
+            *sample = 255 - *sample;
+        }
+    }
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(std::io::Cursor::new(&mut out), info.width, info.height);
+    encoder.set_color(info.color_type);
+    encoder.set_depth(info.bit_depth);
+    let mut writer = encoder.write_header().ok()?;
+    writer.write_image_data(&pixels).ok()?;
+    writer.finish().ok()?;
+    Some(out)
 }

@@ -1,0 +1,197 @@
+// End-to-end tests of the web app in Debian's Chromium, against a running devnet.
+//
+// Started by `cargo xtask test` (through `cargo xtask app e2e`), which starts the devnet
+// (anvil, contracts, relay with its TEST ONLY tamper switch, three native nodes), serves
+// the release build with a config.json for that devnet, and sets:
+//   APP_URL      the app's URL
+//   TAMPER_FLAG  the relay's tamper flag file (exists: PNG downloads are altered)
+//   ARTIFACTS    where screenshots go
+// Prints one line per test and a libtest-style summary line.
+
+import { chromium } from 'playwright-core';
+import { mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+
+const APP_URL = process.env.APP_URL;
+const TAMPER_FLAG = process.env.TAMPER_FLAG;
+const ARTIFACTS = process.env.ARTIFACTS || 'target/app-e2e';
+const TASK_TIMEOUT = Number(process.env.TASK_TIMEOUT_MS || 600000);
+if (!APP_URL || !TAMPER_FLAG) {
+  console.error('APP_URL and TAMPER_FLAG must be set (run through `cargo xtask app e2e`)');
+  process.exit(2);
+}
+mkdirSync(ARTIFACTS, { recursive: true });
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync', '--no-first-run'],
+});
+
+const results = [];
+let context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+let page = await context.newPage();
+const consoleLines = [];
+function watch(p) {
+  p.on('console', (m) => consoleLines.push(`[${m.type()}] ${m.text()}`));
+  p.on('pageerror', (e) => consoleLines.push(`[pageerror] ${e.message}`));
+}
+watch(page);
+
+async function shot(name, p = page) {
+  const path = join(ARTIFACTS, `${name}.png`);
+  await p.screenshot({ path, fullPage: true });
+  return path;
+}
+
+async function test(name, body) {
+  const started = Date.now();
+  try {
+    await body();
+    results.push([name, true]);
+    console.log(`ok - ${name} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  } catch (e) {
+    results.push([name, false]);
+    console.log(`not ok - ${name}: ${e && e.stack ? e.stack : e}`);
+    try { await shot(`FAILED-${name.replace(/[^a-z0-9]+/gi, '-')}`); } catch {}
+    console.log(consoleLines.slice(-40).join('\n'));
+  }
+}
+
+async function connectDevWallet(p = page) {
+  await p.goto(`${APP_URL}/#/create`);
+  await p.getByTestId('connect-dev').click();
+  const label = await p.getByTestId('wallet-label').textContent();
+  if (!label.includes('development wallet (devnet key)')) {
+    throw new Error(`the wallet is labelled "${label}"`);
+  }
+}
+
+async function createAndWait(kind, fill) {
+  await page.goto(`${APP_URL}/#/create`);
+  await page.getByTestId(kind === 'sd' ? 'tab-sd' : 'tab-llm').click();
+  await fill();
+  const hash = await page.getByTestId('task-hash').textContent();
+  if (!/^0x[0-9a-f]{64}$/.test(hash.trim())) throw new Error(`no task hash shown: ${hash}`);
+  await page.getByTestId('create').click();
+  await page.waitForURL(/#\/task\/\d+/, { timeout: 120000 });
+  const id = page.url().split('/').pop();
+  await page.locator('[data-testid=verdict]').waitFor({ timeout: TASK_TIMEOUT });
+  return id;
+}
+
+async function verdict(p = page) {
+  return p.locator('[data-testid=verdict]').getAttribute('data-verdict');
+}
+
+let sdTask = null;
+
+await test('the development wallet connects and is labelled as such', async () => {
+  await connectDevWallet();
+  await shot('01-create-page');
+});
+
+await test('inline validation names the field and its range', async () => {
+  await page.goto(`${APP_URL}/#/create`);
+  await page.locator('input[name="task_config.steps"]').fill('500');
+  const error = page.locator('[data-error-for="task_config.steps"]');
+  await error.waitFor({ timeout: 5000 });
+  const text = await error.textContent();
+  if (!text.includes('1..=100')) throw new Error(`error text: ${text}`);
+  if (!(await page.getByTestId('create').isDisabled())) throw new Error('create is enabled');
+  await shot('02-validation');
+  await page.locator('input[name="task_config.steps"]').fill('6');
+});
+
+await test('an SD task is created, runs on three nodes and verifies green', async () => {
+  sdTask = await createAndWait('sd', async () => {
+    await page.locator('textarea[name=prompt]').fill('a red fox in the snow, best quality++');
+    await page.locator('input[name="task_config.image_width"]').fill('64');
+    await page.locator('input[name="task_config.image_height"]').fill('64');
+    await page.locator('input[name="task_config.steps"]').fill('6');
+    await page.locator('input[name="task_config.num_images"]').fill('2');
+  });
+  const v = await verdict();
+  if (v !== 'verified') throw new Error(`verdict ${v}: ${await page.getByTestId('verdict').textContent()}`);
+  const seats = await page.locator('[data-testid=seat]').count();
+  if (seats !== 3) throw new Error(`${seats} seats in the report`);
+  const valid = await page.locator('[data-testid=seat][data-commitment-valid="Some(true)"]').count();
+  if (valid !== 3) throw new Error(`${valid} of 3 commitments open`);
+  const files = await page.locator('[data-testid=file-check][data-matches=true]').count();
+  if (files !== 2) throw new Error(`${files} of 2 images match the chain`);
+  const timeline = await page.getByTestId('timeline').textContent();
+  for (const words of ['Task created', 'Seed revealed', 'Commitment #3', 'Reveal #3', 'Validated', 'Results uploaded', 'Reward paid']) {
+    if (!timeline.includes(words)) throw new Error(`the timeline lacks "${words}"`);
+  }
+  await shot('03-sd-verified');
+});
+
+await test('a relay serving a tampered image turns the verdict red', async () => {
+  if (!sdTask) throw new Error('no SD task to check');
+  writeFileSync(TAMPER_FLAG, 'on');
+  try {
+    // Another browser profile: nothing cached from the honest download.
+    const fresh = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const p = await fresh.newPage();
+    watch(p);
+    await connectDevWallet(p);
+    await p.goto(`${APP_URL}/#/task/${sdTask}`);
+    await p.locator('[data-testid=verdict]').waitFor({ timeout: 120000 });
+    const v = await verdict(p);
+    if (v !== 'failed') throw new Error(`verdict ${v} with a tampered image`);
+    const text = await p.getByTestId('verdict').textContent();
+    if (!text.includes('relay served another file')) throw new Error(`problems: ${text}`);
+    await shot('04-tampered-red', p);
+    await fresh.close();
+  } finally {
+    rmSync(TAMPER_FLAG, { force: true });
+  }
+});
+
+await test('an LLM task is created and verifies green', async () => {
+  await createAndWait('llm', async () => {
+    await page.locator('textarea[name=message-0]').fill('What is a GPU?');
+    await page.locator('input[name="generation_config.max_new_tokens"]').fill('12');
+  });
+  const v = await verdict();
+  if (v !== 'verified') throw new Error(`verdict ${v}: ${await page.getByTestId('verdict').textContent()}`);
+  await page.getByTestId('llm-text').waitFor();
+  await shot('05-llm-verified');
+});
+
+await test('my tasks and the network page list what happened', async () => {
+  await page.goto(`${APP_URL}/#/tasks`);
+  await page.getByTestId('my-tasks').waitFor({ timeout: 30000 });
+  const rows = await page.locator('[data-testid=my-tasks] tbody tr').count();
+  if (rows < 2) throw new Error(`${rows} tasks listed`);
+  await shot('06-my-tasks');
+  await page.goto(`${APP_URL}/#/network`);
+  await page.getByTestId('nodes').waitFor({ timeout: 30000 });
+  const nodes = await page.locator('[data-testid=node-row]').count();
+  if (nodes !== 3) throw new Error(`${nodes} nodes listed`);
+  await page.getByTestId('chart').waitFor();
+  await shot('07-network');
+});
+
+await test('the layout works on a phone', async () => {
+  const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  const p = await phone.newPage();
+  watch(p);
+  await connectDevWallet(p);
+  const overflow = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  await shot('08-phone-create', p);
+  if (sdTask) {
+    await p.goto(`${APP_URL}/#/task/${sdTask}`);
+    await p.locator('[data-testid=verdict]').waitFor({ timeout: 120000 });
+    await shot('09-phone-task', p);
+  }
+  await phone.close();
+  if (overflow > 2) throw new Error(`the page is ${overflow}px wider than a phone screen`);
+});
+
+await browser.close();
+const passed = results.filter(([, ok]) => ok).length;
+const failed = results.length - passed;
+console.log(`screenshots in ${ARTIFACTS}`);
+console.log(`test result: ${failed ? 'FAILED' : 'ok'}. ${passed} passed; ${failed} failed; 0 ignored; 0 measured; 0 filtered out`);
+process.exit(failed ? 1 : 0);
