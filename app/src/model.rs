@@ -723,17 +723,52 @@ mod tests {
     }
 
     fn task_with(scores: [&[u8]; 3], result: &[u8]) -> TaskManager::Task {
-        let mut task = TaskManager::Task::default();
-        task.request.taskType = requests::TASK_TYPE_SD;
-        task.result = Bytes::copy_from_slice(result);
-        for (i, score) in scores.iter().enumerate() {
+        // The sol! structs have no Default: every field spelled out.
+        let seat = |i: usize| {
             let nonce = [i as u8 + 1; 32];
-            task.seats[i].node = Address::repeat_byte(i as u8 + 1);
-            task.seats[i].nonce = B256::from(nonce);
-            task.seats[i].commitment = B256::from(commitment(score, &nonce));
-            task.seats[i].score = Bytes::copy_from_slice(score);
+            TaskManager::Seat {
+                node: Address::repeat_byte(i as u8 + 1),
+                status: TaskManager::SeatStatus::REVEALED,
+                commitRank: i as u8,
+                revealRank: i as u8,
+                released: true,
+                errorCode: 0,
+                commitment: B256::from(commitment(scores[i], &nonce)),
+                nonce: B256::from(nonce),
+                score: Bytes::copy_from_slice(scores[i]),
+            }
+        };
+        TaskManager::Task {
+            id: U256::from(1),
+            state: TaskManager::TaskState::SUCCESS,
+            abortReason: 0,
+            commits: 3,
+            errors: 0,
+            reveals: 3,
+            uploaderSeat: 0,
+            creator: Address::repeat_byte(9),
+            createdBlock: 1,
+            createdAt: 0,
+            startedAt: 0,
+            deadline: 0,
+            fee: U256::ZERO,
+            feeLeft: U256::ZERO,
+            seedCommitment: B256::ZERO,
+            seed: B256::ZERO,
+            gpuId: B256::ZERO,
+            request: TaskManager::TaskRequest {
+                taskType: requests::TASK_TYPE_SD,
+                taskHash: B256::ZERO,
+                modelIds: vec!["sd-tiny".into()],
+                minVram: 0,
+                gpuName: String::new(),
+                gpuVram: 0,
+                version: [2, 5, 0],
+                size: 1,
+            },
+            seats: [seat(0), seat(1), seat(2)],
+            result: Bytes::copy_from_slice(result),
         }
-        task
     }
 
     #[test]

@@ -311,7 +311,7 @@ pub fn e2e(mut on_line: impl FnMut(&str)) -> Result<()> {
     let _ = std::fs::remove_file(&flag);
     let dist = build()?;
     crate::contracts::prepare_tests()?;
-    let bins = Binaries::build(false)?;
+    let bins = Binaries::for_tests()?;
     let artifacts = devnet::target_dir().join("app-e2e");
     let _ = std::fs::remove_dir_all(&artifacts);
     std::fs::create_dir_all(&artifacts)?;
