@@ -300,12 +300,14 @@ pub fn e2e(mut on_line: impl FnMut(&str)) -> Result<()> {
             // child xtask (setting this process's environment would need `unsafe`).
             std::fs::create_dir_all(&scratch)?;
             let flag = scratch.join("tamper.flag");
-            return cmd::run_tee(
+            let result = cmd::run_tee(
                 Command::new(std::env::current_exe()?)
                     .args(["app", "e2e"])
                     .env(TAMPER_ENV, &flag),
                 on_line,
             );
+            let _ = std::fs::remove_dir_all(&scratch);
+            return result;
         }
     };
     let _ = std::fs::remove_file(&flag);
@@ -341,6 +343,10 @@ pub fn e2e(mut on_line: impl FnMut(&str)) -> Result<()> {
         }
         net.stop();
         let _ = std::fs::remove_file(&flag);
+        if result.is_ok() {
+            // On failure the devnet's folder stays for its logs.
+            let _ = std::fs::remove_dir_all(&scratch);
+        }
         eprintln!("app e2e: screenshots in {}", artifacts.display());
         result
     })

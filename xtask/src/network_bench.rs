@@ -93,7 +93,7 @@ async fn measure(
 }
 
 /// The `ms=` of a node log's `ran the task` line for `task`.
-fn inference_ms(log: &str, task: &str) -> Option<u64> {
+pub fn inference_ms(log: &str, task: &str) -> Option<u64> {
     let needle = format!("task={task} ");
     log.lines()
         .filter(|line| line.contains("ran the task") && line.contains(&needle))

@@ -7,6 +7,7 @@ fn main() {
     use wasm_bindgen::JsCast;
     use wasm_bindgen::prelude::Closure;
 
+    console_error_panic_hook::set_once();
     let Ok(scope) = js_sys::global().dyn_into::<web_sys::DedicatedWorkerGlobalScope>() else {
         return;
     };

@@ -405,5 +405,6 @@ fn WalletBar() -> impl IntoView {
 
 /// Mounts the app on the page's body.
 pub fn mount() {
+    console_error_panic_hook::set_once();
     leptos::mount::mount_to_body(App);
 }

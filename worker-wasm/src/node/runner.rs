@@ -439,6 +439,11 @@ impl Node {
     /// The task's arguments from the relay, checked against the on-chain hash. The
     /// requester uploads them after creating the task, so a missing upload is waited for,
     /// until a quarter of the commit window is left.
+    ///
+    /// Every relay answer short of matching bytes is waited out, not only outages: the
+    /// chain, not the relay, says this node holds a seat, and the relay's view of the chain
+    /// lags (right after the draw it refuses a node it has not seen selected yet). An error
+    /// reported for the relay's sake would cost an honest node its stake.
     async fn fetch_args(&self, id: U256, task: &ChainTask, now: u64) -> Result<Vec<u8>, Refusal> {
         let refuse = |reason: String| Refusal {
             code: error_code::BAD_ARGS,
@@ -459,8 +464,7 @@ impl Node {
                         task.request.taskHash
                     )
                 }
-                Err(e) if e.is_transient() => e.to_string(),
-                Err(e) => return Err(refuse(e.to_string())),
+                Err(e) => e.to_string(),
             };
             if Instant::now() >= give_up {
                 return Err(refuse(format!("no usable arguments in time: {error}")));
