@@ -66,8 +66,19 @@ fn clippy(args: &[&str]) -> Result<()> {
         .args(["--", "-D", "warnings"]))
 }
 
+/// Prints a step's banner and the time the previous step took, so a CI log shows where
+/// the minutes go.
 fn step(name: &str) {
-    eprintln!("\n=== {name} ===");
+    use std::sync::Mutex;
+    static LAST: Mutex<Option<(String, Instant)>> = Mutex::new(None);
+    let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((previous, started)) = last.take() {
+        eprintln!("--- {previous}: {:.0} s", started.elapsed().as_secs_f64());
+    }
+    if !name.is_empty() {
+        eprintln!("\n=== {name} ===");
+        *last = Some((name.to_owned(), Instant::now()));
+    }
 }
 
 fn pipeline(tally: &mut Tally) -> Result<()> {
@@ -135,6 +146,7 @@ fn pipeline(tally: &mut Tally) -> Result<()> {
     step("app: release build and end to end in Chromium against a devnet");
     app::e2e(|l| tally.record(l))?;
 
+    step("");
     if tally.failed > 0 {
         bail!("{} tests failed", tally.failed);
     }
