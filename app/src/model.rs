@@ -659,11 +659,63 @@ pub fn llm_text(bytes: &[u8]) -> Result<Vec<String>, String> {
         .collect())
 }
 
+/// A settled SD task whose three seats revealed `scores`, each committed with its nonce,
+/// agreeing on `result`: for tests and previews (the sol! structs have no `Default`).
+#[doc(hidden)]
+pub fn settled_task(
+    scores: [&[u8]; 3],
+    nonces: [[u8; 32]; 3],
+    nodes: [Address; 3],
+    result: &[u8],
+) -> TaskManager::Task {
+    use alloy::primitives::Bytes;
+    let seat = |i: usize| TaskManager::Seat {
+        node: nodes[i],
+        status: TaskManager::SeatStatus::REVEALED,
+        commitRank: i as u8,
+        revealRank: i as u8,
+        released: true,
+        errorCode: 0,
+        commitment: B256::from(verifier::commitment::commitment(scores[i], &nonces[i])),
+        nonce: B256::from(nonces[i]),
+        score: Bytes::copy_from_slice(scores[i]),
+    };
+    TaskManager::Task {
+        id: U256::from(1),
+        state: TaskState::SUCCESS,
+        abortReason: 0,
+        commits: 3,
+        errors: 0,
+        reveals: 3,
+        uploaderSeat: 0,
+        creator: Address::repeat_byte(0xcc),
+        createdBlock: 1,
+        createdAt: 0,
+        startedAt: 0,
+        deadline: 0,
+        fee: U256::ZERO,
+        feeLeft: U256::ZERO,
+        seedCommitment: B256::ZERO,
+        seed: B256::ZERO,
+        gpuId: B256::ZERO,
+        request: TaskRequest {
+            taskType: requests::TASK_TYPE_SD,
+            taskHash: B256::ZERO,
+            modelIds: vec!["sd-tiny".into()],
+            minVram: 0,
+            gpuName: String::new(),
+            gpuVram: 0,
+            version: [2, 5, 0],
+            size: 1,
+        },
+        seats: [seat(0), seat(1), seat(2)],
+        result: Bytes::copy_from_slice(result),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use alloy::primitives::Bytes;
-    use verifier::commitment::commitment;
     use verifier::report::{Verdict, assemble};
 
     #[test]
@@ -723,52 +775,9 @@ mod tests {
     }
 
     fn task_with(scores: [&[u8]; 3], result: &[u8]) -> TaskManager::Task {
-        // The sol! structs have no Default: every field spelled out.
-        let seat = |i: usize| {
-            let nonce = [i as u8 + 1; 32];
-            TaskManager::Seat {
-                node: Address::repeat_byte(i as u8 + 1),
-                status: TaskManager::SeatStatus::REVEALED,
-                commitRank: i as u8,
-                revealRank: i as u8,
-                released: true,
-                errorCode: 0,
-                commitment: B256::from(commitment(scores[i], &nonce)),
-                nonce: B256::from(nonce),
-                score: Bytes::copy_from_slice(scores[i]),
-            }
-        };
-        TaskManager::Task {
-            id: U256::from(1),
-            state: TaskManager::TaskState::SUCCESS,
-            abortReason: 0,
-            commits: 3,
-            errors: 0,
-            reveals: 3,
-            uploaderSeat: 0,
-            creator: Address::repeat_byte(9),
-            createdBlock: 1,
-            createdAt: 0,
-            startedAt: 0,
-            deadline: 0,
-            fee: U256::ZERO,
-            feeLeft: U256::ZERO,
-            seedCommitment: B256::ZERO,
-            seed: B256::ZERO,
-            gpuId: B256::ZERO,
-            request: TaskManager::TaskRequest {
-                taskType: requests::TASK_TYPE_SD,
-                taskHash: B256::ZERO,
-                modelIds: vec!["sd-tiny".into()],
-                minVram: 0,
-                gpuName: String::new(),
-                gpuVram: 0,
-                version: [2, 5, 0],
-                size: 1,
-            },
-            seats: [seat(0), seat(1), seat(2)],
-            result: Bytes::copy_from_slice(result),
-        }
+        let nonces = [[1; 32], [2; 32], [3; 32]];
+        let nodes = [1, 2, 3].map(Address::repeat_byte);
+        settled_task(scores, nonces, nodes, result)
     }
 
     #[test]

@@ -3,14 +3,13 @@
 //! verdict, the timeline, the forms' inline errors) mounted into the page.
 #![cfg(target_arch = "wasm32")]
 
-use alloy::primitives::{Address, B256, Bytes, U256};
+use alloy::primitives::{Address, B256, U256};
 use app::model::{self, FileHash, SdForm, build_sd, chain_record, hash_file};
 use app::ui::report::{FileView, ReportView};
 use app::ui::timeline::Timeline;
 use contracts::TaskManager;
 use contracts::history::{Entry, TaskEvent};
 use leptos::prelude::*;
-use verifier::commitment::commitment;
 use verifier::report::{Verdict, assemble};
 use verifier::score::ScoreKind;
 use wasm_bindgen::JsCast;
@@ -43,17 +42,9 @@ fn hashes() -> Vec<FileHash> {
 /// A task whose three seats revealed `scores` (committed with their own nonces) and
 /// settled on `result`.
 fn task(scores: [&[u8]; 3], result: &[u8]) -> TaskManager::Task {
-    let mut task = TaskManager::Task::default();
-    task.state = TaskManager::TaskState::SUCCESS;
-    task.result = Bytes::copy_from_slice(result);
-    for (i, score) in scores.iter().enumerate() {
-        let nonce = [0x40 + i as u8; 32];
-        task.seats[i].node = Address::repeat_byte(0x10 + i as u8);
-        task.seats[i].nonce = B256::from(nonce);
-        task.seats[i].commitment = B256::from(commitment(score, &nonce));
-        task.seats[i].score = Bytes::copy_from_slice(score);
-    }
-    task
+    let nonces = [0x40, 0x41, 0x42].map(|b| [b; 32]);
+    let nodes = [0x10, 0x11, 0x12].map(Address::repeat_byte);
+    app::model::settled_task(scores, nonces, nodes, result)
 }
 
 fn score() -> Vec<u8> {
@@ -104,7 +95,7 @@ fn honest_files_verify_and_a_swapped_or_altered_image_fails() {
     );
 
     // The relay swaps the two images.
-    let swapped = vec![prints[1].clone(), prints[0].clone()];
+    let swapped = [prints[1].clone(), prints[0].clone()];
     let swapped = vec![
         ("0.png".to_owned(), swapped[0].1.clone()),
         ("1.png".to_owned(), swapped[1].1.clone()),
