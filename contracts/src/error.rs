@@ -95,6 +95,15 @@ where
     P: alloy::providers::Provider,
     D: alloy::contract::CallDecoder,
 {
+    // Gas is estimated against the latest state, and the state may move before the
+    // transaction lands: the third commitment of a task, estimated while it was the second,
+    // also opens the reveal phase and would run out of gas. Half again as much covers such
+    // transitions; gas not used is not charged.
+    // Estimated against the pending block, as a wallet does: a call valid only after the
+    // latest block (a seed revealed right after its creation block) passes.
+    let call = call.block(alloy::eips::BlockId::pending());
+    let estimate = call.estimate_gas().await?;
+    let call = call.gas(estimate.saturating_add(estimate / 2));
     let receipt = call.send().await?.get_receipt().await?;
     if !receipt.status() {
         return Err(Error::Failed(receipt.transaction_hash));

@@ -339,6 +339,13 @@ impl Node {
                 tokio::time::sleep(self.poll()).await;
                 Ok(())
             }
+            // Mined but failed: the state moved between the estimate and the block. The
+            // plan is made again from the chain, which retries the step if it is still due.
+            Err(e @ contracts::Error::Failed(_)) => {
+                tracing::warn!(task = %id, "{what} failed on chain: {e}; planning again");
+                tokio::time::sleep(self.poll()).await;
+                Ok(())
+            }
             Err(e) => Err(e.into()),
         }
     }
