@@ -301,8 +301,10 @@ pub fn e2e(mut on_line: impl FnMut(&str)) -> Result<()> {
             std::fs::create_dir_all(&scratch)?;
             let flag = scratch.join("tamper.flag");
             let result = cmd::run_tee(
-                Command::new(std::env::current_exe()?)
-                    .args(["app", "e2e"])
+                // Through cargo, not `current_exe()`: inside `cargo xtask test` the workspace
+                // test build may have replaced this very binary.
+                cmd::cargo()
+                    .args(["run", "--quiet", "-p", "xtask", "--", "app", "e2e"])
                     .env(TAMPER_ENV, &flag),
                 on_line,
             );
