@@ -8,86 +8,28 @@
 //   ARTIFACTS    where screenshots go
 // Prints one line per test and a libtest-style summary line.
 
-import { chromium } from 'playwright-core';
-import { mkdirSync, writeFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { writeFileSync, rmSync } from 'node:fs';
+import {
+  APP_URL, launch, watch, shot, test, usePage, connectDevWallet, createAndWait, verdict,
+  fillTinySd, finish,
+} from './lib.mjs';
 
-const APP_URL = process.env.APP_URL;
 const TAMPER_FLAG = process.env.TAMPER_FLAG;
-const ARTIFACTS = process.env.ARTIFACTS || 'target/app-e2e';
-const TASK_TIMEOUT = Number(process.env.TASK_TIMEOUT_MS || 600000);
-if (!APP_URL || !TAMPER_FLAG) {
-  console.error('APP_URL and TAMPER_FLAG must be set (run through `cargo xtask app e2e`)');
+if (!TAMPER_FLAG) {
+  console.error('TAMPER_FLAG must be set (run through `cargo xtask app e2e`)');
   process.exit(2);
 }
-mkdirSync(ARTIFACTS, { recursive: true });
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--no-first-run'],
-});
-
-const results = [];
-let context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-let page = await context.newPage();
-const consoleLines = [];
-function watch(p) {
-  p.on('console', (m) => consoleLines.push(`[${m.type()}] ${m.text()}`));
-  p.on('pageerror', (e) => consoleLines.push(`[pageerror] ${e.message}`));
-}
+const browser = await launch();
+const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+const page = await context.newPage();
 watch(page);
-
-async function shot(name, p = page) {
-  const path = join(ARTIFACTS, `${name}.png`);
-  await p.screenshot({ path, fullPage: true });
-  return path;
-}
-
-async function test(name, body) {
-  const started = Date.now();
-  try {
-    await body();
-    results.push([name, true]);
-    console.log(`ok - ${name} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
-  } catch (e) {
-    results.push([name, false]);
-    console.log(`not ok - ${name}: ${e && e.stack ? e.stack : e}`);
-    try { await shot(`FAILED-${name.replace(/[^a-z0-9]+/gi, '-')}`); } catch {}
-    console.log(consoleLines.slice(-40).join('\n'));
-  }
-}
-
-async function connectDevWallet(p = page) {
-  await p.goto(`${APP_URL}/#/create`);
-  await p.getByTestId('connect-dev').click();
-  const label = await p.getByTestId('wallet-label').textContent();
-  if (!label.includes('development wallet (devnet key)')) {
-    throw new Error(`the wallet is labelled "${label}"`);
-  }
-}
-
-async function createAndWait(kind, fill) {
-  await page.goto(`${APP_URL}/#/create`);
-  await page.getByTestId(kind === 'sd' ? 'tab-sd' : 'tab-llm').click();
-  await fill();
-  const hash = await page.getByTestId('task-hash').textContent();
-  if (!/^0x[0-9a-f]{64}$/.test(hash.trim())) throw new Error(`no task hash shown: ${hash}`);
-  await page.getByTestId('create').click();
-  await page.waitForURL(/#\/task\/\d+/, { timeout: 120000 });
-  const id = page.url().split('/').pop();
-  await page.locator('[data-testid=verdict]').waitFor({ timeout: TASK_TIMEOUT });
-  return id;
-}
-
-async function verdict(p = page) {
-  return p.locator('[data-testid=verdict]').getAttribute('data-verdict');
-}
+usePage(page);
 
 let sdTask = null;
 
 await test('the development wallet connects and is labelled as such', async () => {
-  await connectDevWallet();
+  await connectDevWallet(page);
   await shot('01-create-page');
 });
 
@@ -104,14 +46,8 @@ await test('inline validation names the field and its range', async () => {
 });
 
 await test('an SD task is created, runs on three nodes and verifies green', async () => {
-  sdTask = await createAndWait('sd', async () => {
-    await page.locator('textarea[name=prompt]').fill('a red fox in the snow, best quality++');
-    await page.locator('input[name="task_config.image_width"]').fill('64');
-    await page.locator('input[name="task_config.image_height"]').fill('64');
-    await page.locator('input[name="task_config.steps"]').fill('6');
-    await page.locator('input[name="task_config.num_images"]').fill('2');
-  });
-  const v = await verdict();
+  sdTask = await createAndWait(page, 'sd', () => fillTinySd(page, 'a red fox in the snow, best quality++'));
+  const v = await verdict(page);
   if (v !== 'verified') throw new Error(`verdict ${v}: ${await page.getByTestId('verdict').textContent()}`);
   const seats = await page.locator('[data-testid=seat]').count();
   if (seats !== 3) throw new Error(`${seats} seats in the report`);
@@ -149,11 +85,11 @@ await test('a relay serving a tampered image turns the verdict red', async () =>
 });
 
 await test('an LLM task is created and verifies green', async () => {
-  await createAndWait('llm', async () => {
+  await createAndWait(page, 'llm', async () => {
     await page.locator('textarea[name=message-0]').fill('What is a GPU?');
     await page.locator('input[name="generation_config.max_new_tokens"]').fill('12');
   });
-  const v = await verdict();
+  const v = await verdict(page);
   if (v !== 'verified') throw new Error(`verdict ${v}: ${await page.getByTestId('verdict').textContent()}`);
   await page.getByTestId('llm-text').waitFor();
   await shot('05-llm-verified');
@@ -190,8 +126,4 @@ await test('the layout works on a phone', async () => {
 });
 
 await browser.close();
-const passed = results.filter(([, ok]) => ok).length;
-const failed = results.length - passed;
-console.log(`screenshots in ${ARTIFACTS}`);
-console.log(`test result: ${failed ? 'FAILED' : 'ok'}. ${passed} passed; ${failed} failed; 0 ignored; 0 measured; 0 filtered out`);
-process.exit(failed ? 1 : 0);
+finish();

@@ -12,6 +12,7 @@
 
 pub mod device;
 pub mod error;
+pub mod files;
 pub mod llm;
 pub mod nn;
 pub mod node;

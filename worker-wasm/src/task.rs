@@ -4,6 +4,7 @@ use verifier::args::{LlmTaskArgs, SdTaskArgs};
 use verifier::llm::{Choice, LlmResult, Message, Role, Usage};
 
 use crate::error::{EngineError, Result};
+use crate::files::ModelFiles;
 
 /// A task's arguments, of either type.
 #[derive(Clone, Debug)]
@@ -96,21 +97,79 @@ pub fn encode_png(image: &crate::sd::RgbImage) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Loads the task's model from `model_dir` onto `device` and runs the task. `progress`
-/// receives one human-readable line per step or token.
-#[cfg(not(target_arch = "wasm32"))]
+/// How far a task has got: `done` of `total` steps (denoising steps over all images, or
+/// tokens), with a line for people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Progress {
+    /// Steps done.
+    pub done: u32,
+    /// Steps in all.
+    pub total: u32,
+    /// `image 1/2 step 3/6` or `token 5/32`.
+    pub detail: String,
+}
+
+/// Times a run from its progress reports: call [`StepClock::step`] from the progress
+/// callback and [`StepClock::finish`] once the run returns.
+pub struct StepClock {
+    started: web_time::Instant,
+    marks: Vec<f64>,
+}
+
+impl Default for StepClock {
+    fn default() -> Self {
+        Self {
+            started: web_time::Instant::now(),
+            marks: Vec::new(),
+        }
+    }
+}
+
+impl StepClock {
+    fn elapsed_ms(&self) -> f64 {
+        self.started.elapsed().as_secs_f64() * 1000.0
+    }
+
+    /// Marks the end of a step.
+    pub fn step(&mut self) {
+        let now = self.elapsed_ms();
+        self.marks.push(now);
+    }
+
+    /// The timing of the run on `backend`, now that it has finished.
+    pub fn finish(&self, backend: &str) -> worker_protocol::TaskTiming {
+        let mut steps: Vec<f64> = self.marks.windows(2).map(|w| w[1] - w[0]).collect();
+        steps.sort_by(f64::total_cmp);
+        worker_protocol::TaskTiming {
+            backend: backend.to_owned(),
+            steps: self.marks.len() as u32,
+            first_step_ms: self.marks.first().copied().unwrap_or(0.0),
+            median_step_ms: steps.get(steps.len() / 2).copied().unwrap_or(0.0),
+            total_ms: self.elapsed_ms(),
+        }
+    }
+}
+
+/// Loads the task's model from `model` onto `device` and runs the task. `progress`
+/// receives each step or token.
 pub async fn run(
     task: &Task,
-    model_dir: &std::path::Path,
+    model: &(impl ModelFiles + ?Sized),
     device: &burn::tensor::Device,
-    mut progress: impl FnMut(String),
+    mut progress: impl FnMut(Progress),
 ) -> Result<Outcome> {
     match task {
         Task::Llm(args) => {
-            let files = crate::llm::LlmFiles::read_dir(model_dir)?;
+            let files = crate::llm::LlmFiles::read(model)?;
             let model = crate::llm::LanguageModel::load(&files, device)?;
             let completion = model
-                .generate(args, |done, max| progress(format!("token {done}/{max}")))
+                .generate(args, |done, max| {
+                    progress(Progress {
+                        done: done as u32,
+                        total: max as u32,
+                        detail: format!("token {done}/{max}"),
+                    })
+                })
                 .await?;
             let bytes = llm_result_file(&args.model, &completion);
             let score = verifier::score::text_score([bytes.as_slice()]);
@@ -121,18 +180,21 @@ pub async fn run(
         }
         Task::StableDiffusion(args) => {
             let settings = crate::sd::Settings::from_args(args)?;
-            let files =
-                crate::sd::SdFiles::read_dir(model_dir, args.base_model.variant.as_deref())?;
+            let files = crate::sd::SdFiles::read(model, args.base_model.variant.as_deref())?;
             let pipeline = crate::sd::StableDiffusion::load(&files, device)?;
             let images = pipeline
                 .generate(&settings, |p| {
-                    progress(format!(
-                        "image {}/{} step {}/{}",
-                        p.image + 1,
-                        p.images,
-                        p.step,
-                        p.steps
-                    ))
+                    progress(Progress {
+                        done: (p.image * p.steps + p.step) as u32,
+                        total: (p.images * p.steps) as u32,
+                        detail: format!(
+                            "image {}/{} step {}/{}",
+                            p.image + 1,
+                            p.images,
+                            p.step,
+                            p.steps
+                        ),
+                    })
                 })
                 .await?;
             let mut files = Vec::with_capacity(images.len());

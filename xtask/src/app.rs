@@ -165,7 +165,7 @@ pub fn config_json(info: &Info) -> String {
     serde_json::to_string_pretty(&config).unwrap_or_default()
 }
 
-fn overrides(config: Option<String>) -> HashMap<String, (Vec<u8>, &'static str)> {
+pub fn overrides(config: Option<String>) -> HashMap<String, (Vec<u8>, &'static str)> {
     let mut map = HashMap::new();
     if let Some(config) = config {
         map.insert(
@@ -321,37 +321,71 @@ pub fn e2e(mut on_line: impl FnMut(&str)) -> Result<()> {
     std::fs::create_dir_all(&artifacts)?;
 
     let runtime = tokio::runtime::Runtime::new()?;
-    runtime.block_on(async {
-        let mut options = Options::new(scratch.join("devnet"), bins);
-        options.preload = devnet::MODELS.iter().map(|m| m.to_string()).collect();
+    // The web app against three native nodes.
+    let mut options = Options::new(scratch.join("devnet"), bins.clone());
+    options.preload = devnet::MODELS.iter().map(|m| m.to_string()).collect();
+    let suite = Suite {
+        script: "e2e.mjs",
+        env: vec![("TAMPER_FLAG", flag.clone().into_os_string())],
+        artifacts: &artifacts,
+        dist: &dist,
+    };
+    let app = runtime.block_on(suite.run(options, &mut on_line));
+    let _ = std::fs::remove_file(&flag);
+    // The browser light node: a SwiftShader WebGPU tab beside two native nodes. Its
+    // inference on a software adapter is slow: the deadlines are generous.
+    let mut options = Options::new(scratch.join("devnet-provide"), bins);
+    options.nodes = vec![None, None];
+    options.preload = vec!["sd-tiny".into()];
+    options.timeouts = (900, 300, 300);
+    let suite = Suite {
+        script: "provide.mjs",
+        env: vec![("TASK_TIMEOUT_MS", "1500000".into())],
+        artifacts: &artifacts,
+        dist: &dist,
+    };
+    let provide = runtime.block_on(suite.run(options, &mut on_line));
+    eprintln!("app e2e: screenshots in {}", artifacts.display());
+    app?;
+    provide?;
+    // On failure the devnets' folders stay for their logs.
+    let _ = std::fs::remove_dir_all(&scratch);
+    Ok(())
+}
+
+/// One browser script against a fresh devnet.
+struct Suite<'a> {
+    script: &'static str,
+    env: Vec<(&'static str, std::ffi::OsString)>,
+    artifacts: &'a Path,
+    dist: &'a Path,
+}
+
+impl Suite<'_> {
+    async fn run(self, options: Options, on_line: &mut impl FnMut(&str)) -> Result<()> {
         let mut net = Devnet::start(options)
             .await
             .context("starting the devnet")?;
-        let server = Server::start(&dist, 0, overrides(Some(config_json(&net.info))))?;
+        let server = Server::start(self.dist, 0, overrides(Some(config_json(&net.info))))?;
         eprintln!(
-            "app e2e: app at {}, devnet in {}",
+            "app e2e ({}): app at {}, devnet in {}",
+            self.script,
             server.url(),
             net.dir.display()
         );
         let mut node = Command::new("node");
         node.current_dir(cmd::root())
-            .arg(e2e_dir().join("e2e.mjs"))
+            .arg(e2e_dir().join(self.script))
             .env("APP_URL", server.url())
-            .env("TAMPER_FLAG", &flag)
-            .env("ARTIFACTS", &artifacts);
+            .env("ARTIFACTS", self.artifacts)
+            .envs(self.env);
         let result = cmd::run_tee(&mut node, |line| on_line(line));
         if result.is_err() {
             eprintln!("{}", net.logs());
         }
         net.stop();
-        let _ = std::fs::remove_file(&flag);
-        if result.is_ok() {
-            // On failure the devnet's folder stays for its logs.
-            let _ = std::fs::remove_dir_all(&scratch);
-        }
-        eprintln!("app e2e: screenshots in {}", artifacts.display());
         result
-    })
+    }
 }
 
 /// Ten 512x512 RGB PNGs from the shared phash vectors, as returned images to verify.
@@ -413,6 +447,8 @@ pub fn bench() -> Result<()> {
     for (name, raw, gz) in wasm_sizes(&dist)? {
         let role = if name.starts_with("hash_worker") {
             "hashing worker"
+        } else if name.starts_with("web_node") {
+            "node worker (Burn + wgpu, not wasm-opt'ed)"
         } else {
             "app"
         };

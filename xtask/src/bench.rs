@@ -27,6 +27,10 @@ const BENCHES: &[(&str, &str)] = &[
         "web app: release wasm size raw/gzip, first render and interactive in Chromium, 10 images verified",
     ),
     (
+        "node",
+        "browser node vs native: tiny SD task per step and whole, WebGPU and wasm CPU in Chromium, native CPU and wgpu",
+    ),
+    (
         "gas",
         "gas used per contract call over a full task life cycle on anvil",
     ),
@@ -72,6 +76,7 @@ pub fn run(args: &[String]) -> Result<()> {
                 cmd::run(cargo().args(["bench", "-p", "contracts", "--bench", "gas"]))?
             }
             "devnet" => crate::network_bench::run(3)?,
+            "node" => crate::node_bench::run()?,
             other => bail!("unknown benchmark `{other}`; `cargo xtask bench --help` lists them"),
         }
     }

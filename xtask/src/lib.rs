@@ -9,6 +9,7 @@ pub mod contracts;
 pub mod devnet;
 pub mod engine_bench;
 pub mod network_bench;
+pub mod node_bench;
 pub mod relay;
 pub mod requester;
 pub mod test;

@@ -145,7 +145,8 @@ pub fn ReportView(
             let (c_class, c_mark) = tick(check.commitment_valid);
             let (a_class, a_mark) = tick(check.agrees_with_files);
             view! {
-                <tr data-testid="seat" data-commitment-valid=format!("{:?}", check.commitment_valid)>
+                <tr data-testid="seat" data-commitment-valid=format!("{:?}", check.commitment_valid)
+                    data-agrees=format!("{:?}", check.agrees_with_files) data-node=check.node.to_lowercase()>
                     <td><code title=check.node.clone()>{short(&check.node)}</code></td>
                     <td><code class="small">{seat.commitment.map(|c| short(&verifier::hex::encode(c))).unwrap_or_else(|| "–".into())}</code></td>
                     <td><code class="small">{seat.nonce.map(|n| short(&verifier::hex::encode(n))).unwrap_or_else(|| "–".into())}</code></td>

@@ -31,7 +31,7 @@ fn main() {}
 #[cfg(not(target_arch = "wasm32"))]
 mod native {
     use std::path::{Path, PathBuf};
-    use std::time::Instant;
+    use std::time::Duration;
 
     use alloy::primitives::{B256, U256, utils::format_ether, utils::parse_ether};
     use alloy::signers::local::PrivateKeySigner;
@@ -45,8 +45,10 @@ mod native {
     use worker_wasm::node::capability;
     use worker_wasm::node::chain::NodeChain;
     use worker_wasm::node::config::NodeConfig;
+    use worker_wasm::node::journal::Journal;
     use worker_wasm::node::models::ModelStore;
-    use worker_wasm::node::runner::Node;
+    use worker_wasm::node::native::NativeHost;
+    use worker_wasm::node::runner::{Node, Settings, Stop};
     use worker_wasm::task::{self, Task};
 
     /// A Tessera node: runs Stable Diffusion and LLM tasks for the network.
@@ -250,8 +252,17 @@ mod native {
             }
             Command::Run { .. } => {
                 let device = config.backend.device()?;
-                let node = Node::new(config, key, chain, relay, models, device);
-                let (stop, stopped) = tokio::sync::watch::channel(false);
+                let settings = Settings {
+                    poll: Duration::from_millis(config.poll_interval_ms),
+                    preload: config.preload.clone(),
+                    backend: config.backend.to_string(),
+                    fault: config.fault,
+                };
+                let journal = Journal::new(&config.state_dir);
+                let host = NativeHost::new(relay.clone(), models, journal, device);
+                let node = Node::new(settings, key, chain, relay, host);
+                let stop = Stop::default();
+                let stopper = stop.clone();
                 tokio::spawn(async move {
                     let mut term =
                         tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
@@ -263,7 +274,7 @@ mod native {
                     tracing::info!(
                         "stopping after the task in hand (Ctrl-C again to leave at once)"
                     );
-                    let _ = stop.send(true);
+                    stopper.request();
                     tokio::select! {
                         _ = tokio::signal::ctrl_c() => {}
                         _ = term.recv() => {}
@@ -273,7 +284,7 @@ mod native {
                     );
                     std::process::exit(130);
                 });
-                node.serve(stopped).await?;
+                node.serve(&stop).await?;
             }
             Command::Status => status(&chain).await?,
             Command::Pause => {
@@ -354,9 +365,10 @@ mod native {
                 limits.adapter_max_buffer_size >> 20
             );
         }
-        let started = Instant::now();
-        let outcome = pollster::block_on(task::run(&task, &model_dir, &device, |line| {
-            eprintln!("{line}")
+        let mut clock = task::StepClock::default();
+        let outcome = pollster::block_on(task::run(&task, model_dir.as_path(), &device, |p| {
+            clock.step();
+            eprintln!("{}", p.detail)
         }))?;
         for (name, bytes) in &outcome.files {
             let path = out.join(name);
@@ -364,7 +376,15 @@ mod native {
                 .with_context(|| format!("cannot write {}", path.display()))?;
             eprintln!("wrote {}", path.display());
         }
-        eprintln!("done in {:.1} s", started.elapsed().as_secs_f64());
+        let timing = clock.finish(backend.name());
+        eprintln!(
+            "done in {:.1} s: {} steps, the first (loading, prompt, kernels) {:.0} ms, then \
+             {:.0} ms each (median)",
+            timing.total_ms / 1000.0,
+            timing.steps,
+            timing.first_step_ms,
+            timing.median_step_ms
+        );
         println!("{}", outcome.score_hex());
         Ok(())
     }

@@ -19,6 +19,7 @@ use verifier::args::LlmTaskArgs;
 use verifier::llm::{FinishReason, Message};
 
 use crate::error::{EngineError, Result};
+use crate::files::ModelFiles;
 use crate::randn::TorchGenerator;
 use crate::tokenizer::ByteLevelTokenizer;
 use crate::weights::SafetensorsFile;
@@ -44,50 +45,24 @@ pub struct LlmFiles {
     pub generation_config_json: Option<String>,
 }
 
-#[cfg(not(target_arch = "wasm32"))]
 impl LlmFiles {
-    /// Reads the files of the model folder `dir`; optional files may be absent.
-    pub fn read_dir(dir: &std::path::Path) -> Result<Self> {
-        let read = |name: &str| -> Result<Option<Vec<u8>>> {
-            let path = dir.join(name);
-            match std::fs::read(&path) {
-                Ok(bytes) => Ok(Some(bytes)),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-                Err(source) => Err(EngineError::Io {
-                    path: path.display().to_string(),
-                    source,
-                }),
-            }
-        };
-        let text = |name: &str| -> Result<Option<String>> {
-            read(name)?
-                .map(|bytes| {
-                    String::from_utf8(bytes).map_err(|_| {
-                        EngineError::InvalidModel(format!(
-                            "{}: not UTF-8",
-                            dir.join(name).display()
-                        ))
-                    })
-                })
-                .transpose()
-        };
-        let required = |name: &str, value: Option<Vec<u8>>| {
-            value.ok_or_else(|| {
-                EngineError::InvalidModel(format!("{} is missing", dir.join(name).display()))
-            })
-        };
-        let config = required("config.json", read("config.json")?)?;
+    /// Reads the model from `files`; optional files may be absent.
+    pub fn read(files: &(impl ModelFiles + ?Sized)) -> Result<Self> {
         Ok(Self {
-            config_json: String::from_utf8(config)
-                .map_err(|_| EngineError::InvalidModel("config.json: not UTF-8".into()))?,
-            weights: required("model.safetensors", read("model.safetensors")?)?,
-            tokenizer_json: text("tokenizer.json")?,
-            vocab_json: text("vocab.json")?,
-            merges_txt: text("merges.txt")?,
-            tokenizer_config_json: text("tokenizer_config.json")?,
-            chat_template_jinja: text("chat_template.jinja")?,
-            generation_config_json: text("generation_config.json")?,
+            config_json: files.required_text("config.json")?,
+            weights: files.required("model.safetensors")?,
+            tokenizer_json: files.text("tokenizer.json")?,
+            vocab_json: files.text("vocab.json")?,
+            merges_txt: files.text("merges.txt")?,
+            tokenizer_config_json: files.text("tokenizer_config.json")?,
+            chat_template_jinja: files.text("chat_template.jinja")?,
+            generation_config_json: files.text("generation_config.json")?,
         })
+    }
+
+    /// Reads the files of the model folder `dir` (see [`LlmFiles::read`]).
+    pub fn read_dir(dir: &std::path::Path) -> Result<Self> {
+        Self::read(dir)
     }
 }
 

@@ -163,6 +163,26 @@ impl NodeChain {
         Ok(paid)
     }
 
+    /// Sends `amount` wei of the node's balance to `to` (a plain transfer).
+    pub async fn transfer(&self, to: Address, amount: U256) -> Result<(), Error> {
+        use alloy::network::TransactionBuilder;
+        let tx = alloy::rpc::types::TransactionRequest::default()
+            .with_from(self.me)
+            .with_to(to)
+            .with_value(amount);
+        let receipt = self
+            .provider
+            .send_transaction(tx)
+            .await?
+            .get_receipt()
+            .await
+            .map_err(Error::Pending)?;
+        if !receipt.status() {
+            return Err(Error::Failed(receipt.transaction_hash));
+        }
+        Ok(())
+    }
+
     /// Commits to `score` with `nonce`.
     pub async fn commit(&self, id: U256, score: &[u8], nonce: B256) -> Result<(), Error> {
         let commitment = B256::from(verifier::commitment::commitment(score, &nonce.0));

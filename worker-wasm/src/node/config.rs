@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub use super::fault::Fault;
 use crate::device::Backend;
 
 /// Every setting of a node.
@@ -55,18 +56,6 @@ pub struct NodeConfig {
     /// Test-only misbehaviour, to check that the network punishes it. Never set this on a
     /// node you stake real funds with.
     pub fault: Fault,
-}
-
-/// A deliberate misbehaviour for end-to-end tests.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Fault {
-    /// Honest.
-    #[default]
-    None,
-    /// Inverts every image before hashing and committing: the node's score disagrees
-    /// with honest nodes', so it must be outvoted and slashed.
-    AlterImage,
 }
 
 impl Default for NodeConfig {

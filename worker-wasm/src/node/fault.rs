@@ -1,8 +1,22 @@
 //! Test-only misbehaviour (`fault = "alter-image"`): what a dishonest node would do, so the
 //! end-to-end tests can check that the network outvotes and slashes it.
 
+use serde::Deserialize;
+
 use crate::sd::RgbImage;
 use crate::task::{Outcome, encode_png};
+
+/// A deliberate misbehaviour for end-to-end tests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Fault {
+    /// Honest.
+    #[default]
+    None,
+    /// Inverts every image before hashing and committing: the node's score disagrees
+    /// with honest nodes', so it must be outvoted and slashed.
+    AlterImage,
+}
 
 /// Inverts every image of an SD outcome and recomputes its score, as a node that cheats
 /// consistently (its commitment matches its own altered files) would. LLM outcomes are

@@ -12,18 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::fs::{FsError, write_atomic};
 
-/// A task's outcome as the node computed it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outcome {
-    /// Result files in score order.
-    pub files: Vec<(String, Vec<u8>)>,
-    /// The score.
-    pub score: Vec<u8>,
-    /// The commitment's nonce.
-    pub nonce: B256,
-    /// How long inference took, in milliseconds.
-    pub inference_ms: u64,
-}
+pub use super::host::Outcome;
 
 #[derive(Serialize, Deserialize)]
 struct Record {

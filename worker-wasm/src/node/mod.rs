@@ -4,20 +4,23 @@
 //!   the chain's clock and what the node kept (shared by native and browser nodes).
 //! - [`chain`]: the node's contract calls (alloy over HTTP, native and wasm) and the error
 //!   codes it reports.
-//! - Native only: [`config`] (TOML + `TESSERA_*` variables), [`capability`] (what the node
-//!   announces about its hardware, measured), [`models`] (content-checked model folder with
-//!   resumable downloads), [`journal`] (outcomes kept until a task is done), [`runner`] (the
-//!   serving loop) and [`fault`] (test-only misbehaviour).
+//! - [`runner`]: the serving loop, native and in a browser, over a [`host::Host`] (timers,
+//!   kept outcomes, models, engine, reports); [`fault`]: test-only misbehaviour.
+//! - Native only: [`native`] (the host on this machine), [`config`] (TOML + `TESSERA_*`
+//!   variables), [`capability`] (what the node announces about its hardware, measured),
+//!   [`models`] (content-checked model folder with resumable downloads), [`journal`]
+//!   (outcomes kept as files until a task is done). The browser's host is `crate::web`.
 
 pub mod chain;
+pub mod fault;
+pub mod host;
 pub mod plan;
+pub mod runner;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod capability;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod config;
-#[cfg(not(target_arch = "wasm32"))]
-pub mod fault;
 #[cfg(not(target_arch = "wasm32"))]
 mod fs;
 #[cfg(not(target_arch = "wasm32"))]
@@ -25,4 +28,4 @@ pub mod journal;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod models;
 #[cfg(not(target_arch = "wasm32"))]
-pub mod runner;
+pub mod native;

@@ -1,28 +1,32 @@
-//! The native node's loop: follow the chain for the task assigned to this node and carry
-//! it through run, commit, reveal and upload, as [`super::plan::next_step`] says.
+//! The node's loop, native and in a browser tab: follow the chain for the task assigned to
+//! this node and carry it through run, commit, reveal and upload, as
+//! [`super::plan::next_step`] says. Where it runs (timers, storage, models, engine, reports)
+//! is the [`Host`]'s business.
 //!
 //! Outages are waited out: RPC and relay failures that may pass are retried with backoff,
 //! and the task's deadlines (in chain time) bound how long. A task that cannot run here
 //! (bad arguments, a model the relay cannot provide, an engine failure) is reported on
 //! chain with an error code rather than left to time out.
 
+use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use alloy::primitives::{B256, U256};
 use alloy::signers::local::PrivateKeySigner;
-use burn::tensor::Device;
 use contracts::NodeRegistry::NodeStatus;
 use contracts::TaskManager::Task as ChainTask;
+use futures::future::{Either, select};
 use relay::client::RelayClient;
-use tokio::sync::watch;
+use web_time::Instant;
+use worker_protocol::Activity;
 
 use super::chain::{self, NodeChain, error_code};
-use super::config::{Fault, NodeConfig};
-use super::journal::{Journal, Outcome};
-use super::models::ModelStore;
+use super::fault::Fault;
+use super::host::{Host, HostError, Outcome};
 use super::plan::{Kept, Step, next_step};
-use crate::task::{self, Task};
+use crate::task::Task;
 
 /// Why the node stopped.
 #[derive(Debug, thiserror::Error)]
@@ -36,12 +40,9 @@ pub enum NodeError {
     /// The relay failed for good.
     #[error("relay: {0}")]
     Relay(#[from] relay::client::ClientError),
-    /// The model folder failed.
-    #[error("models: {0}")]
-    Models(#[from] super::models::ModelError),
-    /// The task record could not be written.
-    #[error("state: {0}")]
-    Journal(#[from] super::journal::JournalError),
+    /// The host's storage or models failed for good.
+    #[error("{0}")]
+    Host(#[from] HostError),
 }
 
 /// Exponential backoff from half a second to half a minute.
@@ -58,47 +59,64 @@ impl Default for Backoff {
 }
 
 impl Backoff {
-    /// Waits the current delay, then doubles it (up to 30 s).
-    pub async fn wait(&mut self) {
-        tokio::time::sleep(self.next).await;
+    /// The current delay; the next is twice as long (up to 30 s).
+    pub fn next_delay(&mut self) -> Duration {
+        let delay = self.next;
         self.next = (self.next * 2).min(Duration::from_secs(30));
+        delay
     }
 }
 
-/// Retries `call` while its error is transient.
-async fn retry<T, E: std::fmt::Display>(
-    what: &str,
-    transient: impl Fn(&E) -> bool,
-    mut call: impl AsyncFnMut() -> Result<T, E>,
-) -> Result<T, E> {
-    let mut backoff = Backoff::default();
-    loop {
-        match call().await {
-            Err(e) if transient(&e) => {
-                tracing::warn!("{what}: {e}; retrying");
-                backoff.wait().await;
-            }
-            other => return other,
-        }
+/// Asks a serving node to stop: it pauses on chain, finishes the task in hand and returns.
+#[derive(Clone, Debug, Default)]
+pub struct Stop(Arc<AtomicBool>);
+
+impl Stop {
+    /// Asks the node to stop.
+    pub fn request(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether a stop was asked for.
+    pub fn requested(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
     }
 }
 
-async fn chain_retry<T>(
-    what: &str,
-    call: impl AsyncFnMut() -> Result<T, contracts::Error>,
-) -> Result<T, contracts::Error> {
-    retry(what, chain::is_transient, call).await
+/// How the loop behaves, whatever the host.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// How often the chain is read while idle or waiting on others.
+    pub poll: Duration,
+    /// Models fetched and announced before serving.
+    pub preload: Vec<String>,
+    /// Names the backend in reports.
+    pub backend: String,
+    /// Test-only misbehaviour.
+    pub fault: Fault,
+}
+
+/// `future`'s output, or `None` if `limit` passes first.
+async fn within<T>(
+    host: &impl Host,
+    limit: Duration,
+    future: impl Future<Output = T>,
+) -> Option<T> {
+    let future = std::pin::pin!(future);
+    let timer = std::pin::pin!(host.sleep(limit));
+    match select(future, timer).await {
+        Either::Left((value, _)) => Some(value),
+        Either::Right(_) => None,
+    }
 }
 
 /// A running node.
-pub struct Node {
-    config: NodeConfig,
+pub struct Node<H> {
+    settings: Settings,
     key: PrivateKeySigner,
     chain: NodeChain,
     relay: RelayClient,
-    models: Arc<ModelStore>,
-    journal: Journal,
-    device: Device,
+    host: H,
 }
 
 /// How a task attempt ended when it did not produce an outcome.
@@ -107,60 +125,99 @@ struct Refusal {
     reason: String,
 }
 
-impl Node {
+impl<H: Host> Node<H> {
     /// Assembles a node from its parts.
     pub fn new(
-        config: NodeConfig,
+        settings: Settings,
         key: PrivateKeySigner,
         chain: NodeChain,
         relay: RelayClient,
-        models: ModelStore,
-        device: Device,
+        host: H,
     ) -> Self {
-        let journal = Journal::new(&config.state_dir);
         Self {
-            config,
+            settings,
             key,
             chain,
             relay,
-            models: Arc::new(models),
-            journal,
-            device,
+            host,
         }
     }
 
     fn poll(&self) -> Duration {
-        Duration::from_millis(self.config.poll_interval_ms.max(50))
+        self.settings.poll.max(Duration::from_millis(50))
     }
 
-    /// Serves until `shutdown` turns true: then pauses on chain so no new task is drawn,
+    async fn pause_a_poll(&self) {
+        self.host.sleep(self.poll()).await;
+    }
+
+    /// Retries `call` while its error is transient, reporting each retry.
+    async fn retry<T, E: std::fmt::Display>(
+        &self,
+        what: &str,
+        transient: impl Fn(&E) -> bool,
+        mut call: impl AsyncFnMut() -> Result<T, E>,
+    ) -> Result<T, E> {
+        let mut backoff = Backoff::default();
+        loop {
+            match call().await {
+                Err(e) if transient(&e) => {
+                    self.host.report(Activity::Retrying {
+                        what: what.to_owned(),
+                        error: e.to_string(),
+                    });
+                    self.host.sleep(backoff.next_delay()).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn chain_retry<T>(
+        &self,
+        what: &str,
+        call: impl AsyncFnMut() -> Result<T, contracts::Error>,
+    ) -> Result<T, contracts::Error> {
+        self.retry(what, chain::is_transient, call).await
+    }
+
+    /// Serves until `stop` is requested: then pauses on chain so no new task is drawn,
     /// finishes the task in hand, and returns.
-    pub async fn serve(&self, mut shutdown: watch::Receiver<bool>) -> Result<(), NodeError> {
+    pub async fn serve(&self, stop: &Stop) -> Result<(), NodeError> {
         let me = self.chain.address();
-        let info = chain_retry("reading the node", async || self.chain.info().await).await?;
+        let info = self
+            .chain_retry("reading the node", async || self.chain.info().await)
+            .await?;
         if info.status == NodeStatus::QUIT {
             return Err(NodeError::NotJoined(me));
         }
-        if info.status == NodeStatus::PAUSED {
-            tracing::info!("resuming after a pause");
-            chain_retry("resuming", async || self.chain.resume().await).await?;
+        if info.status == NodeStatus::PAUSED && !stop.requested() {
+            self.host.report(Activity::Warning {
+                message: "resuming after a pause".into(),
+            });
+            self.chain_retry("resuming", async || self.chain.resume().await)
+                .await?;
         }
         self.preload(&info.modelIds).await?;
         self.forget_finished().await;
-        tracing::info!(node = %me, "serving");
+        self.host.report(Activity::Serving {
+            node: me.to_string(),
+        });
 
         let mut pausing = false;
         loop {
-            if *shutdown.borrow() && !pausing {
+            if stop.requested() && !pausing {
                 pausing = true;
                 self.pause_for_shutdown().await;
             }
-            let read = chain_retry("reading the node", async || self.chain.info().await);
+            let read = self.chain_retry("reading the node", async || self.chain.info().await);
             let info = if pausing {
-                match tokio::time::timeout(Duration::from_secs(60), read).await {
-                    Ok(info) => info?,
-                    Err(_) => {
-                        tracing::warn!("stopping: the chain has been unreachable for a minute");
+                match within(&self.host, Duration::from_secs(60), read).await {
+                    Some(info) => info?,
+                    None => {
+                        self.host.report(Activity::Stopped {
+                            reason: "the chain has been unreachable for a minute".into(),
+                        });
                         return Ok(());
                     }
                 }
@@ -172,39 +229,40 @@ impl Node {
                 continue;
             }
             if pausing {
-                tracing::info!("no task in hand; stopping");
+                self.host.report(Activity::Stopped {
+                    reason: "asked to stop; no task in hand".into(),
+                });
                 return Ok(());
             }
-            tokio::select! {
-                _ = tokio::time::sleep(self.poll()) => {}
-                _ = shutdown.changed() => {}
-            }
+            self.pause_a_poll().await;
         }
     }
 
     async fn pause_for_shutdown(&self) {
-        tracing::info!("stopping: pausing on chain so no new task is drawn");
+        self.host.report(Activity::Pausing);
         // Bounded: a node asked to stop while the chain is unreachable must still stop.
-        let pause = chain_retry("pausing", async || self.chain.pause().await);
-        match tokio::time::timeout(Duration::from_secs(60), pause).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::warn!("could not pause: {e}"),
-            Err(_) => tracing::warn!("could not pause within a minute; stopping unpaused"),
-        }
+        let pause = self.chain_retry("pausing", async || self.chain.pause().await);
+        let warning = match within(&self.host, Duration::from_secs(60), pause).await {
+            Some(Ok(())) => return,
+            Some(Err(e)) => format!("could not pause: {e}"),
+            None => "could not pause within a minute; stopping unpaused".into(),
+        };
+        self.host.report(Activity::Warning { message: warning });
     }
 
     /// Fetches the preloaded models and announces what is held if it changed.
     async fn preload(&self, announced: &[String]) -> Result<(), NodeError> {
-        for name in &self.config.preload {
+        for name in &self.settings.preload {
             self.ensure_model(name).await?;
         }
-        let held = self.models.held();
+        let held = self.host.held_models();
         let mut sorted = announced.to_vec();
         sorted.sort();
         if held != sorted {
-            tracing::info!(?held, "announcing the models held");
-            let held = held.clone();
-            chain_retry("updating models", async || {
+            self.host.report(Activity::Warning {
+                message: format!("announcing the models held: {held:?}"),
+            });
+            self.chain_retry("updating models", async || {
                 self.chain.update_models(held.clone()).await
             })
             .await?;
@@ -212,44 +270,24 @@ impl Node {
         Ok(())
     }
 
-    async fn ensure_model(
-        &self,
-        name: &str,
-    ) -> Result<std::path::PathBuf, super::models::ModelError> {
-        let mut last_logged = Instant::now();
-        let mut report = |model: &str, done: u64, total: u64| {
-            if done == total || last_logged.elapsed() > Duration::from_secs(2) {
-                last_logged = Instant::now();
-                tracing::info!(
-                    model,
-                    "downloading: {}/{} MB",
-                    done >> 20,
-                    total.max(1).div_ceil(1 << 20)
-                );
-            }
-        };
-        let mut backoff = Backoff::default();
-        loop {
-            match self.models.ensure(&self.relay, name, &mut report).await {
-                Err(e) if e.is_transient() => {
-                    tracing::warn!(model = name, "{e}; retrying");
-                    backoff.wait().await;
-                }
-                other => return other,
-            }
-        }
+    async fn ensure_model(&self, name: &str) -> Result<(), HostError> {
+        self.retry(
+            &format!("fetching model {name}"),
+            |e: &HostError| e.transient,
+            async || self.host.ensure_model(name).await,
+        )
+        .await
     }
 
     /// Drops records of tasks that need nothing more from this node.
     async fn forget_finished(&self) {
         let me = self.chain.address();
-        for id in self.journal.ids() {
+        for id in self.host.kept_tasks().await {
             let (Ok(task), Ok(now)) = (self.chain.task(id).await, self.chain.now().await) else {
                 continue;
             };
-            let kept = Kept::Outcome;
-            if next_step(&task, me, now, kept) == Step::Done {
-                self.journal.remove(id);
+            if next_step(&task, me, now, Kept::Outcome) == Step::Done {
+                self.host.remove_outcome(id).await;
             }
         }
     }
@@ -257,10 +295,15 @@ impl Node {
     /// Carries task `id` through the steps the rules ask of this node.
     async fn drive(&self, id: U256) -> Result<(), NodeError> {
         let me = self.chain.address();
+        let task_id = id.to_string();
         loop {
-            let task = chain_retry("reading the task", async || self.chain.task(id).await).await?;
-            let now = chain_retry("reading the clock", async || self.chain.now().await).await?;
-            let outcome = self.journal.load(id);
+            let task = self
+                .chain_retry("reading the task", async || self.chain.task(id).await)
+                .await?;
+            let now = self
+                .chain_retry("reading the clock", async || self.chain.now().await)
+                .await?;
+            let outcome = self.host.load_outcome(id).await;
             let kept = if outcome.is_some() {
                 Kept::Outcome
             } else {
@@ -275,33 +318,36 @@ impl Node {
                         self.chain.commit(id, &outcome.score, outcome.nonce).await
                     })
                     .await?;
-                    tracing::info!(task = %id, score = verifier::hex::encode(&outcome.score), "committed");
+                    self.host.report(Activity::Committed {
+                        task: task_id.clone(),
+                        score: verifier::hex::encode(&outcome.score),
+                    });
                 }
                 (Step::Reveal, Some(outcome)) => {
                     self.send("reveal", id, async || {
                         self.chain.reveal(id, &outcome.score).await
                     })
                     .await?;
-                    tracing::info!(task = %id, "revealed");
+                    self.host.report(Activity::Revealed {
+                        task: task_id.clone(),
+                    });
                 }
                 (Step::Upload, Some(outcome)) => self.upload(id, &outcome).await?,
                 (Step::Cancel, _) => {
                     self.send("cancel", id, async || self.chain.cancel(id).await)
                         .await?;
-                    tracing::info!(task = %id, "moved the task past its deadline");
+                    self.host.report(Activity::Cancelled {
+                        task: task_id.clone(),
+                    });
                 }
-                (Step::Wait, _) => tokio::time::sleep(self.poll()).await,
+                (Step::Wait, _) => self.pause_a_poll().await,
                 (Step::Lost, _) => {
-                    tracing::error!(
-                        task = %id,
-                        "this node must act on the task but its record is gone (was the state \
-                         directory wiped?); the rules will penalize the seat"
-                    );
+                    self.host.report(Activity::Lost { task: task_id });
                     return Ok(());
                 }
                 (Step::Done, _) => {
-                    self.journal.remove(id);
-                    tracing::info!(task = %id, "done with the task");
+                    self.host.remove_outcome(id).await;
+                    self.host.report(Activity::Done { task: task_id });
                     return Ok(());
                 }
                 (Step::Commit | Step::Reveal | Step::Upload, None) => {
@@ -310,13 +356,19 @@ impl Node {
             }
             // Stop driving once the registry has released this node from the task (the
             // uploader stays until its report).
-            let info = chain_retry("reading the node", async || self.chain.info().await).await?;
+            let info = self
+                .chain_retry("reading the node", async || self.chain.info().await)
+                .await?;
             if info.currentTask != id {
-                let task =
-                    chain_retry("reading the task", async || self.chain.task(id).await).await?;
-                let now = chain_retry("reading the clock", async || self.chain.now().await).await?;
+                let task = self
+                    .chain_retry("reading the task", async || self.chain.task(id).await)
+                    .await?;
+                let now = self
+                    .chain_retry("reading the clock", async || self.chain.now().await)
+                    .await?;
                 if next_step(&task, me, now, Kept::Outcome) == Step::Done {
-                    self.journal.remove(id);
+                    self.host.remove_outcome(id).await;
+                    self.host.report(Activity::Done { task: task_id });
                 }
                 return Ok(());
             }
@@ -325,47 +377,48 @@ impl Node {
 
     /// Sends a transaction about a task; a revert means the chain moved on meanwhile (a
     /// deadline passed, another node cancelled first), which the next look at the task
-    /// sorts out, so it is logged, not fatal.
+    /// sorts out, so it is reported, not fatal.
     async fn send(
         &self,
         what: &str,
         id: U256,
         call: impl AsyncFnMut() -> Result<(), contracts::Error>,
     ) -> Result<(), NodeError> {
-        match chain_retry(what, call).await {
-            Ok(()) => Ok(()),
+        let message = match self.chain_retry(what, call).await {
+            Ok(()) => return Ok(()),
             Err(contracts::Error::Reverted(revert)) => {
-                tracing::warn!(task = %id, "{what} refused: {revert}");
-                tokio::time::sleep(self.poll()).await;
-                Ok(())
+                format!("task {id}: {what} refused: {revert}")
             }
             // Mined but failed: the state moved between the estimate and the block. The
             // plan is made again from the chain, which retries the step if it is still due.
             Err(e @ contracts::Error::Failed(_)) => {
-                tracing::warn!(task = %id, "{what} failed on chain: {e}; planning again");
-                tokio::time::sleep(self.poll()).await;
-                Ok(())
+                format!("task {id}: {what} failed on chain: {e}; planning again")
             }
-            Err(e) => Err(e.into()),
-        }
+            Err(e) => return Err(e.into()),
+        };
+        self.host.report(Activity::Warning { message });
+        self.pause_a_poll().await;
+        Ok(())
     }
 
     /// Runs the task and keeps its outcome, or reports why it cannot run.
     async fn run(&self, id: U256, task: &ChainTask, now: u64) -> Result<(), NodeError> {
         match self.attempt(id, task, now).await {
             Ok(outcome) => {
-                self.journal.save(id, &outcome)?;
-                tracing::info!(task = %id, ms = outcome.inference_ms, "ran the task");
+                self.host.save_outcome(id, &outcome).await?;
+                self.host.report(Activity::Ran {
+                    task: id.to_string(),
+                    ms: outcome.inference_ms,
+                });
                 Ok(())
             }
             Err(refusal) => {
-                tracing::warn!(
-                    task = %id,
-                    code = refusal.code,
-                    "cannot run the task ({}): {}",
-                    error_code::name(refusal.code),
-                    refusal.reason
-                );
+                self.host.report(Activity::Refused {
+                    task: id.to_string(),
+                    code: refusal.code,
+                    name: error_code::name(refusal.code).to_owned(),
+                    reason: refusal.reason.clone(),
+                });
                 self.send("report an error", id, async || {
                     self.chain.report_error(id, refusal.code).await
                 })
@@ -376,7 +429,9 @@ impl Node {
 
     async fn attempt(&self, id: U256, task: &ChainTask, now: u64) -> Result<Outcome, Refusal> {
         let refuse = |code, reason: String| Refusal { code, reason };
-        tracing::info!(task = %id, "selected; fetching the arguments");
+        self.host.report(Activity::Selected {
+            task: id.to_string(),
+        });
         let args = self.fetch_args(id, task, now).await?;
         let parsed = Task::parse(&args).map_err(|e| refuse(error_code::BAD_ARGS, e.to_string()))?;
         let expected_type = match parsed {
@@ -392,40 +447,27 @@ impl Node {
                 ),
             ));
         }
-        let folder = self
-            .ensure_model(parsed.model_name())
+        let model = parsed.model_name().to_owned();
+        self.ensure_model(&model)
             .await
             .map_err(|e| refuse(error_code::MODEL_UNAVAILABLE, e.to_string()))?;
 
-        tracing::info!(task = %id, model = parsed.model_name(), backend = %self.config.backend, "running");
+        self.host.report(Activity::Running {
+            task: id.to_string(),
+            model: format!("{model} on {}", self.settings.backend),
+        });
         let started = Instant::now();
-        let device = self.device.clone();
-        let task_id = id;
-        let result = tokio::task::spawn_blocking(move || {
-            let mut last = Instant::now();
-            pollster::block_on(task::run(&parsed, &folder, &device, |line| {
-                if last.elapsed() > Duration::from_millis(500) {
-                    last = Instant::now();
-                    tracing::info!(task = %task_id, "{line}");
-                }
-            }))
-        })
-        .await
-        .map_err(|e| {
-            refuse(
-                error_code::ENGINE_FAILED,
-                format!("the engine crashed: {e}"),
-            )
-        })?;
-        let mut outcome = result.map_err(|e| {
+        let mut outcome = self.host.run_task(id, parsed).await.map_err(|e| {
             let code = match e {
                 crate::EngineError::InvalidArgument { .. } => error_code::UNSUPPORTED,
                 _ => error_code::ENGINE_FAILED,
             };
             refuse(code, e.to_string())
         })?;
-        if self.config.fault == Fault::AlterImage {
-            tracing::warn!(task = %id, "fault injection: altering the images");
+        if self.settings.fault == Fault::AlterImage {
+            self.host.report(Activity::Warning {
+                message: format!("task {id}: fault injection: altering the images"),
+            });
             outcome = super::fault::alter_images(outcome)
                 .map_err(|e| refuse(error_code::ENGINE_FAILED, e))?;
         }
@@ -476,35 +518,40 @@ impl Node {
             if Instant::now() >= give_up {
                 return Err(refuse(format!("no usable arguments in time: {error}")));
             }
-            tracing::info!(task = %id, "waiting for the arguments: {error}");
-            backoff.wait().await;
+            self.host.report(Activity::WaitingForArgs {
+                task: id.to_string(),
+                reason: error,
+            });
+            self.host.sleep(backoff.next_delay()).await;
         }
     }
 
     /// Uploads the kept files (the relay recomputes their score) and reports it on chain.
     async fn upload(&self, id: U256, outcome: &Outcome) -> Result<(), NodeError> {
-        let uploaded = retry(
-            "uploading results",
-            |e: &relay::client::ClientError| e.is_transient(),
-            async || {
-                self.relay
-                    .upload_results(&self.key, id, &outcome.files)
-                    .await
-            },
-        )
-        .await;
+        let uploaded = self
+            .retry(
+                "uploading results",
+                |e: &relay::client::ClientError| e.is_transient(),
+                async || {
+                    self.relay
+                        .upload_results(&self.key, id, &outcome.files)
+                        .await
+                },
+            )
+            .await;
         match uploaded {
-            Ok(_) => {
-                tracing::info!(task = %id, files = outcome.files.len(), "uploaded the results")
-            }
-            Err(e) if e.code() == Some("results_exist") => {
-                tracing::info!(task = %id, "the relay already has the results")
-            }
+            Ok(_) => {}
+            Err(e) if e.code() == Some("results_exist") => {}
             Err(e) => return Err(e.into()),
         }
         self.send("report the upload", id, async || {
             self.chain.report_uploaded(id).await
         })
-        .await
+        .await?;
+        self.host.report(Activity::Uploaded {
+            task: id.to_string(),
+            files: outcome.files.len() as u32,
+        });
+        Ok(())
     }
 }

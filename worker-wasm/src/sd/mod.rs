@@ -15,6 +15,7 @@ pub use task::Settings;
 use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::error::{EngineError, Result};
+use crate::files::ModelFiles;
 use crate::randn::TorchGenerator;
 use crate::tokenizer::ClipTokenizer;
 use crate::weights::SafetensorsFile;
@@ -47,48 +48,33 @@ pub struct SdFiles {
     pub scheduler_config: String,
 }
 
-#[cfg(not(target_arch = "wasm32"))]
 impl SdFiles {
-    /// Reads the checkpoint folder `dir`. With `variant` (e.g. `fp16`), weight files named
+    /// Reads the checkpoint from `files`. With `variant` (e.g. `fp16`), weight files named
     /// `*.{variant}.safetensors` are used.
-    pub fn read_dir(dir: &std::path::Path, variant: Option<&str>) -> Result<Self> {
-        let read = |name: &str| -> Result<Vec<u8>> {
-            let path = dir.join(name);
-            std::fs::read(&path).map_err(|source| EngineError::Io {
-                path: path.display().to_string(),
-                source,
-            })
-        };
-        let text = |name: &str| -> Result<String> {
-            String::from_utf8(read(name)?).map_err(|_| {
-                EngineError::InvalidModel(format!("{}: not UTF-8", dir.join(name).display()))
-            })
-        };
-        let optional = |name: &str| -> Result<Option<String>> {
-            if dir.join(name).exists() {
-                text(name).map(Some)
-            } else {
-                Ok(None)
-            }
-        };
+    pub fn read(files: &(impl ModelFiles + ?Sized), variant: Option<&str>) -> Result<Self> {
         let weights = |folder: &str, stem: &str| -> Result<Vec<u8>> {
             match variant {
-                Some(v) => read(&format!("{folder}/{stem}.{v}.safetensors")),
-                None => read(&format!("{folder}/{stem}.safetensors")),
+                Some(v) => files.required(&format!("{folder}/{stem}.{v}.safetensors")),
+                None => files.required(&format!("{folder}/{stem}.safetensors")),
             }
         };
         Ok(Self {
-            tokenizer_json: optional("tokenizer/tokenizer.json")?,
-            vocab_json: optional("tokenizer/vocab.json")?,
-            merges_txt: optional("tokenizer/merges.txt")?,
-            text_encoder_config: text("text_encoder/config.json")?,
+            tokenizer_json: files.text("tokenizer/tokenizer.json")?,
+            vocab_json: files.text("tokenizer/vocab.json")?,
+            merges_txt: files.text("tokenizer/merges.txt")?,
+            text_encoder_config: files.required_text("text_encoder/config.json")?,
             text_encoder_weights: weights("text_encoder", "model")?,
-            unet_config: text("unet/config.json")?,
+            unet_config: files.required_text("unet/config.json")?,
             unet_weights: weights("unet", "diffusion_pytorch_model")?,
-            vae_config: text("vae/config.json")?,
+            vae_config: files.required_text("vae/config.json")?,
             vae_weights: weights("vae", "diffusion_pytorch_model")?,
-            scheduler_config: text("scheduler/scheduler_config.json")?,
+            scheduler_config: files.required_text("scheduler/scheduler_config.json")?,
         })
+    }
+
+    /// Reads the checkpoint folder `dir` (see [`SdFiles::read`]).
+    pub fn read_dir(dir: &std::path::Path, variant: Option<&str>) -> Result<Self> {
+        Self::read(dir, variant)
     }
 }
 

@@ -1,0 +1,131 @@
+// The browser light node end to end, in Debian's Chromium with its SwiftShader WebGPU
+// adapter, against a devnet with only two native nodes (the pool needs three):
+//
+// 1. the Provide page finds a WebGPU adapter and makes a node key;
+// 2. the development wallet funds the key, the tab fetches sd-tiny into its cache and joins;
+// 3. the tab serves: an SD task created in another tab draws it beside the two native
+//    nodes, and the task settles with all three agreeing (the report shows its seat);
+// 4. a reload serves again from the cache without downloading a byte;
+// 5. a corrupted cached file is detected and fetched again;
+// 6. Stop pauses the node on chain.
+//
+// Started by `cargo xtask app e2e` with APP_URL and ARTIFACTS set.
+
+import {
+  APP_URL, TASK_TIMEOUT, launch, watch, shot, test, usePage, connectDevWallet, createAndWait,
+  verdict, fillTinySd, finish,
+} from './lib.mjs';
+
+const browser = await launch(['--enable-unsafe-webgpu']);
+const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+const provider = await context.newPage();
+watch(provider);
+usePage(provider);
+
+const activity = (kind, task) =>
+  provider.locator(`[data-testid=activity-log] li[data-kind=${kind}]${task ? `[data-task="${task}"]` : ''}`);
+
+async function status(text, timeout) {
+  await provider.locator(`[data-testid=node-status]:text-is("${text}")`).waitFor({ timeout });
+}
+
+async function serving(state, timeout = 60000) {
+  await provider.locator(`[data-testid=serving-state]:text-is("${state}")`).waitFor({ timeout });
+}
+
+let nodeAddress = null;
+let ready = false;
+
+await test('the Provide page finds a WebGPU adapter and makes a node key', async () => {
+  await connectDevWallet(provider);
+  await provider.goto(`${APP_URL}/#/provide`);
+  const adapter = provider.getByTestId('adapter-name');
+  await provider.waitForFunction(
+    () => {
+      const el = document.querySelector('[data-testid=adapter-name]');
+      return el && el.textContent.trim() && !/checking/i.test(el.textContent);
+    }, null, { timeout: 60000 });
+  const name = (await adapter.textContent()).trim();
+  if (name === 'none') throw new Error('no WebGPU adapter');
+  await provider.getByTestId('node-address').waitFor({ timeout: 60000 });
+  nodeAddress = (await provider.getByTestId('node-address').textContent()).trim().toLowerCase();
+  if (!/^0x[0-9a-f]{40}$/.test(nodeAddress)) throw new Error(`node address "${nodeAddress}"`);
+  await status('Quit', 60000);
+  console.log(`# adapter: ${name}; node key ${nodeAddress}`);
+  await shot('provide-01-capability');
+});
+
+await test('the wallet funds the key; the tab caches sd-tiny and joins on WebGPU', async () => {
+  await provider.locator('[data-testid=model-choice][value=sd-tiny]').check();
+  await provider.getByTestId('backend-choice').selectOption('webgpu');
+  await provider.getByTestId('join-button').click();
+  await status('Available', 300000);
+  await activity('modelReady').first().waitFor({ timeout: 10000 });
+  await shot('provide-02-joined');
+});
+
+await test('the tab is drawn for an SD task beside two native nodes and all three agree', async () => {
+  await provider.getByTestId('start-button').click();
+  await serving('serving');
+  await activity('serving').first().waitFor({ timeout: 120000 });
+  ready = true;
+
+  const requester = await context.newPage();
+  watch(requester);
+  const id = await createAndWait(requester, 'sd', () => fillTinySd(requester, 'a lighthouse at dusk'));
+  const v = await verdict(requester);
+  if (v !== 'verified') throw new Error(`verdict ${v}: ${await requester.getByTestId('verdict').textContent()}`);
+  const seats = requester.locator('[data-testid=seat]');
+  if ((await seats.count()) !== 3) throw new Error(`${await seats.count()} seats`);
+  const agreeing = await requester.locator('[data-testid=seat][data-agrees="Some(true)"]').count();
+  if (agreeing !== 3) throw new Error(`${agreeing} of 3 seats agree with the files`);
+  const mine = requester.locator(`[data-testid=seat][data-node="${nodeAddress}"]`);
+  if ((await mine.count()) !== 1) throw new Error(`the browser node ${nodeAddress} holds no seat`);
+  await shot('provide-03-task-verified', requester);
+  await activity('revealed', id).waitFor({ timeout: 60000 });
+  await activity('ran', id).waitFor({ timeout: 1000 });
+  const ran = (await activity('ran', id).getAttribute('data-ms')) || '?';
+  console.log(`# bench: browser WebGPU node ran the SD task (2 images 64x64, 6 steps) in ${ran} ms`);
+  await shot('provide-04-served', provider);
+  await requester.close();
+});
+
+await test('a reload serves again from the cache without downloading', async () => {
+  if (!ready) throw new Error('the node never served');
+  await provider.reload();
+  await serving('serving', 120000);
+  const announced = activity('modelReady');
+  await announced.first().waitFor({ timeout: 120000 });
+  const downloaded = await announced.first().getAttribute('data-downloaded');
+  if (downloaded !== '0') throw new Error(`downloaded ${downloaded} bytes again`);
+  if ((await activity('downloading').count()) !== 0) throw new Error('a download was reported');
+});
+
+await test('a corrupted cached file is detected and fetched again', async () => {
+  if (!ready) throw new Error('the node never served');
+  const corrupted = await provider.evaluate(async () => {
+    const cache = await caches.open('tessera-models-v1');
+    const keys = await cache.keys();
+    if (keys.length === 0) return null;
+    await cache.put(keys[0], new Response('not the model file', { headers: { 'x-tessera-size': '18' } }));
+    return keys[0].url;
+  });
+  if (!corrupted) throw new Error('the model cache is empty');
+  await provider.reload();
+  await activity('cacheCorrupt').first().waitFor({ timeout: 120000 });
+  const announced = activity('modelReady');
+  await announced.first().waitFor({ timeout: 120000 });
+  const downloaded = Number(await announced.first().getAttribute('data-downloaded'));
+  if (!(downloaded > 0)) throw new Error(`the corrupt file was not fetched again (${downloaded})`);
+});
+
+await test('stop pauses the node on chain', async () => {
+  await serving('serving', 120000);
+  await provider.getByTestId('stop-button').click();
+  await serving('stopped', 120000);
+  await status('Paused', 60000);
+  await shot('provide-05-stopped');
+});
+
+await browser.close();
+finish();

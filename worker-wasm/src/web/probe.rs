@@ -1,0 +1,135 @@
+//! What this browser can compute with: the WebGPU adapter (read through `navigator.gpu`
+//! as the page would see it), cores, storage; and a short engine benchmark.
+
+use burn::tensor::{Distribution, Tensor};
+use js_sys::{Array, Promise, Reflect};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use web_time::Instant;
+use worker_protocol::{Adapter, Backend, Benchmark, Capability};
+
+use super::js;
+
+/// Looks at the adapter, the cores and the storage.
+pub async fn capability() -> Result<Capability, String> {
+    let scope = js::scope()?;
+    let navigator = scope.navigator();
+    let mut capability = Capability {
+        cores: navigator.hardware_concurrency() as u32,
+        ..Capability::default()
+    };
+    match adapter(&navigator).await {
+        Ok(adapter) => capability.webgpu = Some(adapter),
+        Err(why) => capability.webgpu_missing = Some(why),
+    }
+    if let Ok(promise) = navigator.storage().estimate() {
+        if let Ok(estimate) = js::wait(promise).await {
+            capability.storage_quota = js::get(&estimate, "quota").as_f64();
+            capability.storage_usage = js::get(&estimate, "usage").as_f64();
+        }
+    }
+    Ok(capability)
+}
+
+async fn adapter(navigator: &web_sys::WorkerNavigator) -> Result<Adapter, String> {
+    let gpu = js::get(navigator, "gpu");
+    if gpu.is_undefined() || gpu.is_null() {
+        return Err("this browser has no WebGPU (navigator.gpu is missing)".into());
+    }
+    let request: js_sys::Function = js::get(&gpu, "requestAdapter")
+        .dyn_into()
+        .map_err(|_| "navigator.gpu.requestAdapter is missing")?;
+    let promise: Promise = request
+        .call0(&gpu)
+        .map_err(|e| js::error_text(&e))?
+        .dyn_into()
+        .map_err(|_| "requestAdapter did not return a promise")?;
+    let adapter = js::wait(promise).await.map_err(|e| js::error_text(&e))?;
+    if adapter.is_null() || adapter.is_undefined() {
+        return Err(
+            "WebGPU offers no adapter here (GPU blocklisted or disabled; Chromium \
+                    without a GPU needs --enable-unsafe-webgpu for its software adapter)"
+                .into(),
+        );
+    }
+    let info = js::get(&adapter, "info");
+    let text = |name: &str| js::get(&info, name).as_string().unwrap_or_default();
+    let name = [
+        text("vendor"),
+        text("architecture"),
+        text("device"),
+        text("description"),
+    ]
+    .into_iter()
+    .filter(|part| !part.is_empty())
+    .collect::<Vec<_>>()
+    .join(" ");
+    let limits = js::get(&adapter, "limits");
+    let limit = |name: &str| js::get(&limits, name).as_f64().unwrap_or(0.0);
+    let features: Vec<String> = Array::from(&js::get(&adapter, "features"))
+        .iter()
+        .filter_map(|f| f.as_string())
+        .collect();
+    let fallback = |object: &JsValue| {
+        Reflect::get(object, &"isFallbackAdapter".into()).is_ok_and(|v| v.is_truthy())
+    };
+    Ok(Adapter {
+        name: if name.is_empty() {
+            "unnamed WebGPU adapter".into()
+        } else {
+            name
+        },
+        max_binding: limit("maxStorageBufferBindingSize"),
+        max_buffer: limit("maxBufferSize"),
+        shader_f16: features.iter().any(|f| f == "shader-f16"),
+        software: fallback(&adapter)
+            || fallback(&info)
+            || text("architecture").eq_ignore_ascii_case("swiftshader"),
+        features,
+    })
+}
+
+/// The engine's device for `backend`.
+pub async fn device(backend: Backend) -> Result<burn::tensor::Device, String> {
+    let engine: crate::device::Backend = backend
+        .engine_name()
+        .parse()
+        .map_err(|e: crate::EngineError| e.to_string())?;
+    engine.device_async().await.map_err(|e| e.to_string())
+}
+
+/// Times `n x n` matrix products on `backend` (the median of five, after a warm-up that
+/// compiles the kernels).
+pub async fn benchmark(backend: Backend) -> Result<Benchmark, String> {
+    let started = Instant::now();
+    let device = device(backend).await?;
+    let init_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let size: usize = match backend {
+        Backend::Webgpu => 1024,
+        Backend::Cpu => 256,
+    };
+    let a = Tensor::<2>::random([size, size], Distribution::Default, &device);
+    let b = Tensor::<2>::random([size, size], Distribution::Default, &device);
+    let mut times = Vec::new();
+    for round in 0..6 {
+        let started = Instant::now();
+        let product = a.clone().matmul(b.clone()).sum();
+        product
+            .into_data_async()
+            .await
+            .map_err(|e| format!("reading the product: {e:?}"))?;
+        if round > 0 {
+            times.push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    let matmul_ms = times[times.len() / 2];
+    let flops = 2.0 * (size as f64).powi(3);
+    Ok(Benchmark {
+        backend,
+        init_ms,
+        size: size as u32,
+        matmul_ms,
+        gflops: flops / (matmul_ms / 1000.0) / 1e9,
+    })
+}
