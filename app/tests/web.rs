@@ -294,6 +294,8 @@ fn routes_parse_and_print() {
     assert_eq!(Route::parse("#/task/42"), Route::Task(U256::from(42)));
     assert_eq!(Route::parse(""), Route::Create);
     assert_eq!(Route::parse("#/network"), Route::Network);
+    assert_eq!(Route::parse("#/provide"), Route::Provide);
+    assert_eq!(Route::Provide.href(), "#/provide");
     assert!(matches!(Route::parse("#/task/x"), Route::NotFound(_)));
     assert_eq!(Route::Task(U256::from(7)).href(), "#/task/7");
 }

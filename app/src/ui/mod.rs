@@ -1,9 +1,11 @@
 //! The pages and components (Leptos, client-side rendered). Routing is by URL fragment
-//! (`#/create`, `#/task/7`, `#/tasks`, `#/network`), so `dist/` is served as plain files.
+//! (`#/create`, `#/task/7`, `#/tasks`, `#/network`, `#/provide`), so `dist/` is served as
+//! plain files.
 
 mod bench;
 mod create;
 mod network;
+mod provide;
 pub mod report;
 mod task;
 mod tasks;
@@ -31,6 +33,8 @@ pub enum Route {
     Tasks,
     /// Nodes, stakes, recent tasks.
     Network,
+    /// This tab as a node of the network.
+    Provide,
     /// The in-browser verification benchmark.
     Bench,
     /// Anything else.
@@ -46,6 +50,7 @@ impl Route {
             (Some("" | "create"), None) => Self::Create,
             (Some("tasks"), None) => Self::Tasks,
             (Some("network"), None) => Self::Network,
+            (Some("provide"), None) => Self::Provide,
             (Some("bench"), None) => Self::Bench,
             (Some("task"), Some(id)) => match id.parse::<U256>() {
                 Ok(id) => Self::Task(id),
@@ -62,6 +67,7 @@ impl Route {
             Self::Task(id) => format!("#/task/{id}"),
             Self::Tasks => "#/tasks".into(),
             Self::Network => "#/network".into(),
+            Self::Provide => "#/provide".into(),
             Self::Bench => "#/bench".into(),
             Self::NotFound(path) => format!("#/{path}"),
         }
@@ -135,6 +141,8 @@ pub fn App() -> impl IntoView {
         relay: RwSignal::new(None),
     };
     provide_context(ctx);
+    // The node worker's state outlives the Provide page: the node keeps serving elsewhere.
+    provide_context(provide::NodeStore::new());
 
     // Follow the URL fragment.
     if let Some(window) = web_sys::window() {
@@ -186,6 +194,7 @@ pub fn App() -> impl IntoView {
                 <a href="#/create" class:active=move || ctx.route.get() == Route::Create>"Create"</a>
                 <a href="#/tasks" class:active=move || ctx.route.get() == Route::Tasks>"My tasks"</a>
                 <a href="#/network" class:active=move || ctx.route.get() == Route::Network>"Network"</a>
+                <a href="#/provide" class:active=move || ctx.route.get() == Route::Provide>"Provide"</a>
             </nav>
             <WalletBar/>
         </header>
@@ -212,6 +221,7 @@ pub fn App() -> impl IntoView {
                     Route::Task(id) => view! { <task::TaskPage id=id/> }.into_any(),
                     Route::Tasks => view! { <tasks::TasksPage/> }.into_any(),
                     Route::Network => view! { <network::NetworkPage/> }.into_any(),
+                    Route::Provide => view! { <provide::ProvidePage/> }.into_any(),
                     Route::Bench => view! { <bench::BenchPage/> }.into_any(),
                     Route::NotFound(path) => view! {
                         <section class="card"><h2>"Not found"</h2>
