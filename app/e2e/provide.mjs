@@ -72,6 +72,7 @@ await test('the tab is drawn for an SD task beside two native nodes and all thre
 
   const requester = await context.newPage();
   watch(requester);
+  await connectDevWallet(requester);
   const id = await createAndWait(requester, 'sd', () => fillTinySd(requester, 'a lighthouse at dusk'));
   const v = await verdict(requester);
   if (v !== 'verified') throw new Error(`verdict ${v}: ${await requester.getByTestId('verdict').textContent()}`);

@@ -78,20 +78,17 @@ fn start_pool() -> Result<Pool, String> {
         on_message.forget();
         // A worker that fails to load (missing script) fails everything waiting.
         let failed = waiting.clone();
-        let on_error =
-            Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(move |event: web_sys::ErrorEvent| {
-                let message = format!(
-                    "the hashing worker failed: {}",
-                    if event.message().is_empty() {
-                        "its script did not load".to_owned()
-                    } else {
-                        event.message()
-                    }
-                );
-                for (_, sender) in failed.borrow_mut().drain() {
-                    let _ = sender.send(Err(message.clone()));
-                }
-            });
+        // A plain `Event` when the script did not load: `ErrorEvent.message` would throw.
+        let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
+            let message = format!(
+                "the hashing worker failed: {}",
+                crate::js::event_message(&event)
+                    .unwrap_or_else(|| "its script did not load".to_owned())
+            );
+            for (_, sender) in failed.borrow_mut().drain() {
+                let _ = sender.send(Err(message.clone()));
+            }
+        });
         worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
         on_error.forget();
         workers.push((worker, queue));

@@ -64,3 +64,12 @@ pub fn js_error_text(value: &JsValue) -> String {
         .or_else(|| value.as_string())
         .unwrap_or_else(|| format!("{value:?}"))
 }
+
+/// The `message` of a worker's `error` event, if it has one: a script that fails to load
+/// fires a plain `Event` (no message), an uncaught exception an `ErrorEvent`.
+pub fn event_message(event: &JsValue) -> Option<String> {
+    js_sys::Reflect::get(event, &"message".into())
+        .ok()
+        .and_then(|m| m.as_string())
+        .filter(|m| !m.is_empty())
+}

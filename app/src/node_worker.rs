@@ -79,13 +79,9 @@ impl NodeWorker {
         // A script that fails to load fires a plain `Event`, an uncaught exception an
         // `ErrorEvent`: read `message` without assuming which.
         let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
-            let message = js_sys::Reflect::get(&event, &"message".into())
-                .ok()
-                .and_then(|m| m.as_string())
-                .filter(|m| !m.is_empty())
-                .unwrap_or_else(|| {
-                    format!("its script did not load (is {WORKER_URL} served beside the page?)")
-                });
+            let message = crate::js::event_message(&event).unwrap_or_else(|| {
+                format!("its script did not load (is {WORKER_URL} served beside the page?)")
+            });
             deliver(Event::Error {
                 command: LOAD_ERROR.into(),
                 message,
