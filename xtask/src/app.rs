@@ -1,7 +1,8 @@
 //! The web app: its tools (trunk, wasm-opt, the npm packages of the browser tests), the
 //! release build into `dist/`, a small static server, the browser tests and the benchmark.
 //!
-//! `cargo xtask app build | serve [--port N] | wasm-test | e2e | bench`.
+//! `cargo xtask app build | node-worker | serve [--port N] | wasm-test | e2e | provide-e2e |
+//! bench`.
 //!
 //! - trunk 0.21.14 is installed with `cargo install --locked` when missing (0.22 needs a
 //!   newer rustc); wasm-opt comes from npm `binaryen@132` (`app/e2e/package.json`), never
@@ -31,24 +32,31 @@ pub const TRUNK_VERSION: &str = "0.21.14";
 /// The environment variable naming the relay's tamper flag (the relay binary reads it).
 pub const TAMPER_ENV: &str = "RELAY_TEST_ONLY_TAMPER_RESULTS_FLAG";
 
-const USAGE: &str = "usage: cargo xtask app build | serve [--port N] | wasm-test | e2e | bench
+const USAGE: &str = "usage: cargo xtask app build | node-worker | serve [--port N] | wasm-test | e2e | provide-e2e | bench
 
-  build      release build of the app into dist/ (installs trunk and wasm-opt when missing)
-  serve      build, then serve dist/ (uses .devnet/devnet.json for config.json when present)
-  wasm-test  the app's wasm-bindgen tests in headless Chromium
-  e2e        the browser end to end against a fresh devnet (playwright-core, Chromium)
-  bench      wasm size, first render, interactive, and verifying 10 images in the browser";
+  build        release build of the app into dist/ (installs trunk and wasm-opt when missing)
+  node-worker  build, then add the browser node's worker (Burn + wgpu, slow) to dist/
+  serve        build with the node worker, then serve dist/ (uses .devnet/devnet.json for
+               config.json when present)
+  wasm-test    the app's wasm-bindgen tests in headless Chromium
+  e2e          the browser end to end against a fresh devnet (playwright-core, Chromium)
+  provide-e2e  the browser light node end to end: a SwiftShader WebGPU tab beside two
+               native nodes (not yet in `cargo xtask test`)
+  bench        wasm size, first render, interactive, and verifying 10 images in the browser";
 
 /// `cargo xtask app …`.
 pub fn run_command(args: &[String]) -> Result<()> {
     match args.first().map(String::as_str) {
         Some("build") => build().map(drop),
+        Some("node-worker") => build_node_worker(&build()?),
+        Some("provide-e2e") => provide_e2e(|_| {}),
         Some("serve") => {
             let port = match (args.get(1).map(String::as_str), args.get(2)) {
                 (Some("--port"), Some(port)) => port.parse().context("--port")?,
                 _ => 8080,
             };
             let dist = build()?;
+            build_node_worker(&dist)?;
             let config = match Info::load(&cmd::root().join(".devnet")) {
                 Ok(info) => Some(config_json(&info)),
                 Err(_) => None,
@@ -142,6 +150,45 @@ pub fn build() -> Result<PathBuf> {
         started.elapsed().as_secs_f64()
     );
     Ok(dist)
+}
+
+/// Adds the browser node's worker (`worker-wasm`'s `web_node`, Burn + wgpu) to `dist`:
+/// `web_node.js` and `web_node_bg.wasm` from wasm-bindgen (no-modules, as trunk makes
+/// workers) and the `web_node_loader.js` the Provide page starts. Kept out of trunk's
+/// build because it compiles for many minutes; `up`, `serve` and the benchmarks add it.
+pub fn build_node_worker(dist: &Path) -> Result<()> {
+    let started = Instant::now();
+    run(cmd::cargo().args([
+        "build",
+        "--locked",
+        "--profile",
+        "wasm-node",
+        "-p",
+        "worker-wasm",
+        "--bin",
+        "web_node",
+        "--features",
+        "wgpu",
+        "--target",
+        tools::WASM_TARGET,
+    ]))?;
+    let wasm = devnet::target_dir()
+        .join(tools::WASM_TARGET)
+        .join("wasm-node/web_node.wasm");
+    run(Command::new("wasm-bindgen")
+        .args(["--target", "no-modules", "--no-typescript", "--out-dir"])
+        .arg(dist)
+        .arg(&wasm))?;
+    std::fs::write(
+        dist.join("web_node_loader.js"),
+        "importScripts('./web_node.js');\nwasm_bindgen('./web_node_bg.wasm');\n",
+    )?;
+    eprintln!(
+        "app: the node worker built into {} in {:.0} s",
+        dist.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 /// The `config.json` the app reads for a devnet: chain, relay, contracts, and the
@@ -332,9 +379,26 @@ pub fn e2e(mut on_line: impl FnMut(&str)) -> Result<()> {
     };
     let app = runtime.block_on(suite.run(options, &mut on_line));
     let _ = std::fs::remove_file(&flag);
-    // The browser light node: a SwiftShader WebGPU tab beside two native nodes. Its
-    // inference on a software adapter is slow: the deadlines are generous.
-    let mut options = Options::new(scratch.join("devnet-provide"), bins);
+    eprintln!("app e2e: screenshots in {}", artifacts.display());
+    app?;
+    // On failure the devnet's folder stays for its logs.
+    let _ = std::fs::remove_dir_all(&scratch);
+    Ok(())
+}
+
+/// The browser light node end to end (`app/e2e/provide.mjs`): a SwiftShader WebGPU tab
+/// beside two native nodes. Not yet in `cargo xtask test`: the node worker's wasm build
+/// alone takes about 20 minutes on a 2-core machine.
+pub fn provide_e2e(mut on_line: impl FnMut(&str)) -> Result<()> {
+    let scratch = std::env::temp_dir().join(format!("tessera-provide-e2e-{}", std::process::id()));
+    let dist = build()?;
+    build_node_worker(&dist)?;
+    crate::contracts::prepare_tests()?;
+    let bins = Binaries::build(false)?;
+    let artifacts = devnet::target_dir().join("app-e2e");
+    std::fs::create_dir_all(&artifacts)?;
+    // Inference on a software adapter is slow: the deadlines are generous.
+    let mut options = Options::new(scratch.join("devnet"), bins);
     options.nodes = vec![None, None];
     options.preload = vec!["sd-tiny".into()];
     options.timeouts = (900, 300, 300);
@@ -344,11 +408,9 @@ pub fn e2e(mut on_line: impl FnMut(&str)) -> Result<()> {
         artifacts: &artifacts,
         dist: &dist,
     };
-    let provide = runtime.block_on(suite.run(options, &mut on_line));
-    eprintln!("app e2e: screenshots in {}", artifacts.display());
-    app?;
-    provide?;
-    // On failure the devnets' folders stay for their logs.
+    let result = tokio::runtime::Runtime::new()?.block_on(suite.run(options, &mut on_line));
+    eprintln!("provide e2e: screenshots in {}", artifacts.display());
+    result?;
     let _ = std::fs::remove_dir_all(&scratch);
     Ok(())
 }

@@ -64,6 +64,7 @@ pub fn run() -> Result<()> {
 
     // The browser: the worker fetches sd-tiny from a devnet relay (no node needed).
     let dist = app::build()?;
+    app::build_node_worker(&dist)?;
     let runtime = tokio::runtime::Runtime::new()?;
     let result = runtime.block_on(async {
         let mut options = Options::new(scratch.join("devnet"), Binaries::build(false)?);
