@@ -22,11 +22,11 @@ pub async fn capability() -> Result<Capability, String> {
         Ok(adapter) => capability.webgpu = Some(adapter),
         Err(why) => capability.webgpu_missing = Some(why),
     }
-    if let Ok(promise) = navigator.storage().estimate() {
-        if let Ok(estimate) = js::wait(promise).await {
-            capability.storage_quota = js::get(&estimate, "quota").as_f64();
-            capability.storage_usage = js::get(&estimate, "usage").as_f64();
-        }
+    if let Ok(promise) = navigator.storage().estimate()
+        && let Ok(estimate) = js::wait(promise).await
+    {
+        capability.storage_quota = js::get(&estimate, "quota").as_f64();
+        capability.storage_usage = js::get(&estimate, "usage").as_f64();
     }
     Ok(capability)
 }
