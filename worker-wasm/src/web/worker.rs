@@ -85,7 +85,14 @@ fn post(event: &Event) {
 }
 
 fn report(activity: Activity) {
+    let cached = matches!(activity, Activity::ModelReady { .. });
     post(&Event::Activity(activity));
+    if cached {
+        // The page's cache panel follows what was just stored.
+        wasm_bindgen_futures::spawn_local(async {
+            let _ = cache_info().await;
+        });
+    }
 }
 
 /// Starts the worker: listens for commands and says it is ready.
