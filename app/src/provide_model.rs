@@ -8,7 +8,7 @@ use std::collections::VecDeque;
 use alloy::primitives::U256;
 use alloy::primitives::utils::parse_ether;
 use relay::api::{Layout, ModelListing};
-use worker_protocol::{Activity, Backend, Capability, Command, Event, Network, NodeView};
+use worker_protocol::{Activity, Backend, Capability, Event, Network, NodeView};
 
 use crate::config::AppConfig;
 use crate::model::{cnx, short};
@@ -319,27 +319,6 @@ pub fn join_words(step: JoinStep, downloading: Option<&Download>) -> String {
             mib(d.total as f64)
         ),
         (JoinStep::Joining, None) => "joining…".into(),
-    }
-}
-
-/// The serialized tag of a command (`exportKey`): what the worker names in
-/// [`Event::Error`]'s `command`.
-pub fn command_name(command: &Command) -> &'static str {
-    match command {
-        Command::Init { .. } => "init",
-        Command::Probe => "probe",
-        Command::Benchmark { .. } => "benchmark",
-        Command::Status => "status",
-        Command::Join { .. } => "join",
-        Command::Start { .. } => "start",
-        Command::Stop => "stop",
-        Command::Quit => "quit",
-        Command::Withdraw { .. } => "withdraw",
-        Command::ExportKey => "exportKey",
-        Command::RemoveKey => "removeKey",
-        Command::BenchTask { .. } => "benchTask",
-        Command::CacheInfo => "cacheInfo",
-        Command::ClearCache => "clearCache",
     }
 }
 
@@ -1089,34 +1068,7 @@ mod tests {
     }
 
     #[test]
-    fn command_names_match_the_wire_format() {
-        let commands = [
-            Command::Probe,
-            Command::Status,
-            Command::Stop,
-            Command::Quit,
-            Command::ExportKey,
-            Command::RemoveKey,
-            Command::CacheInfo,
-            Command::ClearCache,
-            Command::Benchmark {
-                backend: Backend::Cpu,
-            },
-            Command::Withdraw { to: "0x".into() },
-            Command::Start {
-                backend: Backend::Cpu,
-                models: vec![],
-            },
-            Command::Join {
-                stake_wei: "1".into(),
-                backend: Backend::Cpu,
-                models: vec![],
-            },
-        ];
-        for command in commands {
-            let json = serde_json::to_value(&command).unwrap();
-            assert_eq!(json["type"], command_name(&command), "{command:?}");
-        }
+    fn backend_names_match_the_wire_format() {
         for name in ["webgpu", "cpu"] {
             let backend = parse_backend(name).unwrap();
             assert_eq!(backend_name(backend), name);

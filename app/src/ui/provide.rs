@@ -26,8 +26,8 @@ use crate::node_worker::{LOAD_ERROR, NodeWorker};
 use crate::provide_model::{
     CPU_MODEL_LIMIT, GAS_ALLOWANCE_CNX, JoinStep, ModelFit, NodeLog, PHASES, QUIT, activity_data,
     activity_kind, activity_task, answered_by, backend_name, changes_status, check_join,
-    command_name, default_backend, default_stake, describe, duration, failure, funding_needed,
-    join_words, mib, model_fits, network, parse_backend, task_types, wei, wei_to_cnx,
+    default_backend, default_stake, describe, duration, failure, funding_needed, join_words, mib,
+    model_fits, network, parse_backend, task_types, wei, wei_to_cnx,
 };
 use crate::{chain, js};
 
@@ -153,7 +153,7 @@ impl NodeStore {
 
     /// Sends a command to the worker, noting it as in progress.
     fn send(self, command: Command) {
-        let name = command_name(&command);
+        let name = command.tag();
         let posted = WORKER.with(|cell| match cell.get() {
             Some(Ok(worker)) => worker.post(&command),
             Some(Err(e)) => Err(e.clone()),

@@ -87,6 +87,28 @@ pub enum Command {
     ClearCache,
 }
 
+impl Command {
+    /// The command's serialized tag (`exportKey`): what [`Event::Error`] names.
+    pub fn tag(&self) -> &'static str {
+        match self {
+            Self::Init { .. } => "init",
+            Self::Probe => "probe",
+            Self::Benchmark { .. } => "benchmark",
+            Self::Status => "status",
+            Self::Join { .. } => "join",
+            Self::Start { .. } => "start",
+            Self::Stop => "stop",
+            Self::Quit => "quit",
+            Self::Withdraw { .. } => "withdraw",
+            Self::ExportKey => "exportKey",
+            Self::RemoveKey => "removeKey",
+            Self::BenchTask { .. } => "benchTask",
+            Self::CacheInfo => "cacheInfo",
+            Self::ClearCache => "clearCache",
+        }
+    }
+}
+
 /// Worker → page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
@@ -306,6 +328,41 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn command_tags_match_the_wire_format() {
+        let commands = [
+            Command::Probe,
+            Command::Status,
+            Command::Stop,
+            Command::Quit,
+            Command::ExportKey,
+            Command::RemoveKey,
+            Command::CacheInfo,
+            Command::ClearCache,
+            Command::Benchmark {
+                backend: Backend::Cpu,
+            },
+            Command::BenchTask {
+                backend: Backend::Cpu,
+                task: "{}".into(),
+            },
+            Command::Withdraw { to: "0x".into() },
+            Command::Start {
+                backend: Backend::Cpu,
+                models: vec![],
+            },
+            Command::Join {
+                stake_wei: "1".into(),
+                backend: Backend::Cpu,
+                models: vec![],
+            },
+        ];
+        for command in commands {
+            let json = serde_json::to_value(&command).unwrap();
+            assert_eq!(json["type"], command.tag(), "{command:?}");
+        }
     }
 
     #[test]

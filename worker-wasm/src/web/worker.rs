@@ -107,7 +107,7 @@ pub fn start() {
             let state = state.clone();
             match serde_wasm_bindgen::from_value::<Command>(event.data()) {
                 Ok(command) => wasm_bindgen_futures::spawn_local(async move {
-                    let name = command_name(&command);
+                    let name = command.tag();
                     if let Err(message) = handle(&state, command).await {
                         post(&Event::Error {
                             command: name.into(),
@@ -124,25 +124,6 @@ pub fn start() {
     scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget();
     post(&Event::Ready);
-}
-
-fn command_name(command: &Command) -> &'static str {
-    match command {
-        Command::Init { .. } => "init",
-        Command::Probe => "probe",
-        Command::Benchmark { .. } => "benchmark",
-        Command::Status => "status",
-        Command::Join { .. } => "join",
-        Command::Start { .. } => "start",
-        Command::Stop => "stop",
-        Command::Quit => "quit",
-        Command::Withdraw { .. } => "withdraw",
-        Command::ExportKey => "exportKey",
-        Command::RemoveKey => "removeKey",
-        Command::BenchTask { .. } => "benchTask",
-        Command::CacheInfo => "cacheInfo",
-        Command::ClearCache => "clearCache",
-    }
 }
 
 fn text(error: impl std::fmt::Display) -> String {
