@@ -292,17 +292,23 @@ impl<H: Host> Node<H> {
         }
     }
 
+    /// Task `id` and the chain's clock, outages waited out.
+    async fn task_and_clock(&self, id: U256) -> Result<(ChainTask, u64), contracts::Error> {
+        let task = self
+            .chain_retry("reading the task", async || self.chain.task(id).await)
+            .await?;
+        let now = self
+            .chain_retry("reading the clock", async || self.chain.now().await)
+            .await?;
+        Ok((task, now))
+    }
+
     /// Carries task `id` through the steps the rules ask of this node.
     async fn drive(&self, id: U256) -> Result<(), NodeError> {
         let me = self.chain.address();
         let task_id = id.to_string();
         loop {
-            let task = self
-                .chain_retry("reading the task", async || self.chain.task(id).await)
-                .await?;
-            let now = self
-                .chain_retry("reading the clock", async || self.chain.now().await)
-                .await?;
+            let (task, now) = self.task_and_clock(id).await?;
             let outcome = self.host.load_outcome(id).await;
             let kept = if outcome.is_some() {
                 Kept::Outcome
@@ -360,12 +366,7 @@ impl<H: Host> Node<H> {
                 .chain_retry("reading the node", async || self.chain.info().await)
                 .await?;
             if info.currentTask != id {
-                let task = self
-                    .chain_retry("reading the task", async || self.chain.task(id).await)
-                    .await?;
-                let now = self
-                    .chain_retry("reading the clock", async || self.chain.now().await)
-                    .await?;
+                let (task, now) = self.task_and_clock(id).await?;
                 if next_step(&task, me, now, Kept::Outcome) == Step::Done {
                     self.host.remove_outcome(id).await;
                     self.host.report(Activity::Done { task: task_id });
