@@ -101,21 +101,15 @@ pub fn npm_packages() -> Result<()> {
     ]))
 }
 
-/// trunk at [`TRUNK_VERSION`], installed with `cargo install --locked` when missing.
+/// trunk at [`TRUNK_VERSION`], installed with `cargo install --locked` when missing
+/// (see [`tools::cargo_install`]).
 pub fn trunk() -> Result<()> {
     let have = output(Command::new("trunk").arg("--version")).unwrap_or_default();
     if have.split_whitespace().nth(1) == Some(TRUNK_VERSION) {
         return Ok(());
     }
-    run(
-        Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())).args([
-            "install",
-            "trunk",
-            "--version",
-            TRUNK_VERSION,
-            "--locked",
-        ]),
-    )
+    // trunk's work is starting cargo, wasm-bindgen and wasm-opt: opt-level 1 is plenty.
+    tools::cargo_install(&["trunk", "--version", TRUNK_VERSION, "--locked"], 1)
 }
 
 /// Everything the app's build and browser tests need.

@@ -8,7 +8,9 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  test      install what the tests need, then run every test (lint, native, wasm in Chromium)
+  test      install what the tests need, then run every test (format, native, wasm in
+            Chromium, the app and the browser node end to end)
+  lint      formatting and clippy (-D warnings), native and wasm32
   bench     run the benchmarks and print their figures (`bench --help` for the list)
   install   install the tools only (wasm target, wasm-bindgen-cli, Chromium + chromedriver)
   contracts build | check | prepare | deploy: compile the Solidity contracts offline,
@@ -29,6 +31,7 @@ fn main() -> Result<()> {
         Some("chain") => contracts::run_chain(rest),
         Some("relay") => relay::run(rest),
         Some("test") => test::run_all(rest),
+        Some("lint") => test::lint(rest),
         Some("bench") => bench::run(rest),
         Some("install") => tools::install_all(),
         Some("up") => up::run(rest),

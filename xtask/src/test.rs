@@ -3,12 +3,15 @@
 //! 1. tools (installed when missing), npm packages, contract artifacts up to date,
 //!    PostgreSQL server binaries for the relay's storage tests;
 //! 2. formatting;
-//! 3. clippy on every target, native and wasm32;
-//! 4. native tests of the whole workspace;
-//! 5. wasm tests in headless Chromium (verifier, the app);
-//! 6. the app's release build and its end to end in Chromium against a devnet.
+//! 3. native tests of the whole workspace;
+//! 4. wasm tests in headless Chromium (verifier, the app);
+//! 5. the app's release build and its end to end in Chromium against a devnet.
 //!
 //! Ends with one line summing the tests that ran: `N passed, N failed, N skipped`.
+//!
+//! Clippy is `cargo xtask lint`, not a step here: a lint pass compiles the whole dependency
+//! graph a second time (native and wasm32), which on a 2-core CI machine cost more than every
+//! test together. Run it before committing.
 
 use crate::cmd::{cargo, run, run_tee};
 use crate::{app, contracts, relay, tools};
@@ -58,6 +61,49 @@ pub fn run_all(_args: &[String]) -> Result<()> {
     result
 }
 
+/// `cargo xtask lint`: formatting and clippy with `-D warnings` on every target, native and
+/// wasm32 (the app, the verifier and the browser node worker as the browser links them).
+pub fn lint(_args: &[String]) -> Result<()> {
+    tools::wasm_target()?;
+    step("format");
+    run(cargo().args(["fmt", "--all", "--", "--check"]))?;
+    step("clippy (native)");
+    clippy(&[
+        "--workspace",
+        "--all-targets",
+        "--features",
+        "contracts/cli",
+    ])?;
+    step("clippy (wasm32): everything a browser links");
+    // Two invocations, not one per crate: each compiles the shared dependencies (alloy,
+    // burn) again. The workspace crates they pull in (contracts, relay's client) are linted
+    // with them.
+    clippy(&[
+        "-p",
+        "verifier",
+        "-p",
+        "app",
+        "--lib",
+        "--bins",
+        "--tests",
+        "--target",
+        tools::WASM_TARGET,
+    ])?;
+    // The engine and the browser node worker (WebGPU through wgpu).
+    clippy(&[
+        "-p",
+        "worker-wasm",
+        "--lib",
+        "--bins",
+        "--features",
+        "wgpu",
+        "--target",
+        tools::WASM_TARGET,
+    ])?;
+    step("");
+    Ok(())
+}
+
 /// `cargo clippy ARGS -- -D warnings`.
 fn clippy(args: &[&str]) -> Result<()> {
     run(cargo()
@@ -94,41 +140,6 @@ fn pipeline(tally: &mut Tally) -> Result<()> {
 
     step("format");
     run(cargo().args(["fmt", "--all", "--", "--check"]))?;
-
-    step("clippy (native)");
-    clippy(&[
-        "--workspace",
-        "--all-targets",
-        "--features",
-        "contracts/cli",
-    ])?;
-
-    step("clippy (wasm32): everything a browser links");
-    // Two invocations, not one per crate: each compiles the shared dependencies (alloy,
-    // burn) again. The workspace crates they pull in (contracts, relay's client) are linted
-    // with them.
-    clippy(&[
-        "-p",
-        "verifier",
-        "-p",
-        "app",
-        "--lib",
-        "--bins",
-        "--tests",
-        "--target",
-        tools::WASM_TARGET,
-    ])?;
-    // The engine and the browser node worker as trunk builds them (WebGPU through wgpu).
-    clippy(&[
-        "-p",
-        "worker-wasm",
-        "--lib",
-        "--bins",
-        "--features",
-        "wgpu",
-        "--target",
-        tools::WASM_TARGET,
-    ])?;
 
     step("native tests");
     run_tee(cargo().args(["test", "--workspace"]), |l| tally.record(l))?;

@@ -62,13 +62,24 @@ pub fn wasm_bindgen_cli() -> Result<()> {
     {
         return Ok(());
     }
+    cargo_install(&["wasm-bindgen-cli", "--version", &version], 3)
+}
+
+/// `cargo install ARGS` with the tool's release profile made quick to compile: no LTO, 16
+/// codegen units, no debug info and `opt_level`. A tool's own profile may ask for fat LTO
+/// and one codegen unit (trunk does), which on 2 cores turns minutes into a quarter of an
+/// hour, and these tools spend their time waiting on cargo or reading small files.
+pub fn cargo_install(args: &[&str], opt_level: u8) -> Result<()> {
     run(
-        Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())).args([
-            "install",
-            "wasm-bindgen-cli",
-            "--version",
-            &version,
-        ]),
+        Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+            .arg("install")
+            .args(args)
+            .env("CARGO_PROFILE_RELEASE_LTO", "false")
+            .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16")
+            .env("CARGO_PROFILE_RELEASE_DEBUG", "false")
+            .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", opt_level.to_string())
+            // Its own build folder, not the project's cache: nothing there is shared.
+            .env_remove("CARGO_TARGET_DIR"),
     )
 }
 
