@@ -88,13 +88,13 @@ export async function verdict(p) {
   return p.locator('[data-testid=verdict]').getAttribute('data-verdict');
 }
 
-// The tiny SD task both suites create: 2 images, 64x64, 6 steps.
-export async function fillTinySd(p, prompt) {
+// The tiny SD task the suites create: 64x64, by default 2 images and 6 steps.
+export async function fillTinySd(p, prompt, { images = 2, steps = 6 } = {}) {
   await p.locator('textarea[name=prompt]').fill(prompt);
   await p.locator('input[name="task_config.image_width"]').fill('64');
   await p.locator('input[name="task_config.image_height"]').fill('64');
-  await p.locator('input[name="task_config.steps"]').fill('6');
-  await p.locator('input[name="task_config.num_images"]').fill('2');
+  await p.locator('input[name="task_config.steps"]').fill(String(steps));
+  await p.locator('input[name="task_config.num_images"]').fill(String(images));
 }
 
 // Prints the summary line `cargo xtask test` tallies and exits with the verdict.

@@ -3,13 +3,15 @@
 //
 // 1. the Provide page finds a WebGPU adapter and makes a node key;
 // 2. the development wallet funds the key, the tab fetches sd-tiny into its cache and joins;
-// 3. the tab serves: an SD task created in another tab draws it beside the two native
-//    nodes, and the task settles with all three agreeing (the report shows its seat);
+// 3. the tab serves: an SD task (1 image, 4 steps) created in another tab draws it beside
+//    the two native nodes, and the task settles with all three agreeing (the report shows
+//    its seat);
 // 4. a reload serves again from the cache without downloading a byte;
 // 5. a corrupted cached file is detected and fetched again;
 // 6. Stop pauses the node on chain.
 //
-// Started by `cargo xtask app e2e` with APP_URL and ARTIFACTS set.
+// Started by `cargo xtask app provide-e2e` (and `cargo xtask test`) with APP_URL and
+// ARTIFACTS set.
 
 import {
   APP_URL, TASK_TIMEOUT, launch, watch, shot, test, usePage, connectDevWallet, createAndWait,
@@ -33,6 +35,23 @@ async function serving(state, timeout = 60000) {
   await provider.locator(`[data-testid=serving-state]:text-is("${state}")`).waitFor({ timeout });
 }
 
+// Runs `work` but fails as soon as the Provide page shows an error: a worker that crashed
+// would otherwise leave the test waiting out the task's whole deadline.
+async function unlessProvideError(work) {
+  let done = false;
+  const shown = provider.getByTestId('provide-error');
+  const watcher = shown.waitFor({ timeout: 0 }).then(async () => {
+    if (!done) throw new Error(`the Provide page shows: ${(await shown.textContent()).trim()}`);
+  });
+  watcher.catch(() => {});
+  try {
+    return await Promise.race([work, watcher.then(() => work)]);
+  } finally {
+    done = true;
+  }
+}
+
+const TAB_TASK = { images: 1, steps: 4 };
 let nodeAddress = null;
 let ready = false;
 
@@ -73,7 +92,9 @@ await test('the tab is drawn for an SD task beside two native nodes and all thre
   const requester = await context.newPage();
   watch(requester);
   await connectDevWallet(requester);
-  const id = await createAndWait(requester, 'sd', () => fillTinySd(requester, 'a lighthouse at dusk'));
+  const id = await unlessProvideError(
+    // One image, 4 steps: on SwiftShader every step of the tab's is seconds of CPU.
+    createAndWait(requester, 'sd', () => fillTinySd(requester, 'a lighthouse at dusk', TAB_TASK)));
   const v = await verdict(requester);
   if (v !== 'verified') throw new Error(`verdict ${v}: ${await requester.getByTestId('verdict').textContent()}`);
   const seats = requester.locator('[data-testid=seat]');
@@ -86,7 +107,7 @@ await test('the tab is drawn for an SD task beside two native nodes and all thre
   await activity('revealed', id).waitFor({ timeout: 60000 });
   await activity('ran', id).waitFor({ timeout: 1000 });
   const ran = (await activity('ran', id).getAttribute('data-ms')) || '?';
-  console.log(`# bench: browser WebGPU node ran the SD task (2 images 64x64, 6 steps) in ${ran} ms`);
+  console.log(`# bench: browser WebGPU node ran the SD task (${TAB_TASK.images} image 64x64, ${TAB_TASK.steps} steps) in ${ran} ms`);
   await shot('provide-04-served', provider);
   await requester.close();
 });

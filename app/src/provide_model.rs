@@ -326,7 +326,13 @@ pub fn join_words(step: JoinStep, downloading: Option<&Download>) -> String {
 /// or `load` / `message` for the worker itself).
 pub fn failure(command: &str, message: &str) -> String {
     let what = match command {
-        "load" => return format!("The node worker failed: {message}"),
+        "load" => {
+            return format!(
+                "The node worker failed: {message}. It is not running any more: reload the \
+                 tab to start it again (a task in hand is then resumed or reported by the \
+                 rules)."
+            );
+        }
         "message" | "?" => return message.to_owned(),
         "init" => "load the node key",
         "probe" => "look at this browser's compute",
@@ -1101,7 +1107,8 @@ mod tests {
             failure("join", "insufficient funds"),
             "Could not join the network: insufficient funds"
         );
-        assert_eq!(failure("load", "404"), "The node worker failed: 404");
+        assert!(failure("load", "404").starts_with("The node worker failed: 404. "));
+        assert!(failure("load", "404").contains("reload the tab"));
         assert_eq!(failure("fly", "no"), "“fly” failed: no");
     }
 

@@ -48,7 +48,7 @@ const USAGE: &str = "usage: cargo xtask app build | node-worker | serve [--port 
 pub fn run_command(args: &[String]) -> Result<()> {
     match args.first().map(String::as_str) {
         Some("build") => build().map(drop),
-        Some("node-worker") => build_node_worker(&build()?),
+        Some("node-worker") => build_node_worker(&build()?, NodeWorker::Release),
         Some("provide-e2e") => provide_e2e(|_| {}),
         Some("serve") => {
             let port = match (args.get(1).map(String::as_str), args.get(2)) {
@@ -56,7 +56,7 @@ pub fn run_command(args: &[String]) -> Result<()> {
                 _ => 8080,
             };
             let dist = build()?;
-            build_node_worker(&dist)?;
+            build_node_worker(&dist, NodeWorker::Release)?;
             let config = match Info::load(&cmd::root().join(".devnet")) {
                 Ok(info) => Some(config_json(&info)),
                 Err(_) => None,
@@ -146,17 +146,38 @@ pub fn build() -> Result<PathBuf> {
     Ok(dist)
 }
 
+/// Which build of the browser node's worker: the cargo profile, from the root Cargo.toml.
+#[derive(Clone, Copy, Debug)]
+pub enum NodeWorker {
+    /// `wasm-node`: release, what `up` and `serve` give providers and the benchmarks time
+    /// (about 30 minutes to compile on 2 cores, 48 MB of wasm).
+    Release,
+    /// `wasm-node-test`: the engine's kernels optimized and nothing else, for the end to end
+    /// (about 12 minutes, 94 MB of wasm).
+    Test,
+}
+
+impl NodeWorker {
+    fn profile(self) -> &'static str {
+        match self {
+            Self::Release => "wasm-node",
+            Self::Test => "wasm-node-test",
+        }
+    }
+}
+
 /// Adds the browser node's worker (`worker-wasm`'s `web_node`, Burn + wgpu) to `dist`:
 /// `web_node.js` and `web_node_bg.wasm` from wasm-bindgen (no-modules, as trunk makes
 /// workers) and the `web_node_loader.js` the Provide page starts. Kept out of trunk's
-/// build because it compiles for many minutes; `up`, `serve` and the benchmarks add it.
-pub fn build_node_worker(dist: &Path) -> Result<()> {
+/// build because it compiles for many minutes; `up`, `serve`, the benchmarks and the
+/// provide end to end add it.
+pub fn build_node_worker(dist: &Path, which: NodeWorker) -> Result<()> {
     let started = Instant::now();
     run(cmd::cargo().args([
         "build",
         "--locked",
         "--profile",
-        "wasm-node",
+        which.profile(),
         "-p",
         "worker-wasm",
         "--bin",
@@ -168,7 +189,8 @@ pub fn build_node_worker(dist: &Path) -> Result<()> {
     ]))?;
     let wasm = devnet::target_dir()
         .join(tools::WASM_TARGET)
-        .join("wasm-node/web_node.wasm");
+        .join(which.profile())
+        .join("web_node.wasm");
     run(Command::new("wasm-bindgen")
         .args(["--target", "no-modules", "--no-typescript", "--out-dir"])
         .arg(dist)
@@ -381,14 +403,13 @@ pub fn e2e(mut on_line: impl FnMut(&str)) -> Result<()> {
 }
 
 /// The browser light node end to end (`app/e2e/provide.mjs`): a SwiftShader WebGPU tab
-/// beside two native nodes. Not yet in `cargo xtask test`: the node worker's wasm build
-/// alone takes about 20 minutes on a 2-core machine.
+/// beside two native nodes, with the test build of the node worker ([`NodeWorker::Test`]).
 pub fn provide_e2e(mut on_line: impl FnMut(&str)) -> Result<()> {
     let scratch = std::env::temp_dir().join(format!("tessera-provide-e2e-{}", std::process::id()));
     let dist = build()?;
-    build_node_worker(&dist)?;
+    build_node_worker(&dist, NodeWorker::Test)?;
     crate::contracts::prepare_tests()?;
-    let bins = Binaries::build(false)?;
+    let bins = Binaries::for_tests()?;
     let artifacts = devnet::target_dir().join("app-e2e");
     std::fs::create_dir_all(&artifacts)?;
     // Inference on a software adapter is slow: the deadlines are generous.

@@ -31,6 +31,10 @@ const BENCHES: &[(&str, &str)] = &[
         "browser node vs native: tiny SD task per step and whole, WebGPU and wasm CPU in Chromium, native CPU and wgpu",
     ),
     (
+        "node-test",
+        "the same with the test builds `cargo xtask test` made (minutes, not an hour; CPU only)",
+    ),
+    (
         "gas",
         "gas used per contract call over a full task life cycle on anvil",
     ),
@@ -76,7 +80,8 @@ pub fn run(args: &[String]) -> Result<()> {
                 cmd::run(cargo().args(["bench", "-p", "contracts", "--bench", "gas"]))?
             }
             "devnet" => crate::network_bench::run(3)?,
-            "node" => crate::node_bench::run()?,
+            "node" => crate::node_bench::run(crate::node_bench::Builds::Release)?,
+            "node-test" => crate::node_bench::run(crate::node_bench::Builds::Test)?,
             other => bail!("unknown benchmark `{other}`; `cargo xtask bench --help` lists them"),
         }
     }

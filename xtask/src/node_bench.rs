@@ -25,26 +25,54 @@ pub fn task_json() -> String {
     .to_string()
 }
 
-pub fn run() -> Result<()> {
+/// Which builds to time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Builds {
+    /// Release: the native node (`--release`, with wgpu) and the `wasm-node` worker, as
+    /// providers run them. About an hour of compiling on 2 cores from nothing.
+    Release,
+    /// The test builds `cargo xtask test` already made: the debug native node (CPU only) and
+    /// the `wasm-node-test` worker, both with the engine's kernels optimized and the glue
+    /// not. Minutes after a test run; the figures say which builds they are.
+    Test,
+}
+
+pub fn run(builds: Builds) -> Result<()> {
     let task = task_json();
     let scratch = std::env::temp_dir().join(format!("tessera-node-bench-{}", std::process::id()));
     std::fs::create_dir_all(&scratch)?;
     let task_file = scratch.join("task.json");
     std::fs::write(&task_file, &task)?;
 
-    // Native: the node binary, release, with wgpu compiled in.
-    cmd::run(cargo().args([
-        "build",
-        "--release",
-        "-p",
-        "worker-wasm",
-        "--features",
-        "wgpu",
-        "--bin",
-        "node",
-    ]))?;
-    let node = crate::devnet::target_dir().join("release/node");
-    for backend in ["cpu", "wgpu"] {
+    let (bins, node, backends, worker) = match builds {
+        Builds::Release => {
+            // Native: the node binary, release, with wgpu compiled in.
+            cmd::run(cargo().args([
+                "build",
+                "--release",
+                "-p",
+                "worker-wasm",
+                "--features",
+                "wgpu",
+                "--bin",
+                "node",
+            ]))?;
+            let node = crate::devnet::target_dir().join("release/node");
+            (
+                Binaries::build(false)?,
+                node,
+                &["cpu", "wgpu"][..],
+                app::NodeWorker::Release,
+            )
+        }
+        Builds::Test => {
+            let bins = Binaries::for_tests()?;
+            let node = bins.node.clone();
+            (bins, node, &["cpu"][..], app::NodeWorker::Test)
+        }
+    };
+    println!("bench: {builds:?} builds");
+    for backend in backends {
         println!("bench: native {backend}:");
         let out = cmd::run(
             Command::new(&node)
@@ -64,10 +92,10 @@ pub fn run() -> Result<()> {
 
     // The browser: the worker fetches sd-tiny from a devnet relay (no node needed).
     let dist = app::build()?;
-    app::build_node_worker(&dist)?;
+    app::build_node_worker(&dist, worker)?;
     let runtime = tokio::runtime::Runtime::new()?;
     let result = runtime.block_on(async {
-        let mut options = Options::new(scratch.join("devnet"), Binaries::build(false)?);
+        let mut options = Options::new(scratch.join("devnet"), bins);
         options.nodes = Vec::new();
         let mut net = Devnet::start(options)
             .await

@@ -5,7 +5,9 @@
 //! 2. formatting;
 //! 3. native tests of the whole workspace;
 //! 4. wasm tests in headless Chromium (verifier, the app);
-//! 5. the app's release build and its end to end in Chromium against a devnet.
+//! 5. the app's release build and its end to end in Chromium against a devnet;
+//! 6. the browser light node: its worker's test build, and a tab serving on Chromium's
+//!    SwiftShader WebGPU beside two native nodes.
 //!
 //! Ends with one line summing the tests that ran: `N passed, N failed, N skipped`.
 //!
@@ -153,6 +155,9 @@ fn pipeline(tally: &mut Tally) -> Result<()> {
 
     step("app: release build and end to end in Chromium against a devnet");
     app::e2e(|l| tally.record(l))?;
+
+    step("browser light node: its worker (test build) and its end to end in Chromium");
+    app::provide_e2e(|l| tally.record(l))?;
 
     step("");
     if tally.failed > 0 {

@@ -57,7 +57,7 @@ pub fn run(args: &[String]) -> Result<()> {
     tools::install_all()?;
     contracts::prepare_tests()?;
     let dist = app::build()?;
-    app::build_node_worker(&dist)?;
+    app::build_node_worker(&dist, app::NodeWorker::Release)?;
     let bins = Binaries::build(release)?;
     let mut options = Options::new(cmd::root().join(".devnet"), bins);
     options.chain_port = chain_port;

@@ -245,7 +245,10 @@ impl NodeStore {
             Event::Cache(cache) => self.cache.set(Some(cache)),
             Event::Error { command, message } => {
                 if command == LOAD_ERROR {
+                    // An uncaught error in the worker: its code is no longer running (a
+                    // wasm trap leaves the instance unusable), so it serves no more.
                     self.pending.set(Vec::new());
+                    self.serving.set(false);
                 }
                 if command == "join" || command == LOAD_ERROR {
                     self.join_step.set(None);
