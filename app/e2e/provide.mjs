@@ -1,7 +1,8 @@
 // The browser light node end to end, in Debian's Chromium with its SwiftShader WebGPU
 // adapter, against a devnet with only two native nodes (the pool needs three):
 //
-// 1. the Provide page finds a WebGPU adapter and makes a node key;
+// 1. the Provide page finds a WebGPU adapter and makes a node key; its benchmark times the
+//    engine on WebGPU and on the wasm CPU fallback;
 // 2. the development wallet funds the key, the tab fetches sd-tiny into its cache and joins;
 // 3. the tab serves: an SD task (1 image, 4 steps) created in another tab draws it beside
 //    the two native nodes, and the task settles with all three agreeing (the report shows
@@ -72,6 +73,18 @@ await test('the Provide page finds a WebGPU adapter and makes a node key', async
   await status('Quit', 60000);
   console.log(`# adapter: ${name}; node key ${nodeAddress}`);
   await shot('provide-01-capability');
+});
+
+await test('the benchmark times the engine on WebGPU and on the wasm CPU fallback', async () => {
+  for (const backend of ['webgpu', 'cpu']) {
+    await provider.getByTestId('backend-choice').selectOption(backend);
+    await provider.getByTestId('benchmark-button').click();
+    const result = provider.locator(`[data-testid=benchmark-result][data-backend=${backend}]`);
+    await result.waitFor({ timeout: 180000 });
+    const gflops = Number(await result.getAttribute('data-gflops'));
+    if (!(gflops > 0)) throw new Error(`${backend}: ${await result.textContent()}`);
+    console.log(`# benchmark: ${(await result.textContent()).trim()}`);
+  }
 });
 
 await test('the wallet funds the key; the tab caches sd-tiny and joins on WebGPU', async () => {

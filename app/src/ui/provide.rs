@@ -346,7 +346,7 @@ fn BrowserCard() -> impl IntoView {
                     <dd data-testid="max-buffer">{mib(a.max_buffer)} " MiB"</dd>
                     <dt>"shader-f16"</dt><dd>{if a.shader_f16 { "yes" } else { "no" }}</dd>
                     <dt>"Software adapter"</dt>
-                    <dd>{if a.software { "yes: it works, but slowly" } else { "no" }}</dd>
+                    <dd>{if a.software { "yes: emulated on the CPU, slower here than the CPU backend" } else { "no" }}</dd>
                 }
                 .into_any(),
                 None => view! {
