@@ -41,7 +41,7 @@ const USAGE: &str = "usage: cargo xtask app build | node-worker | serve [--port 
   wasm-test    the app's wasm-bindgen tests in headless Chromium
   e2e          the browser end to end against a fresh devnet (playwright-core, Chromium)
   provide-e2e  the browser light node end to end: a SwiftShader WebGPU tab beside two
-               native nodes (not yet in `cargo xtask test`)
+               native nodes (the worker's test build; part of `cargo xtask test`)
   bench        wasm size, first render, interactive, and verifying 10 images in the browser";
 
 /// `cargo xtask app …`.
