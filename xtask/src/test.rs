@@ -68,7 +68,7 @@ pub fn run_all(_args: &[String]) -> Result<()> {
 pub fn lint(_args: &[String]) -> Result<()> {
     tools::wasm_target()?;
     step("format");
-    run(cargo().args(["fmt", "--all", "--", "--check"]))?;
+    format_check()?;
     step("clippy (native)");
     clippy(&[
         "--workspace",
@@ -106,6 +106,11 @@ pub fn lint(_args: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// `cargo fmt --all --check`: the pipeline's and the lint's first step.
+fn format_check() -> Result<()> {
+    run(cargo().args(["fmt", "--all", "--", "--check"]))
+}
+
 /// `cargo clippy ARGS -- -D warnings`.
 fn clippy(args: &[&str]) -> Result<()> {
     run(cargo()
@@ -141,7 +146,7 @@ fn pipeline(tally: &mut Tally) -> Result<()> {
     relay::prepare_tests()?;
 
     step("format");
-    run(cargo().args(["fmt", "--all", "--", "--check"]))?;
+    format_check()?;
 
     step("native tests");
     run_tee(cargo().args(["test", "--workspace"]), |l| tally.record(l))?;
