@@ -431,7 +431,7 @@ async fn wrong_expired_and_replayed_signatures_are_refused() {
 
 fn llm_file(text: &str) -> Vec<u8> {
     format!(
-        "{{\"model\": \"gpt2\", \"choices\": [{{\"index\": 0, \"message\": {{\"role\": \"assistant\", \"content\": \"{text}\"}}, \"finish_reason\": \"stop\"}}]}}"
+        "{{\"model\": \"gpt2\", \"choices\": [{{\"finish_reason\": \"stop\", \"message\": {{\"role\": \"assistant\", \"content\": \"{text}\"}}, \"index\": 0}}]}}"
     )
     .into_bytes()
 }

@@ -29,25 +29,51 @@ pub struct Message {
     pub content: String,
 }
 
-/// Why generation stopped.
+/// Why generation stopped, as the reference worker reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FinishReason {
-    /// An end-of-sequence token or a stop string.
+    /// The last generated token is the end-of-sequence token.
     Stop,
-    /// `max_new_tokens` was reached.
+    /// Anything else: `max_new_tokens` reached, or a stop string ended generation.
     Length,
 }
 
-/// One generated sequence.
+/// One generated sequence. Field order is the file's key order: `finish_reason, message,
+/// index`, as the reference worker writes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Choice {
-    /// Position among the returned sequences.
-    pub index: u32,
-    /// The generated message (role `assistant`).
-    pub message: Message,
     /// Why generation stopped.
     pub finish_reason: FinishReason,
+    /// The generated message (role `assistant`).
+    pub message: Message,
+    /// Position among the returned sequences.
+    pub index: u32,
+}
+
+/// The `content` the reference worker writes for decoded text (decoded with
+/// `skip_special_tokens=True`): transformers' `clean_up_tokenization` applied, then Python's
+/// `str.strip()`.
+pub fn response_content(decoded: &str) -> String {
+    let cleaned = decoded
+        .replace(" .", ".")
+        .replace(" ?", "?")
+        .replace(" !", "!")
+        .replace(" ,", ",")
+        .replace(" ' ", "'")
+        .replace(" n't", "n't")
+        .replace(" 'm", "'m")
+        .replace(" 's", "'s")
+        .replace(" 've", "'ve")
+        .replace(" 're", "'re");
+    python_strip(&cleaned).to_owned()
+}
+
+/// Python's `str.strip()` with no argument: removes leading and trailing characters for
+/// which `str.isspace()` is true. That set is Unicode's White_Space plus the ASCII
+/// separators U+001C..U+001F, which Rust's `char::is_whitespace` leaves out.
+fn python_strip(s: &str) -> &str {
+    s.trim_matches(|c: char| c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c))
 }
 
 /// Token counts.
@@ -73,9 +99,51 @@ pub struct LlmResult {
 }
 
 impl LlmResult {
-    /// The file's bytes, exactly as Python's `json.dump(result, f)` writes them.
+    /// The file's bytes, exactly as Python's `json.dump(result, f)` writes them, keys in the
+    /// reference worker's order.
     pub fn to_file_bytes(&self) -> Vec<u8> {
         let value = serde_json::to_value(self).expect("LlmResult always serializes");
         crate::pyjson::to_string(&value).into_bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_is_cleaned_up_and_stripped_as_transformers_does() {
+        assert_eq!(
+            response_content("  Hello , world ! It 's  ok .\n"),
+            "Hello, world! It's  ok."
+        );
+        assert_eq!(response_content("\u{3000}\u{1f}x\u{a0}"), "x");
+        assert_eq!(response_content("a ' b n't"), "a'bn't");
+    }
+
+    #[test]
+    fn choice_keys_come_in_the_reference_order() {
+        let result = LlmResult {
+            model: "m".into(),
+            choices: vec![Choice {
+                finish_reason: FinishReason::Stop,
+                message: Message {
+                    role: Role::Assistant,
+                    content: "hi".into(),
+                },
+                index: 0,
+            }],
+            usage: Usage {
+                prompt_tokens: 1,
+                completion_tokens: 2,
+                total_tokens: 3,
+            },
+        };
+        assert_eq!(
+            String::from_utf8(result.to_file_bytes()).unwrap(),
+            "{\"model\": \"m\", \"choices\": [{\"finish_reason\": \"stop\", \"message\": \
+             {\"role\": \"assistant\", \"content\": \"hi\"}, \"index\": 0}], \"usage\": \
+             {\"prompt_tokens\": 1, \"completion_tokens\": 2, \"total_tokens\": 3}}"
+        );
     }
 }

@@ -63,12 +63,12 @@ pub fn llm_result_file(model: &str, completion: &crate::llm::Completion) -> Vec<
     LlmResult {
         model: model.to_string(),
         choices: vec![Choice {
-            index: 0,
+            finish_reason: completion.finish_reason,
             message: Message {
                 role: Role::Assistant,
-                content: completion.text.clone(),
+                content: verifier::llm::response_content(&completion.text),
             },
-            finish_reason: completion.finish_reason,
+            index: 0,
         }],
         usage: Usage {
             prompt_tokens,

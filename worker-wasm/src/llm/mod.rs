@@ -83,7 +83,8 @@ pub struct Completion {
     pub prompt_ids: Vec<u32>,
     /// The generated token ids (an end-of-sequence token included).
     pub new_ids: Vec<u32>,
-    /// The generated text, special tokens left out.
+    /// The generated text, special tokens left out, before the result file's cleanup
+    /// ([`verifier::llm::response_content`]).
     pub text: String,
     /// Why generation ended.
     pub finish_reason: FinishReason,
@@ -206,7 +207,8 @@ impl LanguageModel {
                     .iter()
                     .any(|stop| text.contains(stop.as_str()))
                 {
-                    break FinishReason::Stop;
+                    // The reference says "stop" only for an EOS token.
+                    break FinishReason::Length;
                 }
             }
             if new_ids.len() >= decoding.max_new_tokens {
