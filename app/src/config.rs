@@ -49,6 +49,18 @@ impl AppConfig {
         serde_json::from_str(text).map_err(|e| format!("config.json is not valid: {e}"))
     }
 
+    /// The network, as the requester's flow needs it.
+    pub fn network(&self) -> requester::Network {
+        requester::Network {
+            chain_id: self.chain_id,
+            rpc_url: self.rpc_url.clone(),
+            relay_url: self.relay_url.clone(),
+            node_registry: self.node_registry,
+            task_manager: self.task_manager,
+            deployment_block: self.deployment_block,
+        }
+    }
+
     /// A key prefix for this deployment's entries in the browser's storage.
     pub fn storage_prefix(&self) -> String {
         format!("tessera:{}:{}", self.chain_id, self.task_manager)

@@ -2,7 +2,8 @@
 
 use contracts::Revert;
 use contracts::TaskManager::TaskManagerErrors as Tm;
-use relay::client::ClientError;
+use relay_client::{ClientError, SignError};
+use requester::WalletError;
 
 /// Why something the user asked for did not happen.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -100,15 +101,42 @@ impl From<ClientError> for AppError {
     fn from(e: ClientError) -> Self {
         match e {
             ClientError::Unreachable { url, reason } => Self::RelayDown { url, reason },
-            ClientError::Sign(reason) => {
-                let lower = reason.to_ascii_lowercase();
-                if lower.contains("reject") || lower.contains("denied") || lower.contains("4001") {
-                    Self::Rejected
-                } else {
-                    Self::Wallet(reason)
-                }
-            }
+            ClientError::Sign(SignError::Rejected) => Self::Rejected,
+            ClientError::Sign(SignError::Failed(reason)) => Self::Wallet(reason),
             other => Self::Relay(other.to_string()),
+        }
+    }
+}
+
+impl From<WalletError> for AppError {
+    fn from(e: WalletError) -> Self {
+        match e {
+            WalletError::Rejected => Self::Rejected,
+            WalletError::WrongChain { have, want } => Self::WrongChain { have, want },
+            WalletError::Failed { code, message } => Self::from_wallet(code, &message),
+        }
+    }
+}
+
+impl From<requester::Error> for AppError {
+    fn from(e: requester::Error) -> Self {
+        use requester::Error as E;
+        match e {
+            E::Chain(e) => e.into(),
+            E::Relay(e) => e.into(),
+            E::Wallet(e) => e.into(),
+            E::InsufficientFunds {
+                address,
+                balance,
+                fee,
+            } => Self::InsufficientFunds {
+                address,
+                balance: crate::format::cnx(balance),
+                needed: crate::format::cnx(fee),
+            },
+            E::Failed(hash) => Self::Reverted(format!("transaction {hash} was mined but failed")),
+            E::TimedOut(what) => Self::Rpc(what),
+            other => Self::Other(other.to_string()),
         }
     }
 }

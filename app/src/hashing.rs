@@ -1,36 +1,128 @@
 //! Hashing returned files off the main thread: a small pool of web workers (the
-//! `hash_worker` binary, built by trunk beside the app) each running
-//! [`crate::model::hash_file`]. Files are spread over the workers; each answer comes back
-//! as a message and resolves the file's future.
-//!
-//! Message to a worker: `{id, kind: "image" | "text", name, bytes: Uint8Array}`; answer:
-//! `{id, name, fingerprint: Uint8Array | null, error: string | null, similarity: string |
-//! null, micros}`.
+//! `hash_worker` binary, built by trunk beside the app), each running
+//! [`crate::verify::hash_file`]. Files are spread over the workers; each answer resolves the
+//! file's future. The messages are [`HashRequest`] and [`HashReply`], through
+//! [`WorkerHandle`].
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
 use futures::channel::oneshot;
-use js_sys::{Object, Reflect, Uint8Array};
+use serde::{Deserialize, Serialize};
 use verifier::score::ScoreKind;
-use wasm_bindgen::prelude::*;
-use wasm_bindgen::{JsCast, JsValue};
 
-use crate::js::{js_error_text, now_ms};
-use crate::model::FileHash;
+use crate::js::now_ms;
+use crate::verify::FileHash;
+use crate::worker::{WorkerFailure, WorkerHandle};
 
 /// Where trunk puts the worker's loader (see `app/index.html`).
 pub const WORKER_URL: &str = "./hash_worker_loader.js";
 
-type Waiting = Rc<RefCell<HashMap<u32, oneshot::Sender<Result<JsValue, String>>>>>;
+/// Page → hashing worker: one file to hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HashRequest {
+    /// Matches the reply to the request.
+    pub id: u32,
+    /// Image (pHash) or text (SHA-256).
+    pub kind: Kind,
+    /// The file's name.
+    pub name: String,
+    /// Its bytes (a `Uint8Array` on the wire).
+    #[serde(with = "serde_bytes")]
+    pub bytes: Vec<u8>,
+}
 
-/// Messages posted before a worker's wasm has started would be lost: each worker says
-/// `{ready: true}` once it listens, and messages wait here until then.
-type Queue = Rc<RefCell<Option<Vec<(JsValue, js_sys::Array)>>>>;
+/// What kind of file: [`ScoreKind`] on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// An image: the network's pHash.
+    Image,
+    /// A text result file: SHA-256.
+    Text,
+}
+
+impl From<ScoreKind> for Kind {
+    fn from(kind: ScoreKind) -> Self {
+        match kind {
+            ScoreKind::Image => Self::Image,
+            ScoreKind::Text => Self::Text,
+        }
+    }
+}
+
+impl From<Kind> for ScoreKind {
+    fn from(kind: Kind) -> Self {
+        match kind {
+            Kind::Image => Self::Image,
+            Kind::Text => Self::Text,
+        }
+    }
+}
+
+/// Hashing worker → page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum HashReply {
+    /// The worker listens.
+    Ready,
+    /// A file's hashes.
+    Hashed {
+        /// The request's id.
+        id: u32,
+        /// The network's fingerprint (`Uint8Array`), or why it has none.
+        #[serde(with = "fingerprint")]
+        fingerprint: Result<Vec<u8>, String>,
+        /// The independent similarity hash, for images.
+        similarity: Option<String>,
+        /// Microseconds the worker spent.
+        micros: u64,
+    },
+    /// A message the worker could not read.
+    Unreadable {
+        /// Why.
+        message: String,
+    },
+}
+
+/// A fingerprint or its error, as `{ok: Uint8Array}` / `{err: "…"}`.
+mod fingerprint {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    enum Wire {
+        Ok(#[serde(with = "serde_bytes")] Vec<u8>),
+        Err(String),
+    }
+
+    pub fn serialize<S: Serializer>(
+        value: &Result<Vec<u8>, String>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match value {
+            Ok(bytes) => Wire::Ok(bytes.clone()),
+            Err(e) => Wire::Err(e.clone()),
+        }
+        .serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Result<Vec<u8>, String>, D::Error> {
+        Ok(match Wire::deserialize(d)? {
+            Wire::Ok(bytes) => Ok(bytes),
+            Wire::Err(e) => Err(e),
+        })
+    }
+}
+
+type Answer = Result<HashReply, String>;
+type Waiting = Rc<RefCell<HashMap<u32, oneshot::Sender<Answer>>>>;
 
 struct Pool {
-    workers: Vec<(web_sys::Worker, Queue)>,
+    workers: Vec<WorkerHandle<HashRequest, HashReply>>,
     waiting: Waiting,
     next: u32,
 }
@@ -50,48 +142,29 @@ fn start_pool() -> Result<Pool, String> {
     let waiting: Waiting = Rc::default();
     let mut workers = Vec::new();
     for _ in 0..pool_size() {
-        let worker = web_sys::Worker::new(WORKER_URL)
-            .map_err(|e| format!("cannot start the hashing worker: {}", js_error_text(&e)))?;
         let answers = waiting.clone();
-        let queue: Queue = Rc::new(RefCell::new(Some(Vec::new())));
-        let flush = (worker.clone(), queue.clone());
-        let on_message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(
-            move |event: web_sys::MessageEvent| {
-                let data = event.data();
-                if Reflect::get(&data, &"ready".into()).is_ok_and(|r| r.is_truthy()) {
-                    let (worker, queue) = &flush;
-                    for (message, transfer) in queue.borrow_mut().take().unwrap_or_default() {
-                        let _ = worker.post_message_with_transfer(&message, &transfer);
+        let worker = WorkerHandle::start(
+            WORKER_URL,
+            |reply| *reply == HashReply::Ready,
+            move |reply| match reply {
+                Ok(HashReply::Hashed { id, .. }) => {
+                    if let Some(sender) = answers.borrow_mut().remove(&id) {
+                        let _ = sender.send(reply.map_err(|_| String::new()));
                     }
-                    return;
                 }
-                let id = Reflect::get(&data, &"id".into())
-                    .ok()
-                    .and_then(|v| v.as_f64())
-                    .map(|v| v as u32);
-                if let Some(sender) = id.and_then(|id| answers.borrow_mut().remove(&id)) {
-                    let _ = sender.send(Ok(data));
+                Ok(HashReply::Ready) => {}
+                Ok(HashReply::Unreadable { message }) | Err(WorkerFailure::Unreadable(message)) => {
+                    web_sys::console::warn_1(&format!("hashing worker: {message}").into());
+                }
+                // A worker that died fails everything waiting.
+                Err(WorkerFailure::Died(message)) => {
+                    for (_, sender) in answers.borrow_mut().drain() {
+                        let _ = sender.send(Err(format!("the hashing worker failed: {message}")));
+                    }
                 }
             },
-        );
-        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        on_message.forget();
-        // A worker that fails to load (missing script) fails everything waiting.
-        let failed = waiting.clone();
-        // A plain `Event` when the script did not load: `ErrorEvent.message` would throw.
-        let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
-            let message = format!(
-                "the hashing worker failed: {}",
-                crate::js::event_message(&event)
-                    .unwrap_or_else(|| "its script did not load".to_owned())
-            );
-            for (_, sender) in failed.borrow_mut().drain() {
-                let _ = sender.send(Err(message.clone()));
-            }
-        });
-        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-        on_error.forget();
-        workers.push((worker, queue));
+        )?;
+        workers.push(worker);
     }
     Ok(Pool {
         workers,
@@ -105,7 +178,7 @@ fn dispatch(
     kind: ScoreKind,
     name: &str,
     bytes: &[u8],
-) -> Result<oneshot::Receiver<Result<JsValue, String>>, String> {
+) -> Result<oneshot::Receiver<Answer>, String> {
     POOL.with(|cell| {
         let mut slot = cell.borrow_mut();
         if slot.is_none() {
@@ -116,42 +189,15 @@ fn dispatch(
         pool.next = pool.next.wrapping_add(1);
         let (sender, receiver) = oneshot::channel();
         pool.waiting.borrow_mut().insert(id, sender);
-        let message = Object::new();
-        let _ = Reflect::set(&message, &"id".into(), &id.into());
-        let kind = match kind {
-            ScoreKind::Image => "image",
-            ScoreKind::Text => "text",
+        let request = HashRequest {
+            id,
+            kind: kind.into(),
+            name: name.to_owned(),
+            bytes: bytes.to_vec(),
         };
-        let _ = Reflect::set(&message, &"kind".into(), &kind.into());
-        let _ = Reflect::set(&message, &"name".into(), &name.into());
-        let array = Uint8Array::from(bytes);
-        let _ = Reflect::set(&message, &"bytes".into(), &array);
-        let (worker, queue) = &pool.workers[id as usize % pool.workers.len()];
-        let transfer = js_sys::Array::of1(&array.buffer());
-        match queue.borrow_mut().as_mut() {
-            Some(waiting) => waiting.push((message.into(), transfer)),
-            None => worker
-                .post_message_with_transfer(&message, &transfer)
-                .map_err(|e| js_error_text(&e))?,
-        }
+        pool.workers[id as usize % pool.workers.len()].post(&request)?;
         Ok(receiver)
     })
-}
-
-fn read_answer(name: &str, data: &JsValue) -> FileHash {
-    let get = |key: &str| Reflect::get(data, &key.into()).unwrap_or(JsValue::NULL);
-    let fingerprint = match get("fingerprint").dyn_into::<Uint8Array>() {
-        Ok(bytes) => Ok(bytes.to_vec()),
-        Err(_) => Err(get("error")
-            .as_string()
-            .unwrap_or_else(|| "the worker returned no hash".into())),
-    };
-    FileHash {
-        name: name.to_owned(),
-        fingerprint,
-        similarity: get("similarity").as_string(),
-        micros: get("micros").as_f64().unwrap_or(0.0) as u64,
-    }
 }
 
 /// Hashes `files` in the worker pool, in parallel; returns them in order with the
@@ -170,46 +216,38 @@ pub async fn hash_files(
         let answer = receiver
             .await
             .map_err(|_| "the hashing worker went away".to_owned())??;
-        out.push(read_answer(&name, &answer));
+        if let HashReply::Hashed {
+            fingerprint,
+            similarity,
+            micros,
+            ..
+        } = answer
+        {
+            out.push(FileHash {
+                name,
+                fingerprint,
+                similarity,
+                micros,
+            });
+        }
     }
     Ok((out, now_ms() - started))
 }
 
-/// The worker's side: answers one message (see the module docs).
-pub fn answer(data: &JsValue) -> JsValue {
-    let get = |key: &str| Reflect::get(data, &key.into()).unwrap_or(JsValue::NULL);
+/// The worker's side: answers one request.
+pub fn answer(request: HashRequest) -> HashReply {
     let started = now_in_worker();
-    let kind = if get("kind").as_string().as_deref() == Some("text") {
-        ScoreKind::Text
-    } else {
-        ScoreKind::Image
-    };
-    let name = get("name").as_string().unwrap_or_default();
-    let bytes = get("bytes")
-        .dyn_into::<Uint8Array>()
-        .map(|a| a.to_vec())
-        .unwrap_or_default();
-    let hashed = crate::model::hash_file(kind, &name, &bytes);
-    let reply = Object::new();
-    let _ = Reflect::set(&reply, &"id".into(), &get("id"));
-    let _ = Reflect::set(&reply, &"name".into(), &name.into());
-    match hashed.fingerprint {
-        Ok(print) => {
-            let _ = Reflect::set(&reply, &"fingerprint".into(), &Uint8Array::from(&print[..]));
-        }
-        Err(e) => {
-            let _ = Reflect::set(&reply, &"error".into(), &e.into());
-        }
+    let hashed = crate::verify::hash_file(request.kind.into(), &request.name, &request.bytes);
+    HashReply::Hashed {
+        id: request.id,
+        fingerprint: hashed.fingerprint,
+        similarity: hashed.similarity,
+        micros: ((now_in_worker() - started) * 1000.0).max(0.0) as u64,
     }
-    if let Some(similarity) = hashed.similarity {
-        let _ = Reflect::set(&reply, &"similarity".into(), &similarity.into());
-    }
-    let micros = ((now_in_worker() - started) * 1000.0).max(0.0);
-    let _ = Reflect::set(&reply, &"micros".into(), &micros.into());
-    reply.into()
 }
 
 fn now_in_worker() -> f64 {
+    use wasm_bindgen::JsCast;
     js_sys::global()
         .dyn_into::<web_sys::WorkerGlobalScope>()
         .ok()

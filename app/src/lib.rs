@@ -5,24 +5,28 @@
 //! wasm binaries over this library: the page (`src/main.rs`) and a hashing web worker
 //! (`src/bin/hash_worker.rs`).
 //!
-//! - [`model`], [`provide_model`], [`error`], [`config`]: the logic without a browser
-//!   (forms to task arguments, the chain's record for the verification report, the
-//!   timeline, the Provide page's activity log and model fits, errors a person can act on,
-//!   `config.json`). Built and tested natively too.
-//! - `wallet`, `chain`, `flow`, `hashing`, `node_worker`, `ui` (wasm32 only): wallets
-//!   (EIP-6963 / EIP-1193, the devnet's development wallet), chain reads over JSON-RPC, the
-//!   requester flow, the hashing worker pool, the browser node worker's handle, and the
-//!   pages.
+//! The logic without a browser, built and tested natively too:
+//! - [`config`]: `config.json`; [`error`]: errors a person can act on;
+//! - [`forms`]: the Create page's forms into task arguments and an order;
+//! - [`timeline`]: a task's events in words; [`verify`]: hashing a returned file and what
+//!   the checks show; [`format`]: numbers and addresses for people;
+//! - [`provide`]: the Provide page's decisions (what fits, joining, activities, the log).
+//!
+//! In the browser (wasm32): [`wallet`] (EIP-6963 / EIP-1193, the devnet's development
+//! wallet), [`chain`] (reads), [`requests`] (the requester's flow over the wallet, with
+//! `localStorage`), [`worker`] (typed web workers that queue until ready), [`hashing`] (the
+//! hashing worker pool), [`node_worker`] (the browser node's worker), [`ui`] (the pages).
 
 pub mod config;
 pub mod error;
-pub mod model;
-pub mod provide_model;
+pub mod format;
+pub mod forms;
+pub mod provide;
+pub mod timeline;
+pub mod verify;
 
 #[cfg(target_arch = "wasm32")]
 pub mod chain;
-#[cfg(target_arch = "wasm32")]
-pub mod flow;
 #[cfg(target_arch = "wasm32")]
 pub mod hashing;
 #[cfg(target_arch = "wasm32")]
@@ -30,6 +34,10 @@ pub mod js;
 #[cfg(target_arch = "wasm32")]
 pub mod node_worker;
 #[cfg(target_arch = "wasm32")]
+pub mod requests;
+#[cfg(target_arch = "wasm32")]
 pub mod ui;
 #[cfg(target_arch = "wasm32")]
 pub mod wallet;
+#[cfg(target_arch = "wasm32")]
+pub mod worker;

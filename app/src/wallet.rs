@@ -3,14 +3,11 @@
 //! funded keys. Private keys of a real wallet never reach the page: transactions and relay
 //! requests go to the wallet to sign.
 
-use alloy::network::TransactionBuilder;
 use alloy::primitives::{Address, B256, Bytes, Signature, U256};
-use alloy::providers::Provider;
-use alloy::rpc::types::TransactionRequest;
-use alloy::signers::SignerSync;
 use alloy::signers::local::PrivateKeySigner;
 use js_sys::{Array, Function, Object, Promise, Reflect};
-use relay::client::RequestSigner;
+use relay_client::{RequestSigner, SignError};
+use requester::{Call, LocalWallet, WalletError};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -33,7 +30,7 @@ impl Eip1193 {
     }
 
     /// `provider.request({method, params})`.
-    pub async fn request(&self, method: &str, params: JsValue) -> Result<JsValue, AppError> {
+    pub async fn request(&self, method: &str, params: JsValue) -> Result<JsValue, WalletError> {
         let args = Object::new();
         let _ = Reflect::set(&args, &"method".into(), &method.into());
         if !params.is_undefined() {
@@ -42,12 +39,12 @@ impl Eip1193 {
         let function = Reflect::get(&self.0, &"request".into())
             .ok()
             .and_then(|f| f.dyn_into::<Function>().ok())
-            .ok_or_else(|| AppError::Wallet("the wallet has no `request` method".into()))?;
+            .ok_or_else(|| failed("the wallet has no `request` method"))?;
         let promise = function
             .call1(&self.0, &args)
             .map_err(|e| wallet_error(&e))?
             .dyn_into::<Promise>()
-            .map_err(|_| AppError::Wallet("`request` did not return a promise".into()))?;
+            .map_err(|_| failed("`request` did not return a promise"))?;
         JsFuture::from(promise).await.map_err(|e| wallet_error(&e))
     }
 
@@ -64,12 +61,27 @@ impl Eip1193 {
     }
 }
 
-fn wallet_error(value: &JsValue) -> AppError {
+fn failed(message: &str) -> WalletError {
+    WalletError::Failed {
+        code: None,
+        message: message.to_owned(),
+    }
+}
+
+/// An EIP-1193 error (`{code, message}`): code 4001 (or, from a wallet that gives no code,
+/// words saying so) is the user's refusal.
+fn wallet_error(value: &JsValue) -> WalletError {
     let code = Reflect::get(value, &"code".into())
         .ok()
         .and_then(|c| c.as_f64())
         .map(|c| c as i64);
-    AppError::from_wallet(code, &js_error_text(value))
+    let message = js_error_text(value);
+    let lower = message.to_ascii_lowercase();
+    if code == Some(4001) || lower.contains("user rejected") || lower.contains("user denied") {
+        WalletError::Rejected
+    } else {
+        WalletError::Failed { code, message }
+    }
 }
 
 /// A wallet a page found.
@@ -136,8 +148,8 @@ pub fn legacy() -> Option<Discovered> {
 pub enum Wallet {
     /// A devnet key held by the page, clearly labelled.
     Dev {
-        /// The key.
-        signer: PrivateKeySigner,
+        /// The key, with a provider to send through.
+        wallet: LocalWallet,
     },
     /// A browser wallet.
     Injected {
@@ -158,12 +170,14 @@ fn hex_u64(value: &JsValue) -> Option<u64> {
 }
 
 impl Wallet {
-    /// A development wallet over a devnet key.
-    pub fn dev(key: &str) -> Result<Self, AppError> {
+    /// A development wallet over a devnet key, sending through `config`'s RPC endpoint.
+    pub fn dev(key: &str, config: &AppConfig) -> Result<Self, AppError> {
         let signer: PrivateKeySigner = key.parse().map_err(|e| {
             AppError::Other(format!("the devnet key in config.json is invalid: {e}"))
         })?;
-        Ok(Self::Dev { signer })
+        Ok(Self::Dev {
+            wallet: LocalWallet::new(signer, &config.rpc_url)?,
+        })
     }
 
     /// Connects to an injected wallet: asks for its accounts (the wallet shows its prompt).
@@ -196,7 +210,7 @@ impl Wallet {
     /// The account.
     pub fn address(&self) -> Address {
         match self {
-            Self::Dev { signer } => signer.address(),
+            Self::Dev { wallet } => wallet.address(),
             Self::Injected { address, .. } => *address,
         }
     }
@@ -222,13 +236,14 @@ impl Wallet {
         }
     }
 
-    /// Fails with [`AppError::WrongChain`] when the wallet is on another chain than the app.
-    pub async fn ensure_chain(&self, config: &AppConfig) -> Result<(), AppError> {
+    /// Fails with [`WalletError::WrongChain`] when the wallet is on another chain than the
+    /// app.
+    pub async fn ensure_chain(&self, config: &AppConfig) -> Result<(), WalletError> {
         if let Self::Injected { provider, .. } = self {
             let chain = provider.request("eth_chainId", JsValue::UNDEFINED).await?;
             let have = hex_u64(&chain).unwrap_or(0);
             if have != config.chain_id {
-                return Err(AppError::WrongChain {
+                return Err(WalletError::WrongChain {
                     have,
                     want: config.chain_id,
                 });
@@ -251,7 +266,7 @@ impl Wallet {
             .await
         {
             Ok(_) => Ok(()),
-            Err(AppError::Rejected) => Err(AppError::Rejected),
+            Err(WalletError::Rejected) => Err(AppError::Rejected),
             Err(_) => {
                 // 4902 (unknown chain) or a wallet that says it differently: add it.
                 let add = Object::new();
@@ -271,63 +286,85 @@ impl Wallet {
                     .request("wallet_addEthereumChain", Array::of1(&add).into())
                     .await
                     .map(drop)
+                    .map_err(AppError::from)
             }
         }
     }
 
-    /// Sends a transaction and returns its hash. The wallet signs (the development wallet
-    /// signs in the page); `gas` skips estimation when set.
+    /// Sends a transaction and returns its hash once the chain has it. The wallet signs
+    /// (the development wallet signs in the page); `gas` skips estimation when set.
     pub async fn send_transaction(
         &self,
         config: &AppConfig,
-        to: Address,
-        data: Bytes,
-        value: U256,
-        gas: Option<u64>,
-    ) -> Result<B256, AppError> {
+        call: Call,
+    ) -> Result<B256, requester::Error> {
         match self {
-            Self::Dev { signer } => {
-                let url = config
-                    .rpc_url
-                    .parse()
-                    .map_err(|e| AppError::Other(format!("bad RPC URL in config.json: {e}")))?;
-                let provider = contracts::connect(url, signer.clone());
-                let mut tx = TransactionRequest::default()
-                    .with_from(signer.address())
-                    .with_to(to)
-                    .with_input(data)
-                    .with_value(value);
-                if let Some(gas) = gas {
-                    tx = tx.with_gas_limit(gas);
-                }
-                let pending = provider
-                    .send_transaction(tx)
-                    .await
-                    .map_err(|e| AppError::from(contracts::Error::from(e)))?;
-                Ok(*pending.tx_hash())
-            }
+            Self::Dev { wallet } => requester::Wallet::send(wallet, call).await,
             Self::Injected {
                 provider, address, ..
             } => {
                 self.ensure_chain(config).await?;
                 let tx = Object::new();
-                let _ = Reflect::set(&tx, &"from".into(), &address.to_string().into());
-                let _ = Reflect::set(&tx, &"to".into(), &to.to_string().into());
-                let _ = Reflect::set(&tx, &"data".into(), &data.to_string().into());
-                let _ = Reflect::set(&tx, &"value".into(), &format!("0x{value:x}").into());
-                if let Some(gas) = gas {
-                    let _ = Reflect::set(&tx, &"gas".into(), &format!("0x{gas:x}").into());
+                let set = |key: &str, value: String| {
+                    let _ = Reflect::set(&tx, &key.into(), &value.into());
+                };
+                set("from", address.to_string());
+                set("to", call.to.to_string());
+                set("data", call.data.to_string());
+                set("value", format!("0x{:x}", call.value));
+                if let Some(gas) = call.gas {
+                    set("gas", format!("0x{gas:x}"));
                 }
                 let hash = provider
                     .request("eth_sendTransaction", Array::of1(&tx).into())
                     .await?;
                 hash.as_string()
                     .and_then(|h| h.parse::<B256>().ok())
-                    .ok_or_else(|| {
-                        AppError::Wallet("the wallet returned no transaction hash".into())
-                    })
+                    .ok_or_else(|| failed("the wallet returned no transaction hash").into())
             }
         }
+    }
+
+    /// A value transfer of `value` wei to `to`.
+    pub async fn transfer(
+        &self,
+        config: &AppConfig,
+        to: Address,
+        value: U256,
+    ) -> Result<B256, requester::Error> {
+        let call = Call {
+            to,
+            data: Bytes::new(),
+            value,
+            gas: None,
+        };
+        self.send_transaction(config, call).await
+    }
+}
+
+/// The connected wallet on the app's network: what the requester's flow pays and signs
+/// with (a browser wallet is checked to be on the app's chain before each transaction).
+#[derive(Clone, Debug)]
+pub struct OnNetwork {
+    /// The wallet.
+    pub wallet: Wallet,
+    /// The network it must be on.
+    pub config: AppConfig,
+}
+
+impl RequestSigner for OnNetwork {
+    fn address(&self) -> Address {
+        self.wallet.address()
+    }
+
+    async fn sign_message(&self, message: &str) -> Result<Signature, SignError> {
+        self.wallet.sign_message(message).await
+    }
+}
+
+impl requester::Wallet for OnNetwork {
+    async fn send(&self, call: Call) -> Result<B256, requester::Error> {
+        self.wallet.send_transaction(&self.config, call).await
     }
 }
 
@@ -336,11 +373,9 @@ impl RequestSigner for Wallet {
         Wallet::address(self)
     }
 
-    async fn sign_message(&self, message: &str) -> Result<Signature, String> {
+    async fn sign_message(&self, message: &str) -> Result<Signature, SignError> {
         match self {
-            Self::Dev { signer } => signer
-                .sign_message_sync(message.as_bytes())
-                .map_err(|e| e.to_string()),
+            Self::Dev { wallet } => wallet.sign_message(message).await,
             Self::Injected {
                 provider, address, ..
             } => {
@@ -351,16 +386,17 @@ impl RequestSigner for Wallet {
                     .request("personal_sign", params.into())
                     .await
                     .map_err(|e| match e {
-                        AppError::Rejected => "rejected by the user (4001)".to_owned(),
-                        other => other.to_string(),
+                        WalletError::Rejected => SignError::Rejected,
+                        other => SignError::Failed(other.to_string()),
                     })?;
+                let failed = |what: String| SignError::Failed(what);
                 let text = signature
                     .as_string()
-                    .ok_or("the wallet returned no signature")?;
+                    .ok_or_else(|| failed("the wallet returned no signature".into()))?;
                 let bytes = alloy::hex::decode(text.trim_start_matches("0x"))
-                    .map_err(|e| format!("the wallet's signature is not hex: {e}"))?;
+                    .map_err(|e| failed(format!("the wallet's signature is not hex: {e}")))?;
                 Signature::try_from(bytes.as_slice())
-                    .map_err(|e| format!("the wallet's signature is unusable: {e}"))
+                    .map_err(|e| failed(format!("the wallet's signature is unusable: {e}")))
             }
         }
     }

@@ -4,12 +4,15 @@
 #![cfg(target_arch = "wasm32")]
 
 use alloy::primitives::{Address, B256, U256};
-use app::model::{self, FileHash, SdForm, build_sd, chain_record, hash_file};
+use app::forms::{SdForm, build_sd, error_for};
+use app::timeline::timeline;
 use app::ui::report::{FileView, ReportView};
 use app::ui::timeline::Timeline;
+use app::verify::{FileHash, hash_file, settled_task, similarity_distance};
 use contracts::TaskManager;
 use contracts::history::{Entry, TaskEvent};
 use leptos::prelude::*;
+use requester::record::chain_record;
 use verifier::report::{Verdict, assemble};
 use verifier::score::ScoreKind;
 use wasm_bindgen::JsCast;
@@ -44,7 +47,7 @@ fn hashes() -> Vec<FileHash> {
 fn task(scores: [&[u8]; 3], result: &[u8]) -> TaskManager::Task {
     let nonces = [0x40, 0x41, 0x42].map(|b| [b; 32]);
     let nodes = [0x10, 0x11, 0x12].map(Address::repeat_byte);
-    app::model::settled_task(scores, nonces, nodes, result)
+    settled_task(scores, nonces, nodes, result)
 }
 
 fn score() -> Vec<u8> {
@@ -65,10 +68,7 @@ fn the_worker_hash_is_the_network_phash_and_the_independent_measure() {
         );
         let similarity = hash.similarity.expect("an image has a similarity hash");
         assert!(similarity.starts_with("dg:"), "{similarity}");
-        assert_eq!(
-            model::similarity_distance(&similarity, &similarity),
-            Some(0)
-        );
+        assert_eq!(similarity_distance(&similarity, &similarity), Some(0));
     }
     let text = hash_file(ScoreKind::Text, "0.json", b"{}");
     assert_eq!(text.fingerprint.unwrap().len(), 32);
@@ -255,7 +255,7 @@ fn the_timeline_lists_events_and_phases() {
             },
         },
     ];
-    let items = model::timeline(&entries);
+    let items = timeline(&entries);
     let host =
         mount(move || view! { <Timeline items=items state=TaskManager::TaskState::SUCCESS/> });
     let text = host.text_content().unwrap_or_default();
@@ -283,7 +283,7 @@ fn form_rules_are_verifiers_and_the_task_hash_is_the_arguments_keccak() {
     })
     .unwrap_err();
     assert_eq!(
-        model::error_for(&errors, "task_config.num_images").as_deref(),
+        error_for(&errors, "task_config.num_images").as_deref(),
         Some("11 is not allowed: 1..=10")
     );
 }

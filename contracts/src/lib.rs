@@ -17,6 +17,8 @@
 mod deploy;
 mod deployments;
 mod error;
+#[cfg(feature = "cli")]
+pub mod flags;
 pub mod history;
 mod provider;
 pub mod requests;

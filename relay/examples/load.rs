@@ -20,11 +20,11 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use alloy::primitives::{B256, Bytes as ChainBytes, keccak256};
 use alloy::signers::SignerSync;
 use alloy::signers::local::PrivateKeySigner;
-use relay::auth::{self, Nonce, RequestToSign, body_sha256};
 use relay::blob::DiskStore;
 use relay::chain::{ChainEvent, ChainIndex, TaskId, TaskType};
 use relay::config::Limits;
 use relay::{AppState, app, db};
+use relay_api::auth::{self, Nonce, RequestToSign, body_sha256};
 
 const CHAIN_ID: u64 = 31337;
 

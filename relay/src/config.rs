@@ -1,14 +1,15 @@
 //! The relay's settings, with safe defaults. Read from a TOML file, then overridden by
-//! environment variables and flags in the binary.
+//! environment variables and flags in the binary; written by serializing [`Config`] (the
+//! devnet does), so a written file always reads back.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use alloy_primitives::Address;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Everything the relay is configured with.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Where the SQLite database and the file store live unless configured otherwise.
@@ -49,7 +50,7 @@ impl Default for Config {
 }
 
 /// Which chain to follow.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ChainConfig {
     /// JSON-RPC endpoint.
@@ -86,7 +87,7 @@ impl Default for ChainConfig {
 }
 
 /// Limits on what a request may carry.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Limits {
     /// Largest task-argument body, in bytes.
@@ -131,6 +132,21 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_written_config_reads_back() {
+        let mut config = Config::default();
+        config.chain.deployments = Some(PathBuf::from("deployments.json"));
+        config.test_only_tamper_results_flag = Some(PathBuf::from("/tmp/flag"));
+        let text = toml::to_string(&config).unwrap();
+        let back: Config = toml::from_str(&text).unwrap();
+        assert_eq!(back.chain.deployments, config.chain.deployments);
+        assert_eq!(
+            back.test_only_tamper_results_flag,
+            config.test_only_tamper_results_flag
+        );
+        assert_eq!(back.listen, config.listen);
+    }
 
     #[test]
     fn the_example_file_parses_to_the_defaults() {

@@ -10,40 +10,21 @@
 //!
 //! The relay learns task state by following the chain's events ([`chain`]), stores
 //! records in SQLite or PostgreSQL ([`db`]) and bytes on disk or in object storage
-//! ([`blob`]), and authenticates callers by EIP-191 signatures ([`auth`], whose message
-//! format clients must follow). [`http::app`] is the whole HTTP API as a router;
-//! [`server`] assembles it from a [`config::Config`].
-//!
-//! Without its default `server` feature the crate is only [`auth`], which builds for
-//! `wasm32-unknown-unknown`, so clients sign requests with the same code that checks them.
+//! ([`blob`]), and authenticates callers by EIP-191 signatures (`relay_api::auth`, the rule
+//! clients sign by). [`http::app`] is the whole HTTP API as a router; [`server`] assembles
+//! it from a [`config::Config`]. The wire types are `relay-api`'s, the client is
+//! `relay-client`.
 
-pub mod api;
-pub mod auth;
-#[cfg(feature = "client")]
-pub mod client;
-
-#[cfg(feature = "server")]
 pub mod blob;
-#[cfg(feature = "server")]
 pub mod chain;
-#[cfg(feature = "server")]
 pub mod config;
-#[cfg(feature = "server")]
 pub mod db;
-#[cfg(feature = "server")]
 pub mod hashes;
-#[cfg(feature = "server")]
 pub mod http;
-#[cfg(feature = "server")]
 pub mod metrics;
-#[cfg(feature = "server")]
 pub mod models;
-#[cfg(feature = "server")]
 pub mod replay;
-#[cfg(feature = "server")]
 pub mod score;
-#[cfg(feature = "server")]
 pub mod server;
 
-#[cfg(feature = "server")]
 pub use http::{AppState, app};

@@ -1,5 +1,5 @@
 //! Model files: layouts, and importing a model directory (the naming rules are in
-//! [`crate::api`], shared with clients).
+//! [`relay_api`], shared with clients).
 
 use std::path::Path;
 
@@ -7,9 +7,9 @@ use alloy_primitives::B256;
 use futures_util::StreamExt as _;
 use tokio_util::io::ReaderStream;
 
-pub use crate::api::{Layout, MAX_NAME_LEN, MAX_PATH_LEN, ModelListing, NameError, check_name};
 use crate::blob::{BlobError, BlobStore};
 use crate::db::{Db, DbError, Model, ModelFile};
+pub use relay_api::{Layout, MAX_NAME_LEN, MAX_PATH_LEN, ModelListing, NameError, check_name};
 
 /// The layout of a model with these files.
 pub fn layout(files: &[ModelFile]) -> Layout {

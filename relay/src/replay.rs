@@ -5,7 +5,7 @@ use std::sync::Mutex;
 
 use alloy_primitives::Address;
 
-use crate::auth::{AuthError, Nonce};
+use relay_api::auth::{AuthError, Nonce};
 
 /// Past this many remembered nonces, expired ones are swept on the next insert.
 const SWEEP_AT: usize = 4096;

@@ -1,4 +1,4 @@
-//! `relay::client::RelayClient` against the real server on a loopback socket (SQLite, disk
+//! `relay_client::RelayClient` against the real server on a loopback socket (SQLite, disk
 //! blobs), with the chain view fed by events: every endpoint the nodes and the app use,
 //! and the errors they must tell apart.
 
@@ -10,9 +10,9 @@ use alloy::primitives::{B256, Bytes, U256, keccak256};
 use common::{key, png};
 use relay::blob::DiskStore;
 use relay::chain::{ChainEvent, ChainIndex, TaskId, TaskType};
-use relay::client::{ClientError, RelayClient};
 use relay::config::Limits;
 use relay::{AppState, app, db};
+use relay_client::{ClientError, RelayClient};
 
 const CHAIN_ID: u64 = 31337;
 

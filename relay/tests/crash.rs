@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use alloy::primitives::B256;
 use common::{key, now, sign};
-use relay::auth::{self, body_sha256};
+use relay_api::auth::{self, body_sha256};
 
 const CHAIN_ID: u64 = 31337;
 

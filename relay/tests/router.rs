@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::path::Path;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use alloy::primitives::{Address, B256, Bytes as ChainBytes, keccak256};
@@ -13,11 +13,11 @@ use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use common::{AuthHeaders, key, multipart, now, png, sign};
 use http_body_util::BodyExt;
-use relay::auth::{self, body_sha256};
 use relay::blob::DiskStore;
 use relay::chain::{ChainEvent, ChainIndex, TaskId, TaskType};
 use relay::config::Limits;
 use relay::{AppState, app, db};
+use relay_api::auth::{self, body_sha256};
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -662,11 +662,8 @@ async fn aborted_tasks_take_no_results() {
     assert_eq!(reply.code(), "task_aborted");
 }
 
-fn sd_tiny() -> &'static Path {
-    Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/reference/sd-tiny"
-    ))
+fn sd_tiny() -> PathBuf {
+    locate::reference("sd-tiny")
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -690,11 +687,9 @@ async fn models_are_listed_and_served_by_hash_with_ranges() {
     relay::models::import_dir(db.as_ref(), &blobs, "tiny/gpt2", dir.path(), 1 << 30)
         .await
         .unwrap();
-    if sd_tiny().exists() {
-        relay::models::import_dir(db.as_ref(), &blobs, "tiny/sd", sd_tiny(), 1 << 30)
-            .await
-            .unwrap();
-    }
+    relay::models::import_dir(db.as_ref(), &blobs, "tiny/sd", &sd_tiny(), 1 << 30)
+        .await
+        .unwrap();
 
     let listing = h.get("/v1/models").await;
     assert_eq!(listing.status, StatusCode::OK);
@@ -716,16 +711,14 @@ async fn models_are_listed_and_served_by_hash_with_ranges() {
     assert_eq!(weights_entry["size"], weights.len());
     let sha = weights_entry["sha256"].as_str().unwrap().to_owned();
     assert_eq!(sha, body_sha256(&weights).to_string());
-    if sd_tiny().exists() {
-        assert_eq!(models[1]["layout"], "diffusers_pipeline");
-        assert!(
-            models[1]["files"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|f| f["path"] == "unet/diffusion_pytorch_model.safetensors")
-        );
-    }
+    assert_eq!(models[1]["layout"], "diffusers_pipeline");
+    assert!(
+        models[1]["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["path"] == "unet/diffusion_pytorch_model.safetensors")
+    );
 
     let blob_path = format!("/v1/blobs/{sha}");
     let full = h.get(&blob_path).await;
@@ -854,8 +847,7 @@ async fn health_metrics_and_unknown_routes() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn reference_images_are_accepted_against_their_reference_phashes() {
-    let case =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference/sd-cases/dpm_default");
+    let case = locate::reference("sd-cases/dpm_default");
     let tsv = std::fs::read_to_string(case.join("phash.tsv")).expect("shared reference case");
     let mut files = Vec::new();
     let mut score = Vec::new();

@@ -6,6 +6,7 @@
 //!   (never used in scores).
 //! - [`score`]: score encoding, validation and the per-block comparison rule.
 //! - [`commitment`]: `keccak256(score || nonce)`, task hashes and GPU ids.
+//! - [`digest`]: SHA-256 of content (model files, request bodies, LLM result files).
 //! - [`args`]: typed, validated task arguments (Stable Diffusion and LLM).
 //! - [`llm`]: LLM result files, serialized byte for byte as Python's `json.dump` writes them
 //!   (through [`pyjson`]).
@@ -17,6 +18,7 @@
 
 pub mod args;
 pub mod commitment;
+pub mod digest;
 pub mod hex;
 pub mod llm;
 pub mod phash;

@@ -9,8 +9,6 @@
 //! A node must never submit an empty, ragged or all-zero score ([`validate`]): a black,
 //! safety-filtered image hashes to zero and says nothing about the work done.
 
-use sha2::{Digest as _, Sha256};
-
 /// Bytes per image in a Stable Diffusion score.
 pub const IMAGE_HASH_LEN: usize = 8;
 /// Bytes per result file in an LLM score.
@@ -103,7 +101,7 @@ pub fn image_hashes(score: &[u8]) -> Result<Vec<u64>, ScoreError> {
 
 /// SHA-256 of one LLM result file's exact bytes.
 pub fn file_digest(file: &[u8]) -> [u8; FILE_DIGEST_LEN] {
-    Sha256::digest(file).into()
+    crate::digest::sha256(file)
 }
 
 /// The score of a list of LLM result files, in file order.

@@ -1,27 +1,14 @@
-//! Tessera's inference engine: Stable Diffusion 1.x and GPT-2 on Burn.
+//! The Tessera node: serves the network's tasks with the [`engine`], natively (the `node`
+//! binary, for GPU machines) and in a browser tab (the `web_node` worker the app's Provide
+//! page starts).
 //!
-//! One code base for the browser (WebGPU through wgpu, or the pure-Rust CPU backend in
-//! wasm) and native nodes (wgpu, CUDA or CPU). Model code never names a backend: tensors
-//! live on a [`burn::tensor::Device`], chosen once in [`device`].
-//!
-//! The outputs must equal those of the reference network's PyTorch workers from the same
-//! checkpoint and arguments, so the pieces that decide them are ports of PyTorch's exact
-//! behaviour: [`randn`] reproduces `torch.randn` on a seeded CPU generator bit for bit, the
-//! tokenizers and chat templates follow `transformers`, and the schedulers follow
-//! `diffusers`.
+//! - [`node`]: the node's logic, the same on both platforms: what to do next about a task
+//!   (`plan`), the contract calls (`chain`), the serving loop (`runner`) over a `Host`; and,
+//!   natively, the host on this machine, its configuration, hardware, model folder and
+//!   journal.
+//! - `web` (wasm32): the browser's host and the node worker that speaks `worker_protocol`
+//!   with the page.
 
-pub mod device;
-pub mod error;
-pub mod files;
-pub mod llm;
-pub mod nn;
 pub mod node;
-pub mod randn;
-pub mod sd;
-pub mod task;
-pub mod tokenizer;
 #[cfg(target_arch = "wasm32")]
 pub mod web;
-pub mod weights;
-
-pub use error::{EngineError, Result};

@@ -1,7 +1,5 @@
 //! The `node run` command line, end to end on the reference checkpoints.
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 
@@ -29,13 +27,13 @@ fn last_stdout_line(output: &std::process::Output) -> String {
 
 #[test]
 fn llm_task_writes_the_reference_result_and_its_score() {
-    let cases = common::reference_json("gpt2-cases.json");
+    let cases = locate::json("gpt2-cases.json");
     let case = &cases[0];
     let dir = scratch("llm");
     let task = dir.join("task.json");
     std::fs::write(&task, case["task"].to_string()).unwrap();
     let out = dir.join("out");
-    let models = common::reference("");
+    let models = locate::reference("");
     let output = node(&[
         "run",
         "--task",
@@ -58,9 +56,9 @@ fn llm_task_writes_the_reference_result_and_its_score() {
 
 #[test]
 fn sd_task_prints_the_reference_phashes() {
-    let case = common::reference("sd-cases/one_step");
+    let case = locate::reference("sd-cases/one_step");
     let out = scratch("sd").join("out");
-    let models = common::reference("");
+    let models = locate::reference("");
     let output = node(&[
         "run",
         "--task",

@@ -1,11 +1,16 @@
-//! `cargo xtask bench [NAME...]`: benchmarks that print figures. Nothing here asserts a speed;
-//! the figures go into issue notes and ARCHITECTURE.md.
+//! `cargo xtask bench [NAME...]`: benchmarks that print figures. Nothing here asserts a
+//! speed; the figures go into issue notes and the README.
 
-use crate::cmd::{self, cargo};
-use crate::{contracts, tools};
+use std::process::Command;
+
 use anyhow::{Result, bail};
 
-const BENCHES: &[(&str, &str)] = &[
+use crate::app::{self, Network, NodeWorker};
+use crate::cmd::{cargo, run};
+use crate::tools;
+
+/// Every benchmark: its name and what it measures.
+pub const BENCHES: &[(&str, &str)] = &[
     (
         "phash",
         "perceptual hash, native (criterion): 512/1024 RGB PNG decode+hash, hash only",
@@ -44,25 +49,19 @@ const BENCHES: &[(&str, &str)] = &[
     ),
 ];
 
-pub fn run(args: &[String]) -> Result<()> {
-    if args.iter().any(|a| a == "-h" || a == "--help") {
-        println!("usage: cargo xtask bench [NAME...]   (all when none is named)\n");
-        for (name, what) in BENCHES {
-            println!("  {name:<11} {what}");
-        }
-        return Ok(());
-    }
-    let selected: Vec<&str> = if args.is_empty() {
+/// Runs the named benchmarks, or all of them.
+pub fn run_all(names: &[String]) -> Result<()> {
+    let selected: Vec<&str> = if names.is_empty() {
         BENCHES.iter().map(|(name, _)| *name).collect()
     } else {
-        args.iter().map(String::as_str).collect()
+        names.iter().map(String::as_str).collect()
     };
     for name in selected {
         match name {
-            "phash" => cmd::run(cargo().args(["bench", "-p", "verifier", "--bench", "phash"]))?,
+            "phash" => run(cargo().args(["bench", "-p", "verifier", "--bench", "phash"]))?,
             "phash-wasm" => {
                 tools::install_all()?;
-                cmd::run(tools::in_browser(cargo().args([
+                run(tools::in_browser(cargo().args([
                     "bench",
                     "-p",
                     "verifier",
@@ -73,17 +72,93 @@ pub fn run(args: &[String]) -> Result<()> {
                 ])))?
             }
             "engine" => crate::engine_bench::run()?,
-            "relay" => crate::relay::run(&["bench".to_owned()])?,
-            "app" => crate::app::bench()?,
-            "gas" => {
-                contracts::prepare_tests()?;
-                cmd::run(cargo().args(["bench", "-p", "contracts", "--bench", "gas"]))?
+            "relay" => run(cargo().args(["run", "--release", "-p", "relay", "--example", "load"]))?,
+            "app" => {
+                let dist = app::build()?;
+                for (name, raw, gz) in wasm_sizes(&dist)? {
+                    println!(
+                        "bench: {name}: {:.0} kB raw, {:.0} kB gzipped",
+                        raw as f64 / 1024.0,
+                        gz as f64 / 1024.0
+                    );
+                }
+                app::devnet(
+                    Network::Debug,
+                    "bench",
+                    &["app".into(), "--dist".into(), dist.into()],
+                )?
             }
-            "devnet" => crate::network_bench::run(3)?,
-            "node" => crate::node_bench::run(crate::node_bench::Builds::Release)?,
-            "node-test" => crate::node_bench::run(crate::node_bench::Builds::Test)?,
-            other => bail!("unknown benchmark `{other}`; `cargo xtask bench --help` lists them"),
+            "gas" => {
+                tools::npm_packages()?;
+                run(cargo().args(["bench", "-p", "contracts", "--bench", "gas"]))?
+            }
+            "devnet" => {
+                tools::npm_packages()?;
+                app::devnet(Network::Release, "bench", &["network".into()])?
+            }
+            "node" => {
+                let dist = app::build()?;
+                app::build_node_worker(&dist, NodeWorker::Release)?;
+                // The native node with wgpu compiled in, release, as providers run it.
+                app::devnet(
+                    Network::ReleaseWgpu,
+                    "bench",
+                    &[
+                        "node".into(),
+                        "--dist".into(),
+                        dist.into(),
+                        "--backend".into(),
+                        "cpu".into(),
+                        "--backend".into(),
+                        "wgpu".into(),
+                    ],
+                )?
+            }
+            "node-test" => {
+                // The test build `cargo xtask test` made (a no-op after it).
+                run(cargo().args(["test", "--workspace", "--no-run"]))?;
+                let dist = app::build()?;
+                app::build_node_worker(&dist, NodeWorker::Test)?;
+                run(app::test_devnet()
+                    .args(["bench", "node", "--dist"])
+                    .arg(&dist))?
+            }
+            other => bail!(
+                "unknown benchmark `{other}`; the benchmarks are: {}",
+                BENCHES
+                    .iter()
+                    .map(|(n, _)| *n)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         }
     }
     Ok(())
+}
+
+/// The wasm files of a build: (name, raw bytes, gzipped bytes).
+fn wasm_sizes(dist: &std::path::Path) -> Result<Vec<(String, u64, u64)>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dist)? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "wasm") {
+            let gz = Command::new("gzip")
+                .args(["-9", "-c"])
+                .arg(&path)
+                .output()?;
+            anyhow::ensure!(gz.status.success(), "gzip failed on {}", path.display());
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            out.push((
+                name,
+                std::fs::metadata(&path)?.len(),
+                gz.stdout.len() as u64,
+            ));
+        }
+    }
+    out.sort();
+    anyhow::ensure!(!out.is_empty(), "no wasm in {}", dist.display());
+    Ok(out)
 }

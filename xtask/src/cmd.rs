@@ -2,15 +2,25 @@
 
 use anyhow::{Context, Result, bail};
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-/// The workspace root (the parent of `xtask/`).
+/// The checkout this command runs in, found at run time ([`locate::workspace_root`]): a
+/// binary built in another clone (a shared `CARGO_TARGET_DIR`) must still act on this one.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives in the workspace")
-        .to_path_buf()
+    locate::workspace_root().unwrap_or_else(|e| {
+        eprintln!("error: {e}");
+        std::process::exit(2)
+    })
+}
+
+/// The cargo target directory in effect: `$CARGO_TARGET_DIR`, else the checkout's `target/`.
+pub fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from) {
+        Some(dir) if dir.is_absolute() => dir,
+        Some(dir) => root().join(dir),
+        None => root().join("target"),
+    }
 }
 
 fn describe(cmd: &Command) -> String {

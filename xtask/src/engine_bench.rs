@@ -3,14 +3,14 @@
 //! count, one workload per process so each peak-memory figure is that workload's own.
 //!
 //! Prepares what is missing and skips what is present: the random-weight SD 1.5 and GPT-2
-//! small checkpoints (`worker-wasm/examples/random_checkpoint.rs`) and a Python virtual
+//! small checkpoints (`engine/examples/random_checkpoint.rs`) and a Python virtual
 //! environment with the PyTorch packages, both under `<target>/bench/`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use serde_json::Value;
 
 use crate::cmd::{self, cargo};
@@ -59,43 +59,23 @@ const WORKLOADS: &[Workload] = &[
 const CHECKPOINTS: &[(&str, &str)] =
     &[("sd15-random", "sd15"), ("gpt2-small-random", "gpt2-small")];
 
-/// Where cargo puts build output: `$CARGO_TARGET_DIR`, else the workspace's `target/`.
-fn target_dir() -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => {
-            let dir = PathBuf::from(dir);
-            if dir.is_absolute() {
-                dir
-            } else {
-                cmd::root().join(dir)
-            }
-        }
-        None => cmd::root().join("target"),
-    }
-}
-
 pub fn run() -> Result<()> {
-    check_shared()?;
-    let dir = target_dir().join("bench");
+    // Fails early, with the reason, when the reference data is absent (the tiny workloads
+    // and the SD 1.5 checkpoint's tokenizer come from it).
+    locate::try_shared()?;
+    let dir = cmd::target_dir().join("bench");
     let models = dir.join("models");
     checkpoints(&models)?;
     let python = venv(&dir.join("venv"))?;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    cmd::run(cargo().args([
-        "bench",
-        "-p",
-        "worker-wasm",
-        "--bench",
-        "engine",
-        "--no-run",
-    ]))?;
+    cmd::run(cargo().args(["bench", "-p", "engine", "--bench", "engine", "--no-run"]))?;
 
     let mut results: BTreeMap<(&str, &str), Value> = BTreeMap::new();
     let mut loads = Vec::new();
     for workload in WORKLOADS {
         let models = models.to_str().context("non-UTF-8 target path")?;
         let mut burn = cargo();
-        burn.args(["bench", "-p", "worker-wasm", "--bench", "engine", "--"])
+        burn.args(["bench", "-p", "engine", "--bench", "engine", "--"])
             .arg(workload.name)
             .args(["--models", models])
             .args(workload.args)
@@ -103,7 +83,7 @@ pub fn run() -> Result<()> {
         let mut torch = Command::new(&python);
         torch
             .current_dir(cmd::root())
-            .arg("worker-wasm/tools/bench_torch.py")
+            .arg("engine/tools/bench_torch.py")
             .arg(workload.name)
             .args(["--models", models, "--threads", &threads.to_string()])
             .args(workload.args);
@@ -148,7 +128,7 @@ fn checkpoints(models: &Path) -> Result<()> {
                     "run",
                     "--release",
                     "-p",
-                    "worker-wasm",
+                    "engine",
                     "--example",
                     "random_checkpoint",
                     "--",
@@ -258,19 +238,4 @@ fn print_table(results: &BTreeMap<(&str, &str), Value>, threads: usize, loads: &
     for line in loads {
         println!("  {line}");
     }
-}
-
-/// Fails early, with the reason, when the reference data is absent (the tiny workloads and
-/// the SD 1.5 checkpoint's tokenizer come from it).
-fn check_shared() -> Result<()> {
-    let shared = std::env::var_os("TESSERA_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| cmd::root().join("../shared"));
-    if !shared.join("reference/sd-tiny").is_dir() {
-        bail!(
-            "reference data not found at {}: set TESSERA_SHARED to the shared folder",
-            shared.display()
-        );
-    }
-    Ok(())
 }

@@ -1,24 +1,32 @@
-//! `cargo xtask test`: every test of the project, in the order that fails fastest.
+//! `cargo xtask test`: every test of the project, in the order that fails fastest, and
+//! `cargo xtask lint`.
 //!
-//! 1. tools (installed when missing), npm packages, contract artifacts up to date,
-//!    PostgreSQL server binaries for the relay's storage tests;
+//! 1. tools (installed when missing);
 //! 2. formatting;
-//! 3. native tests of the whole workspace;
-//! 4. wasm tests in headless Chromium (verifier, the app);
+//! 3. native tests of the whole workspace: unit and integration tests, the dependency rules
+//!    ([`crate::tidy`]), the contracts' artifacts against solc, anvil, PostgreSQL and the
+//!    devnet end to end;
+//! 4. wasm tests in headless Chromium (the verifier, the app);
 //! 5. the app's release build and its end to end in Chromium against a devnet;
 //! 6. the browser light node: its worker's test build, and a tab serving on Chromium's
 //!    SwiftShader WebGPU beside two native nodes.
 //!
+//! The end-to-end steps run the `devnet` binary that step 3 built, and the wasm steps share
+//! one wasm32 build: nothing is compiled twice with other features.
+//!
 //! Ends with one line summing the tests that ran: `N passed, N failed, N skipped`.
 //!
 //! Clippy is `cargo xtask lint`, not a step here: a lint pass compiles the whole dependency
-//! graph a second time (native and wasm32), which on a 2-core CI machine cost more than every
-//! test together. Run it before committing.
+//! graph a second time (native and wasm32), which on a 2-core CI machine costs more than
+//! every test together. Run it before committing.
+
+use std::time::Instant;
+
+use anyhow::{Result, bail};
 
 use crate::cmd::{cargo, run, run_tee};
-use crate::{app, contracts, relay, tools};
-use anyhow::{Result, bail};
-use std::time::Instant;
+use crate::flags::{Contracts, Relay};
+use crate::{app, tools};
 
 #[derive(Default)]
 struct Tally {
@@ -50,7 +58,8 @@ impl Tally {
     }
 }
 
-pub fn run_all(_args: &[String]) -> Result<()> {
+/// `cargo xtask test`.
+pub fn run_all() -> Result<()> {
     let start = Instant::now();
     let mut tally = Tally::default();
     let result = pipeline(&mut tally);
@@ -61,62 +70,6 @@ pub fn run_all(_args: &[String]) -> Result<()> {
         tally.passed, tally.failed, tally.ignored
     );
     result
-}
-
-/// `cargo xtask lint`: formatting and clippy with `-D warnings` on every target, native and
-/// wasm32 (the app, the verifier and the browser node worker as the browser links them).
-pub fn lint(_args: &[String]) -> Result<()> {
-    tools::wasm_target()?;
-    step("format");
-    format_check()?;
-    step("clippy (native)");
-    clippy(&[
-        "--workspace",
-        "--all-targets",
-        "--features",
-        "contracts/cli",
-    ])?;
-    step("clippy (wasm32): everything a browser links");
-    // Two invocations, not one per crate: each compiles the shared dependencies (alloy,
-    // burn) again. The workspace crates they pull in (contracts, relay's client) are linted
-    // with them.
-    clippy(&[
-        "-p",
-        "verifier",
-        "-p",
-        "app",
-        "--lib",
-        "--bins",
-        "--tests",
-        "--target",
-        tools::WASM_TARGET,
-    ])?;
-    // The engine and the browser node worker (WebGPU through wgpu).
-    clippy(&[
-        "-p",
-        "worker-wasm",
-        "--lib",
-        "--bins",
-        "--features",
-        "wgpu",
-        "--target",
-        tools::WASM_TARGET,
-    ])?;
-    step("");
-    Ok(())
-}
-
-/// `cargo fmt --all --check`: the pipeline's and the lint's first step.
-fn format_check() -> Result<()> {
-    run(cargo().args(["fmt", "--all", "--", "--check"]))
-}
-
-/// `cargo clippy ARGS -- -D warnings`.
-fn clippy(args: &[&str]) -> Result<()> {
-    run(cargo()
-        .arg("clippy")
-        .args(args)
-        .args(["--", "-D", "warnings"]))
 }
 
 /// Prints a step's banner and the time the previous step took, so a CI log shows where
@@ -137,13 +90,6 @@ fn step(name: &str) {
 fn pipeline(tally: &mut Tally) -> Result<()> {
     step("tools");
     tools::install_all()?;
-    app::install()?;
-
-    step("contracts: npm packages and artifact freshness");
-    contracts::prepare_tests()?;
-
-    step("relay: PostgreSQL server binaries");
-    relay::prepare_tests()?;
 
     step("format");
     format_check()?;
@@ -152,17 +98,23 @@ fn pipeline(tally: &mut Tally) -> Result<()> {
     run_tee(cargo().args(["test", "--workspace"]), |l| tally.record(l))?;
 
     step("wasm tests in headless Chromium");
-    run_tee(
-        tools::in_browser(cargo().args(["test", "-p", "verifier", "--target", tools::WASM_TARGET])),
-        |l| tally.record(l),
-    )?;
-    app::wasm_test(|l| tally.record(l))?;
+    wasm_tests(|l| tally.record(l))?;
 
     step("app: release build and end to end in Chromium against a devnet");
-    app::e2e(|l| tally.record(l))?;
+    let dist = app::build()?;
+    run_tee(
+        app::test_devnet().args(["e2e", "app", "--dist"]).arg(&dist),
+        |l| tally.record(l),
+    )?;
 
     step("browser light node: its worker (test build) and its end to end in Chromium");
-    app::provide_e2e(|l| tally.record(l))?;
+    app::build_node_worker(&dist, app::NodeWorker::Test)?;
+    run_tee(
+        app::test_devnet()
+            .args(["e2e", "provide", "--dist"])
+            .arg(&dist),
+        |l| tally.record(l),
+    )?;
 
     step("");
     if tally.failed > 0 {
@@ -172,6 +124,85 @@ fn pipeline(tally: &mut Tally) -> Result<()> {
         bail!("no test ran");
     }
     Ok(())
+}
+
+/// The verifier's and the app's wasm-bindgen tests in headless Chromium, in one build.
+pub fn wasm_tests(on_line: impl FnMut(&str)) -> Result<()> {
+    tools::install_all()?;
+    run_tee(
+        tools::in_browser(app::wasm_build(
+            cargo().args(["test", "-p", "verifier", "-p", "app"]),
+        )),
+        on_line,
+    )
+}
+
+/// `cargo fmt --all --check`: the pipeline's and the lint's first step.
+fn format_check() -> Result<()> {
+    run(cargo().args(["fmt", "--all", "--", "--check"]))
+}
+
+/// `cargo clippy ARGS -- -D warnings`.
+fn clippy(args: &[&str]) -> Result<()> {
+    run(cargo()
+        .arg("clippy")
+        .args(args)
+        .args(["--", "-D", "warnings"]))
+}
+
+/// `cargo xtask lint`: formatting and clippy with `-D warnings` on every target, native and
+/// wasm32 (the app, the verifier and the browser node worker as the browser links them).
+pub fn lint() -> Result<()> {
+    tools::wasm_target()?;
+    step("format");
+    format_check()?;
+    step("clippy (native)");
+    clippy(&["--workspace", "--all-targets"])?;
+    step("clippy (wasm32): everything a browser links");
+    // One invocation: the page, the hashing worker and the node worker (WebGPU through
+    // wgpu) with the features the wasm tests and the worker's build use together.
+    clippy(&[
+        "-p",
+        "verifier",
+        "-p",
+        "app",
+        "-p",
+        "worker-wasm",
+        "--lib",
+        "--bins",
+        "--tests",
+        "--features",
+        "worker-wasm/wgpu",
+        "--target",
+        tools::WASM_TARGET,
+    ])?;
+    step("");
+    Ok(())
+}
+
+/// `cargo xtask contracts build | check`: the contracts' artifacts test, which rewrites
+/// stale artifacts (and fails then).
+pub fn contracts(command: Contracts) -> Result<()> {
+    tools::npm_packages()?;
+    let artifacts = || {
+        let mut test = cargo();
+        test.args(["test", "-p", "contracts", "--test", "artifacts"]);
+        test
+    };
+    if let Contracts::Build = command {
+        // Rewrites whatever is stale, failing if anything was; the run below checks.
+        artifacts().status()?;
+    }
+    run(&mut artifacts())
+}
+
+/// `cargo xtask relay prepare | test`.
+pub fn relay(command: Relay) -> Result<()> {
+    tools::debian_packages()?;
+    match command {
+        Relay::Prepare => Ok(()),
+        Relay::Test => run(cargo().args(["test", "-p", "relay"])),
+    }
 }
 
 #[cfg(test)]

@@ -1,23 +1,29 @@
-//! Installing the tools the tests and the devnet need, skipping what is already there.
+//! Installing what the tests and the devnet need, skipping what is already there.
 //!
 //! Everything comes from the package registries this project may reach: rustup for the wasm
-//! target, crates.io for wasm-bindgen-cli, Debian for Chromium and chromedriver.
+//! target, crates.io for wasm-bindgen-cli and trunk, Debian for Chromium, chromedriver and
+//! PostgreSQL's server, npm for solc, anvil, playwright-core and binaryen's wasm-opt.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail, ensure};
 
 use crate::cmd::{self, output, run};
-use anyhow::{Context, Result, bail};
-use std::path::Path;
-use std::process::Command;
 
 pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
+/// The trunk release that builds with Rust 1.95 (0.22 needs a newer rustc).
+pub const TRUNK_VERSION: &str = "0.21.14";
+
 /// Installs every tool `cargo xtask test` needs.
 pub fn install_all() -> Result<()> {
     wasm_target()?;
-    wasm_bindgen_cli()?;
-    chromium()?;
-    Ok(())
+    debian_packages()?;
+    npm_packages()?;
+    cargo_tools()
 }
 
 /// `rustup target add wasm32-unknown-unknown` unless installed.
@@ -31,7 +37,7 @@ pub fn wasm_target() -> Result<()> {
 }
 
 /// The `wasm-bindgen` version in Cargo.lock: the CLI must match it exactly.
-pub fn locked_wasm_bindgen_version() -> Result<String> {
+fn locked_wasm_bindgen_version() -> Result<String> {
     let lock =
         std::fs::read_to_string(cmd::root().join("Cargo.lock")).context("reading Cargo.lock")?;
     let mut lines = lock.lines();
@@ -48,39 +54,45 @@ pub fn locked_wasm_bindgen_version() -> Result<String> {
     bail!("Cargo.lock has no wasm-bindgen package")
 }
 
-/// `cargo install wasm-bindgen-cli` at the locked version unless that version is on PATH.
-///
-/// Not `--locked`: the CLI's own lock file names a dependency version the registry mirror
-/// lacks (see DESIGN.md).
-pub fn wasm_bindgen_cli() -> Result<()> {
-    let version = locked_wasm_bindgen_version()?;
-    let have = output(Command::new("wasm-bindgen").arg("--version")).unwrap_or_default();
-    let runner =
-        output(Command::new("wasm-bindgen-test-runner").arg("--version")).unwrap_or_default();
-    if have.split_whitespace().nth(1) == Some(version.as_str())
-        && runner.split_whitespace().nth(1) == Some(version.as_str())
-    {
-        return Ok(());
-    }
-    cargo_install(&["wasm-bindgen-cli", "--version", &version], 3)
+/// The version a tool prints as the second word of `TOOL --version`.
+fn version_of(tool: &str) -> Option<String> {
+    output(Command::new(tool).arg("--version"))?
+        .split_whitespace()
+        .nth(1)
+        .map(str::to_owned)
 }
 
-/// `cargo install ARGS` with the tool's release profile made quick to compile: no LTO, 16
-/// codegen units, no debug info and `opt_level`. A tool's own profile may ask for fat LTO
-/// and one codegen unit (trunk does), which on 2 cores turns minutes into a quarter of an
-/// hour, and these tools spend their time waiting on cargo or reading small files.
-pub fn cargo_install(args: &[&str], opt_level: u8) -> Result<()> {
-    run(
-        Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-            .arg("install")
-            .args(args)
-            .env("CARGO_PROFILE_RELEASE_LTO", "false")
-            .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16")
-            .env("CARGO_PROFILE_RELEASE_DEBUG", "false")
-            .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", opt_level.to_string())
-            // Its own build folder, not the project's cache: nothing there is shared.
-            .env_remove("CARGO_TARGET_DIR"),
-    )
+/// wasm-bindgen-cli at the locked version and trunk at [`TRUNK_VERSION`], compiled by one
+/// `cargo install` each into one shared build folder with one set of release settings, so
+/// the dependencies they share are compiled once.
+///
+/// The settings make them quick to compile: no LTO, 16 codegen units, no debug info,
+/// opt-level 1 (trunk asks for fat LTO and one codegen unit, a quarter of an hour on 2
+/// cores; both spend their time waiting on cargo, reading files or in wasm-opt). Not
+/// `--locked` for wasm-bindgen-cli: its lock file names a dependency version the registry
+/// mirror lacks (DESIGN.md).
+pub fn cargo_tools() -> Result<()> {
+    let bindgen = locked_wasm_bindgen_version()?;
+    if version_of("wasm-bindgen").as_deref() != Some(&bindgen)
+        || version_of("wasm-bindgen-test-runner").as_deref() != Some(&bindgen)
+    {
+        cargo_install(&["wasm-bindgen-cli", "--version", &bindgen])?;
+    }
+    if version_of("trunk").as_deref() != Some(TRUNK_VERSION) {
+        cargo_install(&["trunk", "--version", TRUNK_VERSION, "--locked"])?;
+    }
+    Ok(())
+}
+
+fn cargo_install(args: &[&str]) -> Result<()> {
+    run(cmd::cargo()
+        .arg("install")
+        .args(args)
+        .env("CARGO_PROFILE_RELEASE_LTO", "false")
+        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16")
+        .env("CARGO_PROFILE_RELEASE_DEBUG", "false")
+        .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "1")
+        .env("CARGO_TARGET_DIR", cmd::target_dir().join("tools")))
 }
 
 /// Configures a `cargo test`/`cargo bench --target wasm32-unknown-unknown` command to run
@@ -95,20 +107,94 @@ pub fn in_browser(cmd: &mut Command) -> &mut Command {
     .env("WASM_BINDGEN_TEST_TIMEOUT", "900")
 }
 
-/// Debian's Chromium and chromedriver, unless both are installed.
-pub fn chromium() -> Result<()> {
-    if Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists() {
+/// Debian's Chromium and chromedriver (the browser tests) and PostgreSQL's server (the
+/// relay's tests start their own cluster with it), in one `apt-get` run when any is
+/// missing.
+pub fn debian_packages() -> Result<()> {
+    let mut missing = Vec::new();
+    if !Path::new(CHROMIUM).exists() || !Path::new(CHROMEDRIVER).exists() {
+        missing.extend(["chromium", "chromium-driver"]);
+    }
+    if std::env::var_os("TESSERA_TEST_PG_URL").is_none() && postgres_bin_dir().is_none() {
+        missing.push("postgresql");
+    }
+    if missing.is_empty() {
         return Ok(());
     }
     let root = output(Command::new("id").arg("-u")).is_some_and(|uid| uid.trim() == "0");
     if !root {
         bail!(
-            "Chromium and chromedriver are needed for the browser tests: run \
-             `sudo apt-get install -y chromium chromium-driver`, then try again"
+            "the tests need Debian's {}: run `sudo apt-get install -y {}`, then try again",
+            missing.join(", "),
+            missing.join(" ")
         );
     }
-    run(Command::new("apt-get").args(["update", "-q"]))?;
-    run(Command::new("apt-get")
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .args(["install", "-y", "-q", "chromium", "chromium-driver"]))
+    let apt = |args: &[&str]| {
+        run(Command::new("apt-get")
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .args(args))
+    };
+    apt(&["update", "-q"])?;
+    apt(&[
+        &["install", "-y", "-q", "--no-install-recommends"],
+        &missing[..],
+    ]
+    .concat())?;
+    ensure!(
+        std::env::var_os("TESSERA_TEST_PG_URL").is_some() || postgres_bin_dir().is_some(),
+        "postgresql installed, but no /usr/lib/postgresql/<version>/bin/initdb found"
+    );
+    Ok(())
+}
+
+/// The newest `/usr/lib/postgresql/<version>/bin` that has `initdb`.
+pub fn postgres_bin_dir() -> Option<PathBuf> {
+    let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .flatten()
+        .filter_map(|e| {
+            let version = e.file_name().to_str()?.parse().ok()?;
+            let bin = e.path().join("bin");
+            bin.join("initdb").exists().then_some((version, bin))
+        })
+        .collect();
+    found.sort();
+    found.pop().map(|(_, bin)| bin)
+}
+
+/// The npm packages, each folder's `npm ci` run unless its lock file is installed:
+/// `contracts/` (solc, anvil) and `app/e2e/` (playwright-core, binaryen's wasm-opt).
+pub fn npm_packages() -> Result<()> {
+    for dir in ["contracts", "app/e2e"] {
+        let dir = cmd::root().join(dir);
+        let (lock, installed) = (
+            dir.join("package-lock.json"),
+            dir.join("node_modules/.package-lock.json"),
+        );
+        let fresh = match (std::fs::metadata(&lock), std::fs::metadata(&installed)) {
+            (Ok(l), Ok(i)) => i.modified()? >= l.modified()?,
+            _ => false,
+        };
+        if !fresh {
+            // Install scripts stay off: anvil's binary comes in its platform package.
+            run(Command::new("npm").current_dir(&dir).args([
+                "ci",
+                "--ignore-scripts",
+                "--no-audit",
+                "--no-fund",
+            ]))
+            .with_context(|| format!("`npm ci` in {} (is npm installed?)", dir.display()))?;
+        }
+    }
+    locate::anvil()?;
+    Ok(())
+}
+
+/// `PATH` with npm's wasm-opt first, so trunk finds the right one and downloads nothing.
+pub fn path_with_npm_tools() -> std::ffi::OsString {
+    let mut paths = vec![cmd::root().join("app/e2e/node_modules/.bin")];
+    if let Some(path) = std::env::var_os("PATH") {
+        paths.extend(std::env::split_paths(&path));
+    }
+    std::env::join_paths(paths).unwrap_or_default()
 }

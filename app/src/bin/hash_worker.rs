@@ -4,28 +4,23 @@
 
 #[cfg(target_arch = "wasm32")]
 fn main() {
-    use wasm_bindgen::JsCast;
-    use wasm_bindgen::prelude::Closure;
+    use app::hashing::{HashReply, HashRequest, answer};
+    use app::worker::Scope;
 
     console_error_panic_hook::set_once();
-    let Ok(scope) = js_sys::global().dyn_into::<web_sys::DedicatedWorkerGlobalScope>() else {
+    let Some(scope) = Scope::<HashReply>::get() else {
         return;
     };
-    let reply_to = scope.clone();
-    let on_message =
-        Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
-            let reply = app::hashing::answer(&event.data());
-            let _ = reply_to.post_message(&reply);
-        });
-    scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-    on_message.forget();
+    let reply = scope.clone();
+    scope.listen(move |request: Result<HashRequest, String>| match request {
+        Ok(request) => reply.post(&answer(request)),
+        Err(message) => reply.post(&HashReply::Unreadable { message }),
+    });
     // Messages sent before this point were not heard: the page queues them until now.
-    let ready = js_sys::Object::new();
-    let _ = js_sys::Reflect::set(&ready, &"ready".into(), &true.into());
-    let _ = scope.post_message(&ready);
+    scope.post(&HashReply::Ready);
 }
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() {
-    eprintln!("hash_worker is a web worker: trunk builds it for wasm32 (cargo xtask up)");
+    eprintln!("hash_worker is a web worker: trunk builds it for wasm32 (cargo xtask app build)");
 }

@@ -3,14 +3,15 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use relay::api::Layout;
-use relay::client::RelayClient;
+use relay_api::Layout;
+use relay_client::RelayClient;
 
 use super::{Ctx, Route, navigate};
-use crate::flow::{self, Step};
-use crate::model::{
-    Built, FormErrors, LlmForm, MessageForm, SCHEDULERS, SdForm, build_llm, build_sd, cnx,
-    error_for,
+use requester::{Order, Step};
+
+use crate::format::cnx;
+use crate::forms::{
+    FormErrors, LlmForm, MessageForm, SCHEDULERS, SdForm, build_llm, build_sd, error_for,
 };
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -40,7 +41,9 @@ pub fn CreatePage() -> impl IntoView {
             }
         });
         spawn_local(async move {
-            if let Ok(group) = crate::chain::llm_group(&config).await {
+            if let Ok(reader) = crate::chain::reader(&config)
+                && let Ok(group) = reader.llm_group().await
+            {
                 gpu.set(group);
             }
         });
@@ -68,7 +71,7 @@ pub fn CreatePage() -> impl IntoView {
         ctx.notice.set(None);
         step.set(Some(Step::Checking));
         spawn_local(async move {
-            let result = flow::submit(&config, &wallet, &built, |s| step.set(Some(s))).await;
+            let result = submit(&config, &wallet, &built, |s| step.set(Some(s))).await;
             step.set(None);
             match result {
                 Ok(id) => navigate(&Route::Task(id)),
@@ -113,7 +116,7 @@ pub fn CreatePage() -> impl IntoView {
 }
 
 #[component]
-fn Summary(built: Memo<Result<Built, FormErrors>>) -> impl IntoView {
+fn Summary(built: Memo<Result<Order, FormErrors>>) -> impl IntoView {
     move || {
         match built.get() {
         Ok(b) => view! {
@@ -306,4 +309,23 @@ fn LlmFields(
             </p>
         </div>
     }
+}
+
+/// Pays for `order` and hands it to the network with the requester's flow.
+async fn submit(
+    config: &crate::config::AppConfig,
+    wallet: &crate::wallet::Wallet,
+    order: &Order,
+    progress: impl Fn(Step),
+) -> Result<alloy::primitives::U256, (Option<alloy::primitives::U256>, crate::error::AppError)> {
+    let fail = |e: crate::error::AppError| (None, e);
+    wallet
+        .ensure_chain(config)
+        .await
+        .map_err(|e| fail(e.into()))?;
+    let requester = crate::requests::requester(config, wallet).map_err(fail)?;
+    requester
+        .submit(order, progress)
+        .await
+        .map_err(|(id, e)| (id, e.into()))
 }

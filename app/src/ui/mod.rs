@@ -19,7 +19,7 @@ use wasm_bindgen::prelude::Closure;
 
 use crate::config::{self, AppConfig};
 use crate::error::AppError;
-use crate::model::short;
+use crate::format::short;
 use crate::wallet::{self, Discovered, Wallet};
 
 /// A page of the app.
@@ -236,7 +236,7 @@ pub fn App() -> impl IntoView {
 }
 
 async fn check_relay(ctx: Ctx, url: &str, chain_id: u64) {
-    let result = match relay::client::RelayClient::new(url, chain_id) {
+    let result = match relay_client::RelayClient::new(url, chain_id) {
         Ok(client) => match client.health().await {
             Ok(health) if health.status == "ok" => Ok(health.status),
             Ok(health) => Err(format!("the relay reports “{}”", health.status)),
@@ -354,7 +354,10 @@ fn WalletBar() -> impl IntoView {
             busy.set(false);
         });
     };
-    let connect_dev = move |key: String| match Wallet::dev(&key) {
+    let connect_dev = move |key: String| match ctx
+        .config_now()
+        .and_then(|config| Wallet::dev(&key, &config))
+    {
         Ok(wallet) => {
             ctx.wallet.set(Some(wallet));
             ctx.notice.set(None);

@@ -7,7 +7,7 @@ use leptos::task::spawn_local;
 
 use super::{Ctx, Route};
 use crate::chain::{self, NetworkView, RecentTask};
-use crate::model::{cnx, short};
+use crate::format::{cnx, short};
 
 /// The Network page.
 #[component]

@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use verifier::report::{Report, SeatRecord, Verdict};
 
-use crate::model::short;
+use crate::format::short;
 
 /// A returned file as shown.
 #[derive(Debug, Clone, PartialEq)]

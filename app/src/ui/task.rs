@@ -8,7 +8,6 @@ use alloy::primitives::U256;
 use contracts::TaskManager::{self, TaskState};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use relay::client::RelayClient;
 use verifier::report::{Report, SeatRecord, Verdict, assemble};
 use verifier::score::ScoreKind;
 
@@ -17,12 +16,13 @@ use super::report::{FileView, ReportView};
 use super::timeline::Timeline;
 use crate::config::AppConfig;
 use crate::error::AppError;
-use crate::model::{
-    TimelineItem, chain_record, cnx, is_final, llm_text, score_kind, similarity_distance,
-    state_words, timeline,
-};
+use requester::record::{chain_record, is_final, score_kind};
+
+use crate::format::cnx;
+use crate::timeline::{TimelineItem, state_words, timeline};
+use crate::verify::{llm_text, similarity_distance};
 use crate::wallet::Wallet;
-use crate::{chain, flow, hashing, js};
+use crate::{chain, hashing, js, requests};
 
 /// Where the verification stands.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,7 +54,7 @@ pub fn TaskPage(id: U256) -> impl IntoView {
     let pending = RwSignal::new(
         ctx.config_now()
             .ok()
-            .and_then(|c| flow::pending_for(&c, id)),
+            .and_then(|c| requests::pending_for(&c, id)),
     );
     let resuming = RwSignal::new(false);
     let alive = Arc::new(AtomicBool::new(true));
@@ -67,14 +67,18 @@ pub fn TaskPage(id: U256) -> impl IntoView {
     if let Ok(config) = ctx.config_now() {
         let alive = alive.clone();
         spawn_local(async move {
+            let reader = match chain::reader(&config) {
+                Ok(reader) => reader,
+                Err(e) => return load_error.set(Some(e.to_string())),
+            };
             let mut final_polls = 0;
             while alive.load(Ordering::Relaxed) && final_polls < 2 {
                 if threshold.get_untracked().is_none()
-                    && let Ok(params) = chain::params(&config).await
+                    && let Ok(params) = reader.params().await
                 {
                     threshold.set(Some(params.similarityThreshold));
                 }
-                match chain::task(&config, id).await {
+                match reader.task(id).await {
                     Ok(t) => {
                         load_error.set(None);
                         if is_final(t.state) {
@@ -82,9 +86,9 @@ pub fn TaskPage(id: U256) -> impl IntoView {
                         }
                         task.set(Some(t));
                     }
-                    Err(e) => load_error.set(Some(e.to_string())),
+                    Err(e) => load_error.set(Some(AppError::from(e).to_string())),
                 }
-                if let Ok(history) = chain::task_history(&config, id).await {
+                if let Ok(history) = reader.history(id).await {
                     items.set(timeline(&history));
                 }
                 maybe_verify(ctx, &config, id, task, threshold, check);
@@ -110,7 +114,7 @@ pub fn TaskPage(id: U256) -> impl IntoView {
         };
         resuming.set(true);
         spawn_local(async move {
-            match flow::resume(&config, &wallet, id).await {
+            match requests::resume(&config, &wallet, id).await {
                 Ok(()) => {
                     pending.set(None);
                     ctx.notice.set(None);
@@ -225,22 +229,15 @@ async fn verify(
     threshold: u64,
     check: RwSignal<Check>,
 ) -> Result<Check, AppError> {
-    let relay = RelayClient::new(&config.relay_url, config.chain_id)?;
-    let listing = relay.results(wallet, id).await?;
     let kind = score_kind(task.request.taskType);
-    let mut files = Vec::with_capacity(listing.results.files.len());
-    for (i, file) in listing.results.files.iter().enumerate() {
-        check.set(Check::Busy(format!(
-            "Downloading {} ({} of {})…",
-            file.name,
-            i + 1,
-            listing.results.files.len()
-        )));
-        files.push((
-            file.name.clone(),
-            relay.result_file(wallet, id, &file.name).await?,
-        ));
-    }
+    let files = requests::requester(config, wallet)?
+        .results(id, |name, i, count| {
+            check.set(Check::Busy(format!(
+                "Downloading {name} ({} of {count})…",
+                i + 1
+            )));
+        })
+        .await?;
     check.set(Check::Busy(format!(
         "Hashing {} file(s) in web workers…",
         files.len()

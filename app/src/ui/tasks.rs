@@ -7,8 +7,11 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::{Ctx, Route};
-use crate::model::{cnx, score_kind, state_words};
-use crate::{chain, flow};
+use requester::record::score_kind;
+
+use crate::format::cnx;
+use crate::timeline::state_words;
+use crate::{chain, requests};
 
 #[derive(Debug, Clone, PartialEq)]
 struct Row {
@@ -35,9 +38,10 @@ pub fn TasksPage() -> impl IntoView {
         spawn_local(async move {
             let result = async {
                 let ids = chain::tasks_of(&config, wallet.address()).await?;
+                let reader = chain::reader(&config)?;
                 let mut out = Vec::new();
                 for id in ids.into_iter().rev().take(50) {
-                    let t = chain::task(&config, id).await?;
+                    let t = reader.task(id).await?;
                     out.push(Row {
                         id,
                         state: t.state,
@@ -55,7 +59,7 @@ pub fn TasksPage() -> impl IntoView {
     let unfinished = move || {
         ctx.config
             .get()
-            .map(|c| flow::pending(&c))
+            .map(|c| requests::pending(&c))
             .unwrap_or_default()
             .into_iter()
             .filter_map(|p| p.id)

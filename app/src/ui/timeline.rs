@@ -3,7 +3,7 @@
 use contracts::TaskManager::TaskState;
 use leptos::prelude::*;
 
-use crate::model::{TimelineItem, state_words};
+use crate::timeline::{TimelineItem, state_words};
 
 const PHASES: [(u8, &str); 6] = [
     (TaskState::WAITING_SEED, "Created"),

@@ -1,58 +1,48 @@
-//! `tessera-deploy --rpc URL --key HEX [--out FILE] [options]`: deploys Tessera's contracts
-//! to any EVM chain and writes the deployments file. `cargo xtask chain` runs it against a
-//! fresh anvil.
-//!
-//! Options (defaults in `contracts::Parameters::defaults`): `--min-stake CNX`,
-//! `--min-pool N`, `--threshold BITS`, `--task-timeout S`, `--reveal-timeout S`,
-//! `--upload-timeout S`, `--seed-window BLOCKS`, `--queue N`, `--unbonding S`,
-//! `--treasury ADDRESS`.
+//! `tessera-deploy`: deploys Tessera's contracts to any EVM chain and writes the deployments
+//! file. `devnet chain` does the same against a fresh anvil.
 
-use alloy::primitives::{Address, U256};
+use std::path::PathBuf;
+
 use alloy::signers::local::PrivateKeySigner;
-use anyhow::{Context, Result, bail};
-use contracts::Parameters;
+use anyhow::{Context, Result};
+use clap::Parser;
+use contracts::flags::DeployFlags;
+
+/// Deploys the NodeRegistry and TaskManager contracts and links them.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Cli {
+    /// The chain's JSON-RPC endpoint.
+    #[arg(long)]
+    rpc: String,
+    /// The deployer's private key, `0x` hex (it owns both contracts).
+    #[arg(long, env = "TESSERA_DEPLOYER_KEY", hide_env_values = true)]
+    key: String,
+    /// Where to write the deployments file (default: standard output).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    params: DeployFlags,
+}
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut rpc = None;
-    let mut key = None;
-    let mut out = None;
-    let mut overrides = Vec::new();
-    let mut it = args.iter();
-    while let Some(flag) = it.next() {
-        let value = it.next().with_context(|| format!("{flag} needs a value"))?;
-        match flag.as_str() {
-            "--rpc" => rpc = Some(value.clone()),
-            "--key" => key = Some(value.clone()),
-            "--out" => out = Some(value.clone()),
-            _ => overrides.push((flag.clone(), value.clone())),
-        }
-    }
-    let rpc = rpc.context("--rpc URL is required")?;
-    let signer: PrivateKeySigner = key
-        .context("--key HEX is required")?
-        .parse()
-        .context("--key is not a private key")?;
-    let deployer = signer.address();
-
-    let mut params = Parameters::defaults(deployer);
-    for (flag, value) in overrides {
-        apply(&mut params, &flag, &value).with_context(|| format!("{flag} {value}"))?;
-    }
-
-    let provider = contracts::connect(rpc.parse().context("--rpc is not a URL")?, signer);
-    let deployments = contracts::deploy(provider, &rpc, params.clone()).await?;
-    let json = deployments.to_json();
-    match out {
+    let cli = Cli::parse();
+    let signer: PrivateKeySigner = cli.key.parse().context("--key is not a private key")?;
+    let params = cli.params.parameters(signer.address());
+    let provider = contracts::connect(cli.rpc.parse().context("--rpc is not a URL")?, signer);
+    let deployments = contracts::deploy(provider, &cli.rpc, params.clone()).await?;
+    match &cli.out {
         Some(path) => {
-            deployments.save(&path)?;
+            deployments.save(path)?;
             eprintln!(
-                "deployed: registry {} task manager {} -> {path}",
-                deployments.node_registry, deployments.task_manager
+                "deployed: registry {} task manager {} -> {}",
+                deployments.node_registry,
+                deployments.task_manager,
+                path.display()
             );
         }
-        None => print!("{json}"),
+        None => print!("{}", deployments.to_json()),
     }
     eprintln!(
         "parameters: min stake {} wei, min pool {}, threshold {}, task timeout {} s",
@@ -61,29 +51,5 @@ async fn main() -> Result<()> {
         params.tasks.similarityThreshold,
         params.tasks.taskTimeout
     );
-    Ok(())
-}
-
-fn apply(p: &mut Parameters, flag: &str, value: &str) -> Result<()> {
-    let n = || value.parse::<u64>().context("not a whole number");
-    match flag {
-        "--min-stake" => {
-            p.registry.minStake = U256::from(n()?) * U256::from(10u64).pow(U256::from(18u64))
-        }
-        "--unbonding" => p.registry.unbondingDelay = n()?,
-        "--min-pool" => p.tasks.minPoolSize = n()?,
-        "--threshold" => p.tasks.similarityThreshold = n()?,
-        "--task-timeout" => p.tasks.taskTimeout = n()?,
-        "--reveal-timeout" => p.tasks.revealTimeout = n()?,
-        "--upload-timeout" => p.tasks.uploadTimeout = n()?,
-        "--seed-window" => p.tasks.seedWindowBlocks = n()?,
-        "--queue" => p.tasks.maxQueueSize = n()?,
-        "--treasury" => {
-            let a: Address = value.parse().context("not an address")?;
-            p.registry.treasury = a;
-            p.tasks.treasury = a;
-        }
-        _ => bail!("unknown option {flag}"),
-    }
     Ok(())
 }

@@ -30,24 +30,8 @@ pub fn cnx(n: u64) -> U256 {
     U256::from(n) * U256::from(10u64).pow(U256::from(18u64))
 }
 
-/// The anvil binary npm installed in `contracts/node_modules` (the platform package holds
-/// the real binary; the `.bin/anvil` shim is a node script).
 fn anvil_binary() -> PathBuf {
-    let scope = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("node_modules/@foundry-rs");
-    let found = std::fs::read_dir(&scope).ok().and_then(|entries| {
-        entries
-            .filter_map(Result::ok)
-            .filter(|e| e.file_name().to_string_lossy().starts_with("anvil-"))
-            .map(|e| e.path().join("bin/anvil"))
-            .find(|p| p.is_file())
-    });
-    found.unwrap_or_else(|| {
-        panic!(
-            "no anvil binary under {}: run `cargo xtask test` (or `cargo xtask contracts prepare`, \
-             which runs `npm ci` in contracts/)",
-            scope.display()
-        )
-    })
+    locate::anvil().unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Gas used per labelled call, over the whole test binary, for the gas report.

@@ -10,9 +10,9 @@ use alloy_primitives::B256;
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures_util::{StreamExt, TryStreamExt};
-use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use tokio_util::io::ReaderStream;
+use verifier::digest::Sha256Stream;
 
 use super::{BlobError, BlobStore, ByteStream, blob_path, check_expected};
 
@@ -139,7 +139,7 @@ impl BlobStore for DiskStore {
         let tmp = self.tmp_path();
         let result = async {
             let mut file = tokio::fs::File::create(&tmp).await?;
-            let mut hasher = Sha256::new();
+            let mut hasher = Sha256Stream::new();
             let mut size = 0u64;
             while let Some(chunk) = stream.next().await {
                 let chunk = chunk?;
@@ -150,7 +150,7 @@ impl BlobStore for DiskStore {
                 hasher.update(&chunk);
                 file.write_all(&chunk).await?;
             }
-            let hash = B256::from(<[u8; 32]>::from(hasher.finalize()));
+            let hash = B256::from(hasher.finish());
             check_expected(expected, hash)?;
             file.sync_all().await?;
             drop(file);

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use futures_util::{StreamExt, TryStreamExt};
 use object_store::path::Path;
 use object_store::{GetOptions, ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
-use sha2::{Digest, Sha256};
+use verifier::digest::Sha256Stream;
 
 use super::{BlobError, BlobStore, ByteStream, blob_path, check_expected};
 
@@ -93,7 +93,7 @@ impl BlobStore for ObjectStoreBlobs {
     ) -> Result<(B256, u64), BlobError> {
         let tmp = self.tmp_location();
         let mut upload = WriteMultipart::new(self.store.put_multipart(&tmp).await?);
-        let mut hasher = Sha256::new();
+        let mut hasher = Sha256Stream::new();
         let mut size = 0u64;
         let streamed: Result<(), BlobError> = async {
             while let Some(chunk) = stream.next().await {
@@ -114,7 +114,7 @@ impl BlobStore for ObjectStoreBlobs {
             return Err(e);
         }
         upload.finish().await?;
-        let hash = B256::from(<[u8; 32]>::from(hasher.finalize()));
+        let hash = B256::from(hasher.finish());
         let result = match check_expected(expected, hash) {
             Ok(()) => self
                 .store

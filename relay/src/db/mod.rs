@@ -21,8 +21,8 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-pub use crate::api::{ModelFile, ResultFile, ResultSet};
 use crate::chain::TaskId;
+pub use relay_api::{ModelFile, ResultFile, ResultSet};
 
 /// A database failure.
 #[derive(Debug, thiserror::Error)]

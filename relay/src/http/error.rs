@@ -5,10 +5,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::auth::AuthError;
 use crate::blob::BlobError;
 use crate::db::DbError;
 use crate::score::ScoreError;
+use relay_api::auth::AuthError;
 
 /// An answer other than success.
 #[derive(Debug)]

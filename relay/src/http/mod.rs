@@ -13,7 +13,7 @@
 //! | `PUT /v1/models/files?model=…&path=…` | configured publishers | one model file, streamed |
 //! | `GET /v1/blobs/{sha256}` | anyone | a model file by content hash, with `Range` support |
 //!
-//! Signed requests follow [`crate::auth`]. Errors are JSON `{"error": {"code", "message"}}`
+//! Signed requests follow [`relay_api::auth`]. Errors are JSON `{"error": {"code", "message"}}`
 //! with a 4xx status for anything the caller can fix.
 
 mod error;
@@ -40,15 +40,15 @@ use tracing::Level;
 
 pub use error::ApiError;
 
-use crate::api::Health;
+use relay_api::Health;
 
-use crate::auth::{self, AuthError, Nonce, RequestToSign};
 use crate::blob::BlobStore;
 use crate::chain::{TaskChain, TaskId, TaskView};
 use crate::config::Limits;
 use crate::db::Db;
 use crate::metrics::Metrics;
 use crate::replay::ReplayGuard;
+use relay_api::auth::{self, AuthError, Nonce, RequestToSign};
 
 /// Everything the handlers share. Cheap to clone.
 #[derive(Clone)]

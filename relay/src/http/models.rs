@@ -9,11 +9,11 @@ use futures_util::{StreamExt as _, TryStreamExt as _};
 use serde::Deserialize;
 
 use super::{ApiError, AppState, SignedStream, serve_blob};
-use crate::api::{ModelList, ModelListing};
 use crate::blob::BlobError;
 use crate::db::ModelFile;
 use crate::metrics::Metrics;
 use crate::models;
+use relay_api::{ModelList, ModelListing};
 
 /// `GET /v1/models`.
 pub(crate) async fn list(State(state): State<AppState>) -> Result<Json<ModelList>, ApiError> {

@@ -9,12 +9,12 @@ use axum::response::{IntoResponse, Response};
 use futures_util::stream;
 
 use super::{ApiError, AppState, Signed, serve_blob, task_id};
-use crate::api::{ArgsReceipt, ResultFile, ResultSet, ResultsView};
 use crate::chain::{TaskState, TaskType, TaskView};
 use crate::db::{ArgsRecord, Inserted};
 use crate::hashes::{sha256, task_hash};
 use crate::metrics::Metrics;
 use crate::score;
+use relay_api::{ArgsReceipt, ResultFile, ResultSet, ResultsView};
 use verifier::args::ArgsError;
 
 /// Results and arguments never change once accepted, but are not public.

@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use alloy::primitives::{Address, B256};
 use alloy::signers::SignerSync;
 use alloy::signers::local::PrivateKeySigner;
-use relay::auth::{self, Nonce, RequestToSign};
+use relay_api::auth::{self, Nonce, RequestToSign};
 
 /// A deterministic test key.
 pub fn key(n: u8) -> PrivateKeySigner {

@@ -87,24 +87,59 @@ pub enum Command {
     ClearCache,
 }
 
+/// Which command, without its fields: what [`Event::Error`] names when a command failed.
+/// Serialized as the command's own tag (`exportKey`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum CommandKind {
+    /// [`Command::Init`].
+    Init,
+    /// [`Command::Probe`].
+    Probe,
+    /// [`Command::Benchmark`].
+    Benchmark,
+    /// [`Command::Status`].
+    Status,
+    /// [`Command::Join`].
+    Join,
+    /// [`Command::Start`].
+    Start,
+    /// [`Command::Stop`].
+    Stop,
+    /// [`Command::Quit`].
+    Quit,
+    /// [`Command::Withdraw`].
+    Withdraw,
+    /// [`Command::ExportKey`].
+    ExportKey,
+    /// [`Command::RemoveKey`].
+    RemoveKey,
+    /// [`Command::BenchTask`].
+    BenchTask,
+    /// [`Command::CacheInfo`].
+    CacheInfo,
+    /// [`Command::ClearCache`].
+    ClearCache,
+}
+
 impl Command {
-    /// The command's serialized tag (`exportKey`): what [`Event::Error`] names.
-    pub fn tag(&self) -> &'static str {
+    /// Which command this is.
+    pub fn kind(&self) -> CommandKind {
         match self {
-            Self::Init { .. } => "init",
-            Self::Probe => "probe",
-            Self::Benchmark { .. } => "benchmark",
-            Self::Status => "status",
-            Self::Join { .. } => "join",
-            Self::Start { .. } => "start",
-            Self::Stop => "stop",
-            Self::Quit => "quit",
-            Self::Withdraw { .. } => "withdraw",
-            Self::ExportKey => "exportKey",
-            Self::RemoveKey => "removeKey",
-            Self::BenchTask { .. } => "benchTask",
-            Self::CacheInfo => "cacheInfo",
-            Self::ClearCache => "clearCache",
+            Self::Init { .. } => CommandKind::Init,
+            Self::Probe => CommandKind::Probe,
+            Self::Benchmark { .. } => CommandKind::Benchmark,
+            Self::Status => CommandKind::Status,
+            Self::Join { .. } => CommandKind::Join,
+            Self::Start { .. } => CommandKind::Start,
+            Self::Stop => CommandKind::Stop,
+            Self::Quit => CommandKind::Quit,
+            Self::Withdraw { .. } => CommandKind::Withdraw,
+            Self::ExportKey => CommandKind::ExportKey,
+            Self::RemoveKey => CommandKind::RemoveKey,
+            Self::BenchTask { .. } => CommandKind::BenchTask,
+            Self::CacheInfo => CommandKind::CacheInfo,
+            Self::ClearCache => CommandKind::ClearCache,
         }
     }
 }
@@ -134,7 +169,12 @@ pub enum Event {
     /// The model cache.
     Cache(CacheView),
     /// A command failed.
-    Error { command: String, message: String },
+    Error {
+        command: CommandKind,
+        message: String,
+    },
+    /// The worker could not read a message from the page (it names no command).
+    Unreadable { message: String },
 }
 
 /// This browser's compute.
@@ -331,8 +371,17 @@ mod tests {
     }
 
     #[test]
-    fn command_tags_match_the_wire_format() {
+    fn command_kinds_serialize_as_the_commands_tags() {
         let commands = [
+            Command::Init {
+                network: Network {
+                    chain_id: 1,
+                    rpc_url: String::new(),
+                    relay_url: String::new(),
+                    node_registry: String::new(),
+                    task_manager: String::new(),
+                },
+            },
             Command::Probe,
             Command::Status,
             Command::Stop,
@@ -361,7 +410,11 @@ mod tests {
         ];
         for command in commands {
             let json = serde_json::to_value(&command).unwrap();
-            assert_eq!(json["type"], command.tag(), "{command:?}");
+            assert_eq!(
+                json["type"],
+                serde_json::to_value(command.kind()).unwrap(),
+                "{command:?}"
+            );
         }
     }
 

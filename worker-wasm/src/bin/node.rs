@@ -39,9 +39,10 @@ mod native {
     use clap::{Parser, Subcommand};
     use contracts::Deployments;
     use contracts::NodeRegistry::NodeStatus;
-    use relay::client::RelayClient;
+    use engine::device::Backend;
+    use engine::task::{self, Task};
+    use relay_client::RelayClient;
     use tracing_subscriber::EnvFilter;
-    use worker_wasm::device::Backend;
     use worker_wasm::node::capability;
     use worker_wasm::node::chain::NodeChain;
     use worker_wasm::node::config::NodeConfig;
@@ -49,7 +50,6 @@ mod native {
     use worker_wasm::node::models::ModelStore;
     use worker_wasm::node::native::NativeHost;
     use worker_wasm::node::runner::{Node, Settings, Stop};
-    use worker_wasm::task::{self, Task};
 
     /// A Tessera node: runs Stable Diffusion and LLM tasks for the network.
     #[derive(Debug, Parser)]
@@ -356,7 +356,7 @@ mod native {
         std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
         let device = backend.device()?;
         eprintln!("loading {} on {backend}", model_dir.display());
-        if let Some(limits) = worker_wasm::device::wgpu_limits() {
+        if let Some(limits) = engine::device::wgpu_limits() {
             eprintln!(
                 "wgpu buffer limits: binding {} MiB, buffer {} MiB (adapter offers {} / {} MiB)",
                 limits.max_storage_buffer_binding_size >> 20,
@@ -365,7 +365,7 @@ mod native {
                 limits.adapter_max_buffer_size >> 20
             );
         }
-        let mut clock = task::StepClock::default();
+        let mut clock = engine::timing::StepClock::default();
         let outcome = pollster::block_on(task::run(&task, model_dir.as_path(), &device, |p| {
             clock.step();
             eprintln!("{}", p.detail)
@@ -376,7 +376,7 @@ mod native {
                 .with_context(|| format!("cannot write {}", path.display()))?;
             eprintln!("wrote {}", path.display());
         }
-        let timing = clock.finish(backend.name());
+        let timing = clock.finish();
         eprintln!(
             "done in {:.1} s: {} steps, the first (loading, prompt, kernels) {:.0} ms, then \
              {:.0} ms each (median)",

@@ -7,7 +7,7 @@
 //!   the operator's `gpu_vram` setting, since WebGPU does not expose memory sizes.
 //! - `cuda`: name and memory from `nvidia-smi`, as the reference network's nodes do.
 
-use crate::device::Backend;
+use engine::device::{Backend, WgpuAdapter};
 
 /// A node's announced hardware.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,34 +97,22 @@ fn parse_nvidia_smi(text: &str) -> Result<(String, u64), String> {
     Ok((name.trim().to_owned(), mib.div_ceil(1024)))
 }
 
-#[cfg(feature = "wgpu")]
 fn wgpu_adapter(vram_override: Option<u64>) -> Result<Capability, String> {
-    let instance = wgpu::Instance::new(&wgpu::InstanceDescriptor::from_env_or_default());
-    let adapter = pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
-        power_preference: wgpu::PowerPreference::HighPerformance,
-        ..Default::default()
-    }))
-    .map_err(|e| format!("no adapter: {e}"))?;
-    let info = adapter.get_info();
-    let vram = if info.vendor == 0x10de {
+    let adapter = engine::device::wgpu_adapter().map_err(|e| e.to_string())?;
+    let vram = if adapter.vendor == WgpuAdapter::NVIDIA {
         nvidia_smi().ok().map(|(_, vram)| vram)
-    } else if info.device_type == wgpu::DeviceType::Cpu {
+    } else if adapter.is_cpu {
         system_memory_gb()
     } else {
         None
     };
     Ok(Capability {
-        gpu_name: info.name,
+        gpu_name: adapter.name,
         gpu_vram: vram.or(vram_override).ok_or(
             "WebGPU does not report memory sizes and this is not an NVIDIA or CPU adapter: \
              set gpu_vram in the node's configuration",
         )?,
     })
-}
-
-#[cfg(not(feature = "wgpu"))]
-fn wgpu_adapter(_: Option<u64>) -> Result<Capability, String> {
-    Err("the wgpu backend is not compiled in; rebuild with `--features wgpu`".into())
 }
 
 #[cfg(test)]

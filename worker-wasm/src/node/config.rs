@@ -21,13 +21,14 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 pub use super::fault::Fault;
-use crate::device::Backend;
+use engine::device::Backend;
 
-/// Every setting of a node.
-#[derive(Debug, Clone, Deserialize)]
+/// Every setting of a node. Written by serializing it (the devnet does), so a written file
+/// always reads back.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct NodeConfig {
     /// Chain JSON-RPC endpoint; default: the one in the deployments file.
@@ -185,9 +186,13 @@ impl NodeConfig {
 }
 
 mod backend_name {
-    use serde::{Deserialize, Deserializer};
+    use serde::{Deserialize, Deserializer, Serializer};
 
-    use crate::device::Backend;
+    use engine::device::Backend;
+
+    pub fn serialize<S: Serializer>(backend: &Backend, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(backend.name())
+    }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Backend, D::Error> {
         let name = String::deserialize(d)?;
@@ -221,6 +226,26 @@ mod tests {
         assert_eq!(config.preload, ["sd-tiny"]);
         assert_eq!(config.fault, Fault::AlterImage);
         assert_eq!(config.pins["sd-tiny"], "0x00");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_written_config_reads_back() {
+        let dir = std::env::temp_dir().join(format!("tessera-config-rt-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("node.toml");
+        let config = NodeConfig {
+            preload: vec!["sd-tiny".into()],
+            fault: Fault::AlterImage,
+            rpc_url: Some("http://127.0.0.1:8545".into()),
+            ..NodeConfig::default()
+        };
+        std::fs::write(&path, toml::to_string(&config).unwrap()).unwrap();
+        let back = NodeConfig::load(Some(&path), |_| None).unwrap();
+        assert_eq!(back.preload, config.preload);
+        assert_eq!(back.fault, Fault::AlterImage);
+        assert_eq!(back.backend, config.backend);
+        assert_eq!(back.key_file, dir.join("node.key"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -1,13 +1,13 @@
 //! Test-only misbehaviour (`fault = "alter-image"`): what a dishonest node would do, so the
 //! end-to-end tests can check that the network outvotes and slashes it.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-use crate::sd::RgbImage;
-use crate::task::{Outcome, encode_png};
+use engine::sd::RgbImage;
+use engine::task::{Outcome, encode_png};
 
 /// A deliberate misbehaviour for end-to-end tests.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Fault {
     /// Honest.

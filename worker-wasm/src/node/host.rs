@@ -15,7 +15,7 @@ use alloy::primitives::{B256, U256};
 use serde::{Deserialize, Serialize};
 use worker_protocol::Activity;
 
-use crate::task::Task;
+use engine::task::Task;
 
 /// A task's outcome as the node computed it: kept before the commitment is sent, so that
 /// a node restarted after committing can still reveal and upload.
@@ -127,7 +127,7 @@ pub trait Host {
         &self,
         id: U256,
         task: Task,
-    ) -> Result<crate::task::Outcome, crate::EngineError>;
+    ) -> Result<engine::task::Outcome, engine::EngineError>;
 
     /// The outcome kept for task `id`, if a complete record is there.
     async fn load_outcome(&self, id: U256) -> Option<Outcome>;

@@ -35,7 +35,7 @@ pub enum JournalError {
     Fs(#[from] FsError),
     /// A result file name is unsafe as a file name.
     #[error(transparent)]
-    Name(#[from] relay::api::NameError),
+    Name(#[from] relay_api::NameError),
 }
 
 impl Journal {
@@ -55,7 +55,7 @@ impl Journal {
         let dir = self.task_dir(id);
         std::fs::create_dir_all(&dir).map_err(FsError::at(&dir))?;
         for (name, bytes) in &outcome.files {
-            relay::api::check_name("result file name", name, 64)?;
+            relay_api::check_name("result file name", name, 64)?;
             write_atomic(&dir.join(name), bytes)?;
         }
         let record = Record {

@@ -18,10 +18,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use alloy::primitives::B256;
-use relay::api::{MAX_NAME_LEN, MAX_PATH_LEN, ModelFile, ModelListing, check_name};
-use relay::client::{ClientError, RelayClient};
+use relay_api::{MAX_NAME_LEN, MAX_PATH_LEN, ModelFile, ModelListing, check_name};
+use relay_client::{ClientError, RelayClient};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use verifier::digest::Sha256Stream;
 
 use super::fs::{FsError, write_atomic};
 
@@ -42,11 +42,11 @@ impl Manifest {
     pub fn digest(&self) -> B256 {
         let mut files: Vec<&ModelFile> = self.files.iter().collect();
         files.sort_by(|a, b| a.path.cmp(&b.path));
-        let mut hasher = Sha256::new();
+        let mut hasher = Sha256Stream::new();
         for f in files {
-            hasher.update(format!("{}\t{:x}\t{}\n", f.path, f.sha256, f.size));
+            hasher.update(format!("{}\t{:x}\t{}\n", f.path, f.sha256, f.size).as_bytes());
         }
-        B256::from(<[u8; 32]>::from(hasher.finalize()))
+        B256::from(hasher.finish())
     }
 
     /// Total bytes.
@@ -60,7 +60,7 @@ impl Manifest {
 pub enum ModelError {
     /// The model name or one of its paths is unsafe.
     #[error("model {0}")]
-    Name(#[from] relay::api::NameError),
+    Name(#[from] relay_api::NameError),
     /// The relay does not list the model.
     #[error("the relay lists no model named {0:?}")]
     Unknown(String),
@@ -302,7 +302,7 @@ impl ModelStore {
                 .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
         ));
         for attempt in 0..2 {
-            let mut hasher = Sha256::new();
+            let mut hasher = Sha256Stream::new();
             let mut have = 0u64;
             if attempt == 0 && part.exists() {
                 let mut existing = std::fs::File::open(&part).map_err(FsError::at(&part))?;
@@ -318,7 +318,7 @@ impl ModelStore {
             }
             if have > file.size {
                 have = 0;
-                hasher = Sha256::new();
+                hasher = Sha256Stream::new();
             }
             let mut download = relay.fetch_blob(file.sha256, have).await?;
             let mut out = if download.start == have && have > 0 {
@@ -329,7 +329,7 @@ impl ModelStore {
             } else {
                 // The relay sent the whole file (or nothing was kept): start over.
                 have = 0;
-                hasher = Sha256::new();
+                hasher = Sha256Stream::new();
                 std::fs::File::create(&part).map_err(FsError::at(&part))?
             };
             progress(name, done_before + have, total);
@@ -341,7 +341,7 @@ impl ModelStore {
             }
             out.sync_all().map_err(FsError::at(&part))?;
             drop(out);
-            let actual = B256::from(<[u8; 32]>::from(hasher.finalize()));
+            let actual = B256::from(hasher.finish());
             if actual == file.sha256 && have == file.size {
                 std::fs::rename(&part, path).map_err(FsError::at(path))?;
                 return Ok(());
@@ -372,7 +372,7 @@ fn file_hash(path: &Path) -> Result<Option<(B256, u64)>, ModelError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(FsError::at(path)(e).into()),
     };
-    let mut hasher = Sha256::new();
+    let mut hasher = Sha256Stream::new();
     let mut buf = vec![0; 1 << 20];
     let mut size = 0u64;
     loop {
@@ -383,10 +383,7 @@ fn file_hash(path: &Path) -> Result<Option<(B256, u64)>, ModelError> {
         hasher.update(&buf[..n]);
         size += n as u64;
     }
-    Ok(Some((
-        B256::from(<[u8; 32]>::from(hasher.finalize())),
-        size,
-    )))
+    Ok(Some((B256::from(hasher.finish()), size)))
 }
 
 #[cfg(test)]

@@ -6,15 +6,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::primitives::U256;
-use burn::tensor::Device;
-use relay::client::RelayClient;
+use engine::Device;
+use relay_client::RelayClient;
 use web_time::Instant;
 use worker_protocol::Activity;
 
 use super::host::{Host, HostError, Outcome};
 use super::journal::Journal;
 use super::models::ModelStore;
-use crate::task::{self, Task};
+use engine::task::{self, Task};
 
 /// A node on this machine.
 pub struct NativeHost {
@@ -71,7 +71,7 @@ impl Host for NativeHost {
         }
     }
 
-    async fn run_task(&self, id: U256, task: Task) -> Result<task::Outcome, crate::EngineError> {
+    async fn run_task(&self, id: U256, task: Task) -> Result<task::Outcome, engine::EngineError> {
         let folder = self.models.folder(task.model_name());
         let device = self.device.clone();
         tokio::task::spawn_blocking(move || {
@@ -89,7 +89,7 @@ impl Host for NativeHost {
             }))
         })
         .await
-        .map_err(|e| crate::EngineError::Backend(format!("the engine crashed: {e}")))?
+        .map_err(|e| engine::EngineError::Backend(format!("the engine crashed: {e}")))?
     }
 
     async fn load_outcome(&self, id: U256) -> Option<Outcome> {

@@ -18,7 +18,7 @@ use alloy::signers::local::PrivateKeySigner;
 use contracts::NodeRegistry::NodeStatus;
 use contracts::TaskManager::Task as ChainTask;
 use futures::future::{Either, select};
-use relay::client::RelayClient;
+use relay_client::RelayClient;
 use web_time::Instant;
 use worker_protocol::Activity;
 
@@ -26,7 +26,7 @@ use super::chain::{self, NodeChain, error_code};
 use super::fault::Fault;
 use super::host::{Host, HostError, Outcome};
 use super::plan::{Kept, Step, next_step};
-use crate::task::Task;
+use engine::task::Task;
 
 /// Why the node stopped.
 #[derive(Debug, thiserror::Error)]
@@ -39,7 +39,7 @@ pub enum NodeError {
     Chain(#[from] contracts::Error),
     /// The relay failed for good.
     #[error("relay: {0}")]
-    Relay(#[from] relay::client::ClientError),
+    Relay(#[from] relay_client::ClientError),
     /// The host's storage or models failed for good.
     #[error("{0}")]
     Host(#[from] HostError),
@@ -460,7 +460,7 @@ impl<H: Host> Node<H> {
         let started = Instant::now();
         let mut outcome = self.host.run_task(id, parsed).await.map_err(|e| {
             let code = match e {
-                crate::EngineError::InvalidArgument { .. } => error_code::UNSUPPORTED,
+                engine::EngineError::InvalidArgument { .. } => error_code::UNSUPPORTED,
                 _ => error_code::ENGINE_FAILED,
             };
             refuse(code, e.to_string())
@@ -532,7 +532,7 @@ impl<H: Host> Node<H> {
         let uploaded = self
             .retry(
                 "uploading results",
-                |e: &relay::client::ClientError| e.is_transient(),
+                |e: &relay_client::ClientError| e.is_transient(),
                 async || {
                     self.relay
                         .upload_results(&self.key, id, &outcome.files)

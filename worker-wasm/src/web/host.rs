@@ -8,11 +8,10 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use alloy::primitives::{B256, U256};
-use burn::tensor::Device;
+use engine::Device;
 use js_sys::Uint8Array;
-use relay::api::{MAX_PATH_LEN, check_name};
-use relay::client::RelayClient;
-use sha2::{Digest, Sha256};
+use relay_api::{MAX_PATH_LEN, check_name};
+use relay_client::RelayClient;
 use wasm_bindgen::JsCast;
 use web_time::Instant;
 use worker_protocol::Activity;
@@ -21,7 +20,7 @@ use super::cache::{CacheError, ModelCache};
 use super::idb::{self, Db};
 use super::js;
 use crate::node::host::{Host, HostError, Outcome};
-use crate::task::{self, Task};
+use engine::task::{self, Task};
 
 /// A model's files, checked, in memory.
 pub type ModelFiles = Rc<BTreeMap<String, Vec<u8>>>;
@@ -40,7 +39,7 @@ fn cache_error(error: CacheError) -> HostError {
 }
 
 fn sha256(bytes: &[u8]) -> B256 {
-    B256::from(<[u8; 32]>::from(Sha256::digest(bytes)))
+    B256::from(verifier::digest::sha256(bytes))
 }
 
 impl BrowserHost {
@@ -64,7 +63,7 @@ pub async fn fetch_model(
     name: &str,
     report: &dyn Fn(Activity),
 ) -> Result<BTreeMap<String, Vec<u8>>, HostError> {
-    let relay_error = |e: relay::client::ClientError| HostError {
+    let relay_error = |e: relay_client::ClientError| HostError {
         transient: e.is_transient(),
         message: format!("relay: {e}"),
     };
@@ -148,14 +147,14 @@ impl Host for BrowserHost {
         Ok(())
     }
 
-    async fn run_task(&self, id: U256, task: Task) -> Result<task::Outcome, crate::EngineError> {
+    async fn run_task(&self, id: U256, task: Task) -> Result<task::Outcome, engine::EngineError> {
         let files = self
             .models
             .borrow()
             .get(task.model_name())
             .cloned()
             .ok_or_else(|| {
-                crate::EngineError::InvalidModel(format!("{} is not loaded", task.model_name()))
+                engine::EngineError::InvalidModel(format!("{} is not loaded", task.model_name()))
             })?;
         let mut last = Instant::now();
         let task_id = id.to_string();

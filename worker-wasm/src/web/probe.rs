@@ -1,7 +1,6 @@
 //! What this browser can compute with: the WebGPU adapter (read through `navigator.gpu`
 //! as the page would see it), cores, storage; and a short engine benchmark.
 
-use burn::tensor::{Distribution, Tensor};
 use js_sys::{Array, Promise, Reflect};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -90,24 +89,16 @@ async fn adapter(navigator: &web_sys::WorkerNavigator) -> Result<Adapter, String
 }
 
 /// The engine's device for `backend`.
-pub async fn device(backend: Backend) -> Result<burn::tensor::Device, String> {
-    let engine: crate::device::Backend = backend
+pub async fn device(backend: Backend) -> Result<engine::Device, String> {
+    let engine: engine::device::Backend = backend
         .engine_name()
         .parse()
-        .map_err(|e: crate::EngineError| e.to_string())?;
+        .map_err(|e: engine::EngineError| e.to_string())?;
     engine.device_async().await.map_err(|e| e.to_string())
 }
 
-/// Matrix sizes the benchmark tries, smallest first.
-const SIZES: [usize; 5] = [128, 256, 512, 1024, 2048];
-/// A product at least this long is timed well enough; the benchmark stops growing there.
-const LONG_ENOUGH_MS: f64 = 25.0;
-
-/// Times `n x n` matrix products on `backend`: from 128 up, doubling until one product
-/// takes [`LONG_ENOUGH_MS`] (or 2048 on WebGPU, 512 on the CPU), each size timed as the
-/// median of three after a warm-up that compiles its kernels. A software adapter stops at
-/// the first sizes in seconds (SwiftShader took 14 s for one 1024 product) where a GPU goes
-/// on to sizes that keep it busy.
+/// Times matrix products on `backend` ([`engine::timing::matmul`]): up to 2048 on WebGPU,
+/// 512 on the wasm CPU backend.
 pub async fn benchmark(backend: Backend) -> Result<Benchmark, String> {
     let started = Instant::now();
     let device = device(backend).await?;
@@ -116,37 +107,14 @@ pub async fn benchmark(backend: Backend) -> Result<Benchmark, String> {
         Backend::Webgpu => 2048,
         Backend::Cpu => 512,
     };
-    let mut size = SIZES[0];
-    let mut matmul_ms = 0.0;
-    for n in SIZES.into_iter().filter(|&n| n <= largest) {
-        let a = Tensor::<2>::random([n, n], Distribution::Default, &device);
-        let b = Tensor::<2>::random([n, n], Distribution::Default, &device);
-        let mut times = Vec::new();
-        for round in 0..4 {
-            let started = Instant::now();
-            let product = a.clone().matmul(b.clone()).sum();
-            product
-                .into_data_async()
-                .await
-                .map_err(|e| format!("reading the product: {e:?}"))?;
-            if round > 0 {
-                times.push(started.elapsed().as_secs_f64() * 1000.0);
-            }
-        }
-        times.sort_by(f64::total_cmp);
-        size = n;
-        matmul_ms = times[times.len() / 2];
-        if matmul_ms >= LONG_ENOUGH_MS {
-            break;
-        }
-    }
-    let flops = 2.0 * (size as f64).powi(3);
+    let timed = engine::timing::matmul(&device, largest)
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(Benchmark {
         backend,
         init_ms,
-        size: size as u32,
-        matmul_ms,
-        // A browser's clock may be coarse: never divide by a zero reading.
-        gflops: flops / (matmul_ms.max(0.001) / 1000.0) / 1e9,
+        size: timed.size,
+        matmul_ms: timed.ms,
+        gflops: timed.gflops,
     })
 }

@@ -16,11 +16,13 @@ use alloy::primitives::{Address, U256};
 use alloy::signers::local::PrivateKeySigner;
 use contracts::Deployments;
 use contracts::NodeRegistry::NodeStatus;
-use relay::client::RelayClient;
+use relay_client::RelayClient;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
-use worker_protocol::{Activity, Backend, CacheView, Command, Event, Network, NodeView};
+use worker_protocol::{
+    Activity, Backend, CacheView, Command, CommandKind, Event, Network, NodeView,
+};
 
 use super::cache::ModelCache;
 use super::host::{BrowserHost, fetch_model};
@@ -107,16 +109,15 @@ pub fn start() {
             let state = state.clone();
             match serde_wasm_bindgen::from_value::<Command>(event.data()) {
                 Ok(command) => wasm_bindgen_futures::spawn_local(async move {
-                    let name = command.tag();
+                    let kind = command.kind();
                     if let Err(message) = handle(&state, command).await {
                         post(&Event::Error {
-                            command: name.into(),
+                            command: kind,
                             message,
                         });
                     }
                 }),
-                Err(e) => post(&Event::Error {
-                    command: "?".into(),
+                Err(e) => post(&Event::Unreadable {
                     message: format!("the worker does not understand the message: {e}"),
                 }),
             }
@@ -331,7 +332,7 @@ async fn start_serving(state: &Shared, serving: Serving) -> Result<(), String> {
         post(&Event::Serving { serving: false });
         if let Err(e) = result {
             post(&Event::Error {
-                command: "start".into(),
+                command: CommandKind::Start,
                 message: format!("the node stopped: {e}"),
             });
         }
@@ -398,16 +399,23 @@ async fn bench_task(
     backend: Backend,
     task: &str,
 ) -> Result<worker_protocol::TaskTiming, String> {
-    let task = crate::task::Task::parse(task.as_bytes()).map_err(text)?;
+    let task = engine::task::Task::parse(task.as_bytes()).map_err(text)?;
     let files = fetch_model(relay, task.model_name(), &report)
         .await
         .map_err(text)?;
     let device = probe::device(backend).await?;
-    let mut clock = crate::task::StepClock::default();
-    crate::task::run(&task, &files, &device, |_| clock.step())
+    let mut clock = engine::timing::StepClock::default();
+    engine::task::run(&task, &files, &device, |_| clock.step())
         .await
         .map_err(text)?;
-    Ok(clock.finish(backend.engine_name()))
+    let timing = clock.finish();
+    Ok(worker_protocol::TaskTiming {
+        backend: backend.engine_name().to_owned(),
+        steps: timing.steps,
+        first_step_ms: timing.first_step_ms,
+        median_step_ms: timing.median_step_ms,
+        total_ms: timing.total_ms,
+    })
 }
 
 async fn cache_info() -> Result<(), String> {

@@ -1,0 +1,247 @@
+//! End to end: the whole network on this machine (anvil, the contracts, the relay, native
+//! node processes on the CPU backend) carrying real tasks from creation to a verified
+//! result, with a node killed mid-task and a dishonest node among honest ones.
+//!
+//! The relay and node binaries are those `cargo test --workspace` builds beside this test.
+//! Each test starts its own devnet in a temporary folder; the chain's clock is moved forward
+//! instead of waiting out deadlines.
+
+use std::time::{Duration, Instant};
+
+use alloy::primitives::{U256, utils::parse_ether};
+use contracts::TaskManager::{NodeOutcome, TaskState};
+use contracts::history::{Settlement, TaskEvent};
+use devnet::network::{Binaries, Devnet, Options};
+use devnet::requester::DevRequester;
+use verifier::report::Verdict;
+use worker_wasm::node::fault::Fault;
+
+/// The tests take turns: each network runs three node processes, and on a two-core machine
+/// four networks at once would only make every deadline a race.
+async fn one_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
+    static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    TURN.lock().await
+}
+
+async fn devnet(name: &str, faults: Vec<Fault>) -> Devnet {
+    let dir = devnet::scratch(&format!("e2e-{name}")).unwrap();
+    let bins = Binaries::beside_this_program().expect("the test build's relay and node");
+    let mut options = Options::new(dir, bins).unwrap();
+    options.nodes = faults;
+    Devnet::start(options).await.expect("devnet starts")
+}
+
+/// Orders and pays for a task, returning its id.
+async fn submit(requester: &DevRequester, args: Vec<u8>, fee: &str) -> U256 {
+    let order = requester
+        .order(args, parse_ether(fee).unwrap())
+        .await
+        .unwrap();
+    requester
+        .submit(&order, |_| {})
+        .await
+        .map_err(|(_, e)| e)
+        .unwrap()
+}
+
+fn sd_args(images: u32, seed: u64) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
+        "version": "2.5.0",
+        "base_model": {"name": "sd-tiny", "variant": null},
+        "prompt": "a lighthouse on a cliff at dawn, best quality++, (dramatic sky)1.2",
+        "negative_prompt": "blurry, low quality---",
+        "task_config": {
+            "num_images": images, "seed": seed, "steps": 6, "cfg": 5,
+            "image_width": 64, "image_height": 64, "safety_checker": false
+        }
+    }))
+    .unwrap()
+}
+
+/// Waits for the task to end, failing with every process's log if it does not; returns
+/// the seconds it took.
+async fn finish(net: &Devnet, requester: &DevRequester, id: U256) -> f64 {
+    let started = Instant::now();
+    match requester.wait(id, 600_000, |_| {}).await {
+        Ok(task) => {
+            assert_eq!(
+                task.state,
+                TaskState::SUCCESS,
+                "task {id} aborted\n{}",
+                net.logs()
+            );
+            started.elapsed().as_secs_f64()
+        }
+        Err(e) => panic!("{e}\n{}", net.logs()),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sd_task_runs_from_creation_to_verified_result() {
+    let _turn = one_at_a_time().await;
+    let net = devnet("sd", vec![Fault::None; 3]).await;
+    let requester = net.requester(0).unwrap();
+    let fee = parse_ether("2").unwrap();
+    let started = Instant::now();
+    let id = submit(&requester, sd_args(2, 982_884), "2").await;
+    let seconds = finish(&net, &requester, id).await;
+
+    // The files on the relay hash to what the three nodes revealed, and every commitment
+    // opens.
+    let (report, files) = requester.verify(id).await.unwrap();
+    let total_ms = started.elapsed().as_secs_f64() * 1e3;
+    assert_eq!(report.verdict, Verdict::Verified, "{:?}", report.problems);
+    assert_eq!(files.len(), 2);
+    assert_eq!(report.seats.len(), 3);
+    for seat in &report.seats {
+        assert_eq!(seat.commitment_valid, Some(true));
+        assert_eq!(seat.agrees_with_files, Some(true));
+        assert_eq!(seat.max_distance, Some(0), "honest CPU nodes agree exactly");
+    }
+
+    // Fees were paid: all three agreeing nodes earned a reward, nobody was slashed, and
+    // rewards plus refunds add up to the fee.
+    let history = requester.history(id).await.unwrap();
+    let settlement = Settlement::of(&history);
+    for node in &net.info.nodes {
+        assert!(
+            settlement.reward_of(*node) > U256::ZERO,
+            "node {node} earned nothing: {settlement:?}"
+        );
+        assert_eq!(settlement.slashed(*node), U256::ZERO);
+    }
+    let paid: U256 = settlement
+        .rewards
+        .iter()
+        .chain(&settlement.refunds)
+        .map(|(_, amount)| *amount)
+        .sum();
+    assert_eq!(paid, fee);
+    let inference_ms = net
+        .nodes
+        .iter()
+        .filter_map(|node| devnet::bench::inference_ms(&node.log(), &id.to_string()))
+        .max()
+        .expect("the nodes log their inference time");
+    println!(
+        "bench: SD task (2 images, 6 steps, 64x64, debug build) created to verified in \
+         {total_ms:.0} ms ({seconds:.1} s waiting on chain): inference {inference_ms} ms, \
+         the rest {:.0} ms",
+        total_ms - inference_ms as f64
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_killed_mid_task_is_penalized_and_the_task_settles() {
+    let _turn = one_at_a_time().await;
+    let mut net = devnet("kill", vec![Fault::None; 3]).await;
+    let requester = net.requester(0).unwrap();
+    let id = submit(&requester, sd_args(1, 7), "1").await;
+    // All three nodes are seated (the pool is exactly three); kill one before it can
+    // commit. Killing at selection is "mid-task": it has its seat and owes a commitment.
+    let victim = 2;
+    let victim_address = net.nodes[victim].address;
+    net.kill_node(victim);
+    let stake_before = net.stake(victim_address).await.unwrap();
+
+    // The two others commit; the dead node never does. Nothing waits 5 minutes: move the
+    // chain's clock past the commit deadline; the live nodes cancel the stalled phase
+    // themselves, reveal, and the task settles.
+    let tasks = contracts::TaskManager::new(net.info.deployments.task_manager, net.provider());
+    let waited = Instant::now();
+    loop {
+        let task = tasks.getTask(id).call().await.unwrap();
+        if task.commits == 2 {
+            break;
+        }
+        assert!(
+            waited.elapsed() < Duration::from_secs(300),
+            "the live nodes did not commit\n{}",
+            net.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    net.advance_time(301).await.unwrap();
+    finish(&net, &requester, id).await;
+
+    let history = requester.history(id).await.unwrap();
+    let closed = history.iter().find_map(|e| match &e.event {
+        TaskEvent::SeatClosed {
+            node,
+            outcome,
+            slashed,
+        } if *node == victim_address => Some((*outcome, *slashed)),
+        _ => None,
+    });
+    let (outcome, slashed) = closed.expect("the silent seat was closed");
+    assert_eq!(outcome, NodeOutcome::TIMEOUT);
+    assert!(slashed > U256::ZERO);
+    // What is left of its stake stays its own: still staked or, once below the minimum
+    // (400 - 10 % here), kicked and unbonding.
+    let registry = contracts::NodeRegistry::new(net.info.deployments.node_registry, net.provider());
+    let after = registry.getNode(victim_address).call().await.unwrap();
+    assert_eq!(after.stake + after.unbondingAmount, stake_before - slashed);
+    if stake_before - slashed < parse_ether("400").unwrap() {
+        assert_eq!(after.status, contracts::NodeRegistry::NodeStatus::QUIT);
+    }
+    let (report, _) = requester.verify(id).await.unwrap();
+    assert_eq!(report.verdict, Verdict::Verified, "{:?}", report.problems);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dishonest_node_is_outvoted_and_slashed() {
+    let _turn = one_at_a_time().await;
+    let net = devnet("cheat", vec![Fault::None, Fault::AlterImage, Fault::None]).await;
+    let cheater = net.nodes[1].address;
+    let stake_before = net.stake(cheater).await.unwrap();
+    let requester = net.requester(0).unwrap();
+    let id = submit(&requester, sd_args(1, 1234), "1").await;
+    finish(&net, &requester, id).await;
+
+    let settlement = Settlement::of(&requester.history(id).await.unwrap());
+    let (_, outcome, slashed) = settlement
+        .seats
+        .iter()
+        .find(|(node, _, _)| *node == cheater)
+        .copied()
+        .expect("the cheater's seat closed");
+    assert_eq!(outcome, NodeOutcome::DISSENT);
+    assert_eq!(slashed, stake_before, "dissent costs the whole stake");
+    assert_eq!(settlement.reward_of(cheater), U256::ZERO);
+    let (report, _) = requester.verify(id).await.unwrap();
+    assert_eq!(report.verdict, Verdict::Verified, "{:?}", report.problems);
+    let cheater_check = report
+        .seats
+        .iter()
+        .find(|s| s.node == cheater.to_string())
+        .unwrap();
+    assert_eq!(cheater_check.agrees_with_files, Some(false));
+    assert!(cheater_check.max_distance.unwrap() >= report.threshold);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn llm_task_runs_with_the_tiny_gpt2() {
+    let _turn = one_at_a_time().await;
+    let net = devnet("llm", vec![Fault::None; 3]).await;
+    let requester = net.requester(0).unwrap();
+    let args = serde_json::to_vec(&serde_json::json!({
+        "model": "gpt2-tiny",
+        "messages": [{"role": "user", "content": "What is LLM(large language model)? How can I use it?"}],
+        "generation_config": {"max_new_tokens": 20, "do_sample": false},
+        "seed": 1,
+        "dtype": "float32"
+    }))
+    .unwrap();
+    let id = submit(&requester, args, "5").await;
+    finish(&net, &requester, id).await;
+    let (report, files) = requester.verify(id).await.unwrap();
+    assert_eq!(report.verdict, Verdict::Verified, "{:?}", report.problems);
+    // The same case as the reference: the node's 0.json is byte for byte what a reference
+    // worker writes.
+    let cases = locate::json("gpt2-cases.json");
+    assert_eq!(files[0].0, "0.json");
+    assert_eq!(
+        files[0].1,
+        cases[0]["result_json"].as_str().unwrap().as_bytes()
+    );
+}

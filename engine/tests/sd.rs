@@ -1,0 +1,92 @@
+//! Stable Diffusion end to end against the reference worker's images (`sd-cases/`).
+
+mod common;
+
+use std::path::Path;
+
+use engine::sd::{RgbImage, SdFiles, Settings, StableDiffusion};
+use engine::task::encode_png;
+use verifier::args::SdTaskArgs;
+use verifier::phash::PHash;
+
+fn read_png(path: &Path) -> RgbImage {
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut pixels).unwrap();
+    assert_eq!(info.color_type, png::ColorType::Rgb, "{}", path.display());
+    pixels.truncate(info.buffer_size());
+    RgbImage {
+        width: info.width as usize,
+        height: info.height as usize,
+        pixels,
+    }
+}
+
+fn mean_abs_diff(a: &RgbImage, b: &RgbImage) -> f64 {
+    assert_eq!((a.width, a.height), (b.width, b.height));
+    let total: u64 = a
+        .pixels
+        .iter()
+        .zip(&b.pixels)
+        .map(|(&x, &y)| u64::from(x.abs_diff(y)))
+        .sum();
+    total as f64 / a.pixels.len() as f64
+}
+
+#[test]
+fn images_match_the_reference_worker() {
+    let cases_dir = locate::reference("sd-cases");
+    let mut cases: Vec<_> = std::fs::read_dir(&cases_dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.join("task.json").is_file())
+        .collect();
+    cases.sort();
+    assert!(!cases.is_empty(), "no cases in {}", cases_dir.display());
+    let device = common::device();
+    let files = SdFiles::read_dir(&locate::reference("sd-tiny"), None).unwrap();
+    let pipeline = StableDiffusion::load(&files, &device).unwrap();
+    let mut report = Vec::new();
+    let mut expected_hashes = std::collections::HashMap::new();
+    for case in &cases {
+        let name = case.file_name().unwrap().to_string_lossy().into_owned();
+        for line in std::fs::read_to_string(case.join("phash.tsv"))
+            .unwrap()
+            .lines()
+        {
+            let (file, hash) = line.split_once('\t').expect("phash.tsv: file<TAB>hash");
+            expected_hashes.insert((name.clone(), file.to_string()), hash.to_string());
+        }
+    }
+    for case in &cases {
+        let args = SdTaskArgs::parse(&std::fs::read(case.join("task.json")).unwrap()).unwrap();
+        assert_eq!(args.base_model.name, "sd-tiny");
+        let settings = Settings::from_args(&args).unwrap();
+        let images = pollster::block_on(pipeline.generate(&settings, |_| {})).unwrap();
+        assert_eq!(images.len(), settings.num_images);
+        for (i, image) in images.iter().enumerate() {
+            let name = case.file_name().unwrap().to_string_lossy().into_owned();
+            let reference = read_png(&case.join(format!("{i}.png")));
+            let mae = mean_abs_diff(image, &reference);
+            let png = encode_png(image).unwrap();
+            let hash = verifier::phash::phash_bytes(&png).unwrap();
+            let expected: PHash = expected_hashes[&(name.clone(), format!("{i}.png"))]
+                .parse()
+                .unwrap();
+            let bits = hash.distance(expected);
+            assert!(
+                bits <= 2,
+                "{name} {i}.png: pHash {hash} vs reference {expected}: {bits} bits"
+            );
+            report.push(format!(
+                "{name} {i}.png: pHash {hash} ({bits} bits off), mean abs diff {mae:.4}"
+            ));
+        }
+    }
+    eprintln!("{}", report.join("\n"));
+    for line in &report {
+        let mae: f64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+        assert!(mae < 1.0, "{line}");
+    }
+}

@@ -1,0 +1,165 @@
+//! The relay's HTTP API as both sides see it: the wire types its endpoints return, the name
+//! rules for models and files, and ([`auth`]) the request-signing rule. The server (`relay`)
+//! serializes and checks them; clients (`relay-client`) read and sign them. No server or
+//! HTTP dependency, so it builds for `wasm32-unknown-unknown`.
+
+pub mod auth;
+
+use alloy_primitives::{Address, B256, Bytes};
+use serde::{Deserialize, Serialize};
+
+/// One accepted result file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResultFile {
+    /// File name, `0.png`, `1.png`, … or `0.json`, ….
+    pub name: String,
+    /// SHA-256 of its bytes (the blob's name).
+    pub sha256: B256,
+    /// Its size.
+    pub size: u64,
+    /// The content type it is served with.
+    pub content_type: String,
+}
+
+/// A task's accepted results.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResultSet {
+    /// The node that uploaded them.
+    pub uploader: Address,
+    /// The score they hash to (equal to the revealed one).
+    pub score: Bytes,
+    /// The files, in score order.
+    pub files: Vec<ResultFile>,
+}
+
+/// `GET /v1/tasks/{id}/results` and the answer to an accepted result upload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResultsView {
+    /// The task id, decimal.
+    pub task_id: String,
+    /// The accepted results.
+    #[serde(flatten)]
+    pub results: ResultSet,
+}
+
+/// The answer to an accepted argument upload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArgsReceipt {
+    /// The task id, decimal.
+    pub task_id: String,
+    /// SHA-256 of the stored bytes.
+    pub sha256: B256,
+    /// Their size.
+    pub size: u64,
+}
+
+/// One file of a model, by its path in the model's usual layout.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelFile {
+    /// Path inside the model, e.g. `unet/diffusion_pytorch_model.safetensors`.
+    pub path: String,
+    /// SHA-256 of its bytes.
+    pub sha256: B256,
+    /// Its size.
+    pub size: u64,
+}
+
+/// Longest model name.
+pub const MAX_NAME_LEN: usize = 200;
+/// Longest path of a file inside a model.
+pub const MAX_PATH_LEN: usize = 500;
+
+/// Why a model name or file path is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{what} `{value}` is invalid: {reason}")]
+pub struct NameError {
+    what: &'static str,
+    value: String,
+    reason: &'static str,
+}
+
+/// Checks a model name (`gpt2`, `runwayml/stable-diffusion-v1-5`) or a file path inside a
+/// model (`unet/diffusion_pytorch_model.safetensors`): `/`-separated segments of ASCII
+/// letters, digits, `.`, `_` and `-`, none empty, `.` or `..`.
+pub fn check_name(what: &'static str, value: &str, max_len: usize) -> Result<(), NameError> {
+    let error = |reason| NameError {
+        what,
+        value: value.chars().take(max_len + 1).collect(),
+        reason,
+    };
+    if value.is_empty() || value.len() > max_len {
+        return Err(error("empty or too long"));
+    }
+    for segment in value.split('/') {
+        if segment.is_empty() || segment == "." || segment == ".." {
+            return Err(error("empty, `.` or `..` segment"));
+        }
+        if !segment
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        {
+            return Err(error(
+                "only ASCII letters, digits, `.`, `_`, `-` and `/` are allowed",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// How a model's files are laid out, judged by their paths.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Layout {
+    /// A diffusers pipeline (`model_index.json`, `unet/`, `vae/`, `text_encoder/`, …):
+    /// Stable Diffusion 1.x.
+    DiffusersPipeline,
+    /// A transformers model (`config.json` and weights at the top): GPT-2.
+    Transformers,
+    /// Anything else.
+    Other,
+}
+
+/// A model as listed: its layout and files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelListing {
+    /// Its name.
+    pub name: String,
+    /// Its layout.
+    pub layout: Layout,
+    /// Total bytes.
+    pub size: u64,
+    /// Its files, by path.
+    pub files: Vec<ModelFile>,
+}
+
+/// `GET /v1/models`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelList {
+    /// Every model the relay holds.
+    pub models: Vec<ModelListing>,
+}
+
+/// `GET /health`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    /// `ok`, or what is wrong.
+    pub status: String,
+    /// The last chain block whose events the relay applied.
+    pub synced_block: Option<u64>,
+}
+
+/// The body of every error answer: `{"error": {"code", "message"}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// An error's stable code and readable message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    /// Machine-readable, stable across versions (`unknown_task`, `score_mismatch`, …).
+    pub code: String,
+    /// What went wrong, naming the value at fault.
+    pub message: String,
+}

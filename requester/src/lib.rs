@@ -1,0 +1,307 @@
+//! The requester's side of a task, written once for every requester: the web app, the
+//! `devnet task` command line and the end-to-end tests.
+//!
+//! - [`Requester::order`] turns task arguments (any SD or LLM arguments file) into an
+//!   [`Order`]: the exact bytes, the on-chain request and the fee.
+//! - [`Requester::submit`] pays for it: `createTask` with a fresh secret committed, the secret
+//!   revealed in a later block (the draw), the arguments uploaded to the relay, each step
+//!   retried while the chain or the relay catches up. What a paid task needs is kept by the
+//!   [`Host`] before anything is paid ([`Pending`]), so [`Requester::finish`] completes a task
+//!   an interruption left half-submitted.
+//! - [`Requester::wait`] follows the task to a final state; [`Reader::chain_record`],
+//!   [`Requester::results`] and [`Requester::verify`] check what came back against the
+//!   chain, trusting nothing the relay says.
+//!
+//! Where it runs differs only in its [`Wallet`] (a browser wallet, or a [`LocalWallet`]
+//! holding a key) and its [`Host`] (timers, and where a pending task is kept). Reverts are
+//! matched by their decoded type ([`contracts::Revert`]), never by text.
+
+mod error;
+mod order;
+pub mod record;
+mod submit;
+mod wallet;
+
+use alloy::primitives::{Address, U256};
+use alloy::providers::{DynProvider, Provider as _, ProviderBuilder};
+use contracts::TaskManager::{self, TaskManagerInstance, TaskState};
+use relay_client::RelayClient;
+use verifier::report::{self, ChainRecord, Report};
+
+pub use error::{Error, WalletError};
+pub use order::Order;
+pub use submit::{Host, Pending, Step};
+pub use wallet::{Call, LocalWallet, Wallet};
+
+/// Where the network is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Network {
+    /// EIP-155 chain id.
+    pub chain_id: u64,
+    /// JSON-RPC endpoint reads go through.
+    pub rpc_url: String,
+    /// The relay's base URL.
+    pub relay_url: String,
+    /// The `NodeRegistry` contract.
+    pub node_registry: Address,
+    /// The `TaskManager` contract.
+    pub task_manager: Address,
+    /// The block the contracts were deployed in: log queries start there.
+    pub deployment_block: u64,
+}
+
+/// Blocks per `eth_getLogs` query when reading a task's history.
+const LOG_RANGE: u64 = 10_000;
+
+/// The network's chain, read: what anyone can see about a task, no wallet needed.
+#[derive(Clone)]
+pub struct Reader {
+    network: Network,
+    provider: DynProvider,
+}
+
+impl Reader {
+    /// A reader of `network`'s chain over its JSON-RPC endpoint.
+    pub fn new(network: Network) -> Result<Self, Error> {
+        let url = network
+            .rpc_url
+            .parse()
+            .map_err(|e| Error::BadUrl(format!("RPC URL `{}`: {e}", network.rpc_url)))?;
+        Ok(Self {
+            provider: ProviderBuilder::new().connect_http(url).erased(),
+            network,
+        })
+    }
+
+    /// The network.
+    pub fn network(&self) -> &Network {
+        &self.network
+    }
+
+    /// The provider reads go through.
+    pub fn provider(&self) -> &DynProvider {
+        &self.provider
+    }
+
+    fn tasks(&self) -> TaskManagerInstance<&DynProvider> {
+        TaskManager::new(self.network.task_manager, &self.provider)
+    }
+
+    /// `getTask(id)`.
+    pub async fn task(&self, id: U256) -> Result<TaskManager::Task, Error> {
+        Ok(self
+            .tasks()
+            .getTask(id)
+            .call()
+            .await
+            .map_err(contracts::Error::from)?)
+    }
+
+    /// The task manager's parameters (`similarityThreshold`, timeouts, …).
+    pub async fn params(&self) -> Result<TaskManager::Params, Error> {
+        Ok(self
+            .tasks()
+            .getParams()
+            .call()
+            .await
+            .map_err(contracts::Error::from)?)
+    }
+
+    /// Every event of task `id`, in chain order.
+    pub async fn history(&self, id: U256) -> Result<Vec<contracts::history::Entry>, Error> {
+        Ok(contracts::history::task_history(
+            &self.provider,
+            self.network.task_manager,
+            self.network.deployment_block,
+            id,
+            LOG_RANGE,
+        )
+        .await?)
+    }
+
+    /// What the chain says about task `id`, as a verification report needs it.
+    pub async fn chain_record(&self, id: U256) -> Result<(TaskManager::Task, ChainRecord), Error> {
+        let task = self.task(id).await?;
+        let params = self.params().await?;
+        let record = record::chain_record(&task, params.similarityThreshold);
+        Ok((task, record))
+    }
+
+    /// The GPU group (name, VRAM) with the most available nodes among those with enough
+    /// active nodes to fill a task's seats: where an LLM task can run (LLM results must be
+    /// equal, so all seats share a GPU group).
+    pub async fn llm_group(&self) -> Result<Option<(String, u64)>, Error> {
+        let registry = contracts::NodeRegistry::new(self.network.node_registry, &self.provider);
+        let groups = registry
+            .getGpuGroups()
+            .call()
+            .await
+            .map_err(contracts::Error::from)?;
+        Ok(groups
+            .into_iter()
+            .filter(|g| g.activeNodes >= U256::from(record::SEATS))
+            .max_by_key(|g| g.availableNodes)
+            .map(|g| (g.gpuName, g.gpuVram)))
+    }
+
+    /// An account's balance, in wei.
+    pub async fn balance(&self, address: Address) -> Result<U256, Error> {
+        Ok(self
+            .provider
+            .get_balance(address)
+            .await
+            .map_err(contracts::Error::from)?)
+    }
+
+    /// Waits for a transaction's receipt, polling with `host`'s timer; a mined but
+    /// reverted transaction is an error.
+    pub async fn receipt(
+        &self,
+        hash: alloy::primitives::B256,
+        host: &impl Host,
+    ) -> Result<alloy::rpc::types::TransactionReceipt, Error> {
+        const POLL_MS: u64 = 300;
+        const LIMIT_MS: u64 = 180_000;
+        let mut waited = 0;
+        loop {
+            if let Some(receipt) = self
+                .provider
+                .get_transaction_receipt(hash)
+                .await
+                .map_err(contracts::Error::from)?
+            {
+                if !receipt.status() {
+                    return Err(Error::Failed(hash));
+                }
+                return Ok(receipt);
+            }
+            if waited >= LIMIT_MS {
+                return Err(Error::TimedOut(format!(
+                    "transaction {hash} was not mined within {} s",
+                    LIMIT_MS / 1000
+                )));
+            }
+            host.sleep(POLL_MS).await;
+            waited += POLL_MS;
+        }
+    }
+
+    /// The latest block's number.
+    pub async fn block_number(&self) -> Result<u64, Error> {
+        Ok(self
+            .provider
+            .get_block_number()
+            .await
+            .map_err(contracts::Error::from)?)
+    }
+}
+
+/// A requester: a wallet on a network, on some platform.
+pub struct Requester<W, H> {
+    reader: Reader,
+    wallet: W,
+    host: H,
+    relay: RelayClient,
+}
+
+impl<W: Wallet, H: Host> Requester<W, H> {
+    /// A requester paying and signing with `wallet` on `network`.
+    pub fn new(network: Network, wallet: W, host: H) -> Result<Self, Error> {
+        Ok(Self {
+            relay: RelayClient::new(&network.relay_url, network.chain_id)?,
+            reader: Reader::new(network)?,
+            wallet,
+            host,
+        })
+    }
+
+    /// The chain, read.
+    pub fn reader(&self) -> &Reader {
+        &self.reader
+    }
+
+    /// The wallet.
+    pub fn wallet(&self) -> &W {
+        &self.wallet
+    }
+
+    /// The platform.
+    pub fn host(&self) -> &H {
+        &self.host
+    }
+
+    /// The relay's client.
+    pub fn relay(&self) -> &RelayClient {
+        &self.relay
+    }
+
+    /// Polls task `id` until it succeeds or aborts, telling `on_state` each state it sees;
+    /// [`Error::TimedOut`] after `limit_ms`.
+    pub async fn wait(
+        &self,
+        id: U256,
+        limit_ms: u64,
+        mut on_state: impl FnMut(u8),
+    ) -> Result<TaskManager::Task, Error> {
+        const POLL_MS: u64 = 200;
+        let mut last = None;
+        let mut waited = 0;
+        loop {
+            let task = self.reader.task(id).await?;
+            if last != Some(task.state) {
+                last = Some(task.state);
+                on_state(task.state);
+            }
+            if record::is_final(task.state) {
+                return Ok(task);
+            }
+            if waited >= limit_ms {
+                return Err(Error::TimedOut(format!(
+                    "task {id} is still {} after {} s",
+                    TaskState::name(task.state),
+                    limit_ms / 1000
+                )));
+            }
+            self.host.sleep(POLL_MS).await;
+            waited += POLL_MS;
+        }
+    }
+
+    /// The task's result files as the relay serves them (the requests signed by the
+    /// wallet), in the relay's order; `progress(name, i, n)` is told before each download.
+    /// Nothing here is checked yet: see [`Requester::verify`].
+    pub async fn results(
+        &self,
+        id: U256,
+        mut progress: impl FnMut(&str, usize, usize),
+    ) -> Result<Vec<(String, Vec<u8>)>, Error> {
+        let listing = self.relay.results(&self.wallet, id).await?;
+        let count = listing.results.files.len();
+        let mut files = Vec::with_capacity(count);
+        for (i, file) in listing.results.files.iter().enumerate() {
+            progress(&file.name, i, count);
+            let bytes = self.relay.result_file(&self.wallet, id, &file.name).await?;
+            files.push((file.name.clone(), bytes));
+        }
+        Ok(files)
+    }
+
+    /// Downloads task `id`'s results and checks each file against the chain: its hash
+    /// recomputed here, every commitment reopened. Returns the report and the files. (The
+    /// app hashes in web workers instead: it calls [`Reader::chain_record`] and
+    /// [`Requester::results`] and assembles the report itself.)
+    pub async fn verify(&self, id: U256) -> Result<(Report, Vec<(String, Vec<u8>)>), Error> {
+        let (_, chain) = self.reader.chain_record(id).await?;
+        let files = self.results(id, |_, _, _| {}).await?;
+        let prints: Vec<_> = files
+            .iter()
+            .map(|(name, bytes)| (name.clone(), report::fingerprint(chain.kind, bytes)))
+            .collect();
+        Ok((report::assemble(&chain, &prints), files))
+    }
+
+    /// The history of task `id` ([`Reader::history`]).
+    pub async fn history(&self, id: U256) -> Result<Vec<contracts::history::Entry>, Error> {
+        self.reader.history(id).await
+    }
+}
