@@ -10,10 +10,10 @@ use serde_json::Value;
 
 use crate::cmd;
 
-/// Browser UI crates.
-const UI: &[&str] = &["leptos*", "web-sys", "gloo-*"];
+/// Browser UI frameworks (`web-sys` itself is fine: HTTP clients and GPU access use it).
+const UI: &[&str] = &["leptos*", "gloo-*"];
 /// Server crates: HTTP servers, databases, object storage.
-const SERVER: &[&str] = &["axum*", "sqlx*", "object_store", "tower-http"];
+const SERVER: &[&str] = &["axum*", "sqlx*", "object_store"];
 /// Chain clients (alloy's types, `alloy-primitives`, are allowed where named).
 const CHAIN: &[&str] = &[
     "alloy",
@@ -53,7 +53,7 @@ pub const RULES: &[(&str, &[&[&str]], &str)] = &[
             UI,
             SERVER,
             CHAIN,
-            &["reqwest", "tokio"],
+            &["reqwest"],
             &["contracts", "relay*", "requester", "worker-*", "app"],
         ],
         "the engine knows nothing of the chain, the relay, a page or the node",
