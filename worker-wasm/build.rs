@@ -3,7 +3,7 @@
 //! wasm-ld gives a wasm32 program 1 MiB of stack, growing down towards address 0; a deeper
 //! stack does not trap where it overflows but wraps and reads out of bounds somewhere else
 //! ("memory access out of bounds"). The engine's unoptimized code (the test build of the
-//! worker, `wasm-node-test`) needs more than 1 MiB during a Stable Diffusion step; 16 MiB is
+//! worker, the debug profile) needs more than 1 MiB during a Stable Diffusion step; 16 MiB is
 //! room for both builds and costs a browser tab nothing until it is used.
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use alloy::primitives::{B256, Bytes as ChainBytes, keccak256};
+use alloy::primitives::{B256, Bytes as ChainBytes};
 use alloy::signers::SignerSync;
 use alloy::signers::local::PrivateKeySigner;
 use relay::blob::DiskStore;
@@ -332,7 +332,7 @@ async fn main() {
                     id,
                     kind: TaskType::StableDiffusion,
                     creator: creator.address(),
-                    task_hash: keccak256(args.as_bytes()),
+                    task_hash: B256::from(verifier::commitment::task_hash(args.as_bytes())),
                 },
                 ChainEvent::NodeSelected {
                     id,

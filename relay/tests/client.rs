@@ -6,7 +6,7 @@ mod common;
 
 use std::sync::Arc;
 
-use alloy::primitives::{B256, Bytes, U256, keccak256};
+use alloy::primitives::{B256, Bytes, U256};
 use common::{key, png};
 use relay::blob::DiskStore;
 use relay::chain::{ChainEvent, ChainIndex, TaskId, TaskType};
@@ -74,7 +74,7 @@ async fn args_and_results_round_trip_through_the_client() {
                 id: TaskId(id),
                 kind: TaskType::StableDiffusion,
                 creator: creator.address(),
-                task_hash: keccak256(&args),
+                task_hash: B256::from(verifier::commitment::task_hash(&args)),
             },
             ChainEvent::NodeSelected {
                 id: TaskId(id),

@@ -6,7 +6,7 @@ mod common;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use alloy::primitives::{Address, B256, Bytes as ChainBytes, keccak256};
+use alloy::primitives::{Address, B256, Bytes as ChainBytes};
 use alloy::signers::local::PrivateKeySigner;
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -117,7 +117,7 @@ impl Harness {
             id,
             kind,
             creator: creator().address(),
-            task_hash: keccak256(args),
+            task_hash: B256::from(verifier::commitment::task_hash(args)),
         }]);
         self.events((1..=3).map(|n| ChainEvent::NodeSelected {
             id,

@@ -71,15 +71,31 @@ pub fn build() -> Result<PathBuf> {
     Ok(dist)
 }
 
-/// A cargo command for wasm32 with the settings every wasm32 debug build here shares (the
-/// wasm tests and the node worker's test build): the same target, profile and settings,
-/// so the dependencies they have in common are compiled once.
-pub fn wasm_build(cargo: &mut Command) -> &mut Command {
-    cargo
-        .args(["--target", tools::WASM_TARGET])
-        // No debug info in the workspace's crates either (dependencies have none): a
-        // smaller wasm for wasm-bindgen to process.
-        .env("CARGO_PROFILE_DEV_DEBUG", "false")
+/// `cargo test` of everything the browser links, for wasm32, in one invocation: the
+/// verifier, the app, and the node (`worker-wasm` with `wgpu`), whose integration test makes
+/// cargo build its binaries, the `web_node` worker among them. One invocation resolves one
+/// set of features, so the page's tests and the worker share every dependency they have in
+/// common; separate invocations resolved different features and compiled serde, alloy and
+/// the rest twice. `--no-run` builds without running.
+pub fn wasm_tests() -> Command {
+    let mut test = cmd::cargo();
+    test.args([
+        "test",
+        "-p",
+        "verifier",
+        "-p",
+        "app",
+        "-p",
+        "worker-wasm",
+        "--features",
+        "worker-wasm/wgpu",
+        "--target",
+        tools::WASM_TARGET,
+    ])
+    // No debug info in the workspace's crates either (dependencies have none): a smaller
+    // worker for wasm-bindgen to process.
+    .env("CARGO_PROFILE_DEV_DEBUG", "false");
+    test
 }
 
 /// Which build of the browser node's worker.
@@ -88,8 +104,8 @@ pub enum NodeWorker {
     /// `wasm-node` (release): what `up` gives providers and the benchmarks time (about 30
     /// minutes to compile on 2 cores).
     Release,
-    /// The debug build the wasm tests share (the engine's kernels optimized, the rest not),
-    /// for the end to end: minutes instead of half an hour.
+    /// The debug build the wasm tests make ([`wasm_tests`]: the engine's kernels
+    /// optimized, the rest not), for the end to end: minutes instead of half an hour.
     Test,
 }
 
@@ -98,28 +114,30 @@ pub enum NodeWorker {
 /// Provide page starts.
 pub fn build_node_worker(dist: &Path, which: NodeWorker) -> Result<()> {
     let started = Instant::now();
-    let mut build = cmd::cargo();
-    build.args([
-        "build",
-        "--locked",
-        "-p",
-        "worker-wasm",
-        "--bin",
-        "web_node",
-        "--features",
-        "wgpu",
-    ]);
     let profile = match which {
         NodeWorker::Release => {
-            build.args(["--profile", "wasm-node", "--target", tools::WASM_TARGET]);
+            run(cmd::cargo().args([
+                "build",
+                "--locked",
+                "-p",
+                "worker-wasm",
+                "--bin",
+                "web_node",
+                "--features",
+                "wgpu",
+                "--profile",
+                "wasm-node",
+                "--target",
+                tools::WASM_TARGET,
+            ]))?;
             "wasm-node"
         }
         NodeWorker::Test => {
-            wasm_build(&mut build);
+            // A no-op after the wasm tests ran.
+            run(wasm_tests().arg("--no-run"))?;
             "debug"
         }
     };
-    run(&mut build)?;
     let wasm = cmd::target_dir()
         .join(tools::WASM_TARGET)
         .join(profile)

@@ -126,15 +126,12 @@ fn pipeline(tally: &mut Tally) -> Result<()> {
     Ok(())
 }
 
-/// The verifier's and the app's wasm-bindgen tests in headless Chromium, in one build.
+/// The wasm-bindgen tests in headless Chromium (the verifier's and the app's; the node
+/// worker's crate has none), in the one wasm32 build that also makes the node worker's test
+/// build ([`app::wasm_tests`]).
 pub fn wasm_tests(on_line: impl FnMut(&str)) -> Result<()> {
     tools::install_all()?;
-    run_tee(
-        tools::in_browser(app::wasm_build(
-            cargo().args(["test", "-p", "verifier", "-p", "app"]),
-        )),
-        on_line,
-    )
+    run_tee(tools::in_browser(&mut app::wasm_tests()), on_line)
 }
 
 /// `cargo fmt --all --check`: the pipeline's and the lint's first step.
