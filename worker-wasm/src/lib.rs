@@ -6,9 +6,12 @@
 //!   (`plan`), the contract calls (`chain`), the serving loop (`runner`) over a `Host`; and,
 //!   natively, the host on this machine, its configuration, hardware, model folder and
 //!   journal.
+//! - `cli` (native): the `node` binary's command line.
 //! - `web` (wasm32): the browser's host and the node worker that speaks `worker_protocol`
 //!   with the page.
 
+#[cfg(not(target_arch = "wasm32"))]
+pub mod cli;
 pub mod node;
 #[cfg(target_arch = "wasm32")]
 pub mod web;
