@@ -97,7 +97,7 @@ mod fingerprint {
         Err(String),
     }
 
-    pub fn serialize<S: Serializer>(
+    pub(super) fn serialize<S: Serializer>(
         value: &Result<Vec<u8>, String>,
         s: S,
     ) -> Result<S::Ok, S::Error> {
@@ -108,7 +108,7 @@ mod fingerprint {
         .serialize(s)
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
         d: D,
     ) -> Result<Result<Vec<u8>, String>, D::Error> {
         Ok(match Wire::deserialize(d)? {

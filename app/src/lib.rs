@@ -36,6 +36,7 @@ pub mod node_worker;
 #[cfg(target_arch = "wasm32")]
 pub mod requests;
 #[cfg(target_arch = "wasm32")]
+#[allow(unreachable_pub)] // leptos' `#[component]` writes `pub` builders on every props struct
 pub mod ui;
 #[cfg(target_arch = "wasm32")]
 pub mod wallet;

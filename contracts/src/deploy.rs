@@ -9,7 +9,9 @@ use crate::{Deployments, Error, NodeRegistry, TaskManager};
 /// the network runs with; the owner can change them later with `setParams`.
 #[derive(Debug, Clone)]
 pub struct Parameters {
+    /// `NodeRegistry`'s: stakes, unbonding, QoS.
     pub registry: NodeRegistry::Params,
+    /// `TaskManager`'s: fees, deadlines, the draw, slashing.
     pub tasks: TaskManager::Params,
 }
 

@@ -27,15 +27,21 @@ pub struct Deployments {
 /// A deployments file that could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum DeploymentsError {
+    /// The file could not be read or written.
     #[error("reading or writing deployments file {path}: {source}")]
     Io {
+        /// The file.
         path: String,
+        /// Why.
         #[source]
         source: std::io::Error,
     },
+    /// The file is not a deployments document.
     #[error("deployments file {path} is not valid: {source}")]
     Json {
+        /// The file.
         path: String,
+        /// Why.
         #[source]
         source: serde_json::Error,
     },

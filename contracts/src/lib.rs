@@ -32,6 +32,7 @@ pub use requests::PROTOCOL_VERSION;
 
 /// Generated bindings: `NodeRegistry` and `TaskManager` modules with their structs, enums,
 /// events, errors, and `#[sol(rpc)]` instances (`NodeRegistry::new(address, provider)`).
+#[allow(missing_docs)] // generated from the ABI, which carries no documentation
 mod bindings {
     alloy::sol!(
         #[sol(rpc)]

@@ -8,7 +8,10 @@ use TaskManager::{AbortReason, NodeOutcome, PaymentKind, SeatStatus, TaskState};
 macro_rules! named {
     ($ty:ty { $($name:ident = $value:literal),* $(,)? }) => {
         impl $ty {
-            $(pub const $name: u8 = $value;)*
+            $(
+                #[doc = concat!("The Solidity value `", stringify!($name), "`.")]
+                pub const $name: u8 = $value;
+            )*
 
             /// The Solidity name of a value (`"Unknown"` past the last one).
             pub fn name(value: u8) -> &'static str {

@@ -13,6 +13,7 @@ pub struct Cli {
     /// The devnet's state folder (default: `.devnet/` in the checkout).
     #[arg(long, global = true)]
     pub dir: Option<PathBuf>,
+    /// What to do.
     #[command(subcommand)]
     pub command: Command,
 }
@@ -30,6 +31,7 @@ pub enum Command {
         /// Seconds between blocks (default: a block per transaction).
         #[arg(long)]
         block_time: Option<u64>,
+        /// The contracts' parameters.
         #[command(flatten)]
         params: contracts::flags::DeployFlags,
     },
@@ -46,11 +48,13 @@ pub enum Command {
     },
     /// The web app's end-to-end scripts in headless Chromium, each against a fresh devnet.
     E2e {
+        /// Which script.
         #[command(subcommand)]
         suite: Suite,
     },
     /// Benchmarks that print figures.
     Bench {
+        /// Which benchmark.
         #[command(subcommand)]
         bench: Bench,
     },

@@ -4,6 +4,8 @@
 //! Images come from the shared reference vectors (`TESSERA_SHARED`, or `shared/` beside
 //! the workspace root).
 
+#![allow(missing_docs)] // criterion_group! writes an undocumented `pub fn benches`
+
 use std::hint::black_box;
 use std::path::PathBuf;
 

@@ -42,7 +42,7 @@ mod tests {
         stream.update(b"st");
         assert_eq!(stream.finish(), sha256(b"test"));
         assert_eq!(
-            crate::hex::encode(&sha256(b"")),
+            crate::hex::encode(sha256(b"")),
             "0xe3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
         );
     }

@@ -19,6 +19,13 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::node::capability;
+use crate::node::chain::NodeChain;
+use crate::node::config::NodeConfig;
+use crate::node::journal::Journal;
+use crate::node::models::ModelStore;
+use crate::node::native::NativeHost;
+use crate::node::runner::{Node, Settings, Stop};
 use alloy::primitives::{B256, U256, utils::format_ether, utils::parse_ether};
 use alloy::signers::local::PrivateKeySigner;
 use anyhow::{Context, Result, bail};
@@ -29,13 +36,6 @@ use engine::device::Backend;
 use engine::task::{self, Task};
 use relay_client::RelayClient;
 use tracing_subscriber::EnvFilter;
-use crate::node::capability;
-use crate::node::chain::NodeChain;
-use crate::node::config::NodeConfig;
-use crate::node::journal::Journal;
-use crate::node::models::ModelStore;
-use crate::node::native::NativeHost;
-use crate::node::runner::{Node, Settings, Stop};
 
 /// A Tessera node: runs Stable Diffusion and LLM tasks for the network.
 #[derive(Debug, Parser)]
@@ -224,9 +224,7 @@ async fn online(command: Command, config: NodeConfig) -> Result<()> {
         Command::Join { stake } => {
             let capability = capability::detect(config.backend, config.gpu_vram)?;
             let stake = match stake {
-                Some(cnx) => {
-                    parse_ether(&cnx).with_context(|| format!("stake {cnx:?} in CNX"))?
-                }
+                Some(cnx) => parse_ether(&cnx).with_context(|| format!("stake {cnx:?} in CNX"))?,
                 None => chain.min_stake().await?,
             };
             let held = models.held();
@@ -268,17 +266,13 @@ async fn online(command: Command, config: NodeConfig) -> Result<()> {
                     _ = tokio::signal::ctrl_c() => {}
                     _ = term.recv() => {}
                 }
-                tracing::info!(
-                    "stopping after the task in hand (Ctrl-C again to leave at once)"
-                );
+                tracing::info!("stopping after the task in hand (Ctrl-C again to leave at once)");
                 stopper.request();
                 tokio::select! {
                     _ = tokio::signal::ctrl_c() => {}
                     _ = term.recv() => {}
                 }
-                tracing::warn!(
-                    "leaving at once: a task in hand is left to the chain's timeout"
-                );
+                tracing::warn!("leaving at once: a task in hand is left to the chain's timeout");
                 std::process::exit(130);
             });
             node.serve(&stop).await?;
@@ -347,8 +341,7 @@ async fn status(chain: &NodeChain) -> Result<()> {
 fn run_offline(task_path: &Path, models: &Path, out: &Path, backend: Backend) -> Result<()> {
     let json = std::fs::read(task_path)
         .with_context(|| format!("cannot read task file {}", task_path.display()))?;
-    let task =
-        Task::parse(&json).with_context(|| format!("task file {}", task_path.display()))?;
+    let task = Task::parse(&json).with_context(|| format!("task file {}", task_path.display()))?;
     let model_dir = model_folder(models, task.model_name())?;
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let device = backend.device()?;
@@ -369,8 +362,7 @@ fn run_offline(task_path: &Path, models: &Path, out: &Path, backend: Backend) ->
     }))?;
     for (name, bytes) in &outcome.files {
         let path = out.join(name);
-        std::fs::write(&path, bytes)
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
         eprintln!("wrote {}", path.display());
     }
     let timing = clock.finish();

@@ -20,7 +20,7 @@ use crate::flags::App;
 use crate::tools;
 
 /// `cargo xtask app …`.
-pub fn run_command(command: App) -> Result<()> {
+pub(crate) fn run_command(command: App) -> Result<()> {
     match command {
         App::Build => build().map(drop),
         App::NodeWorker => build_node_worker(&build()?, NodeWorker::Release),
@@ -54,7 +54,7 @@ pub fn run_command(command: App) -> Result<()> {
 }
 
 /// trunk's release build into `dist/`; returns its path.
-pub fn build() -> Result<PathBuf> {
+pub(crate) fn build() -> Result<PathBuf> {
     tools::install_all()?;
     let dist = cmd::root().join("dist");
     let started = Instant::now();
@@ -77,7 +77,7 @@ pub fn build() -> Result<PathBuf> {
 /// set of features, so the page's tests and the worker share every dependency they have in
 /// common; separate invocations resolved different features and compiled serde, alloy and
 /// the rest twice. `--no-run` builds without running.
-pub fn wasm_tests() -> Command {
+pub(crate) fn wasm_tests() -> Command {
     let mut test = cmd::cargo();
     test.args([
         "test",
@@ -100,7 +100,7 @@ pub fn wasm_tests() -> Command {
 
 /// Which build of the browser node's worker.
 #[derive(Clone, Copy, Debug)]
-pub enum NodeWorker {
+pub(crate) enum NodeWorker {
     /// `wasm-node` (release): what `up` gives providers and the benchmarks time (about 30
     /// minutes to compile on 2 cores).
     Release,
@@ -112,7 +112,7 @@ pub enum NodeWorker {
 /// Adds the browser node's worker to `dist`: `web_node.js` and `web_node_bg.wasm` from
 /// wasm-bindgen (no-modules, as trunk makes workers) and the `web_node_loader.js` the
 /// Provide page starts.
-pub fn build_node_worker(dist: &Path, which: NodeWorker) -> Result<()> {
+pub(crate) fn build_node_worker(dist: &Path, which: NodeWorker) -> Result<()> {
     let started = Instant::now();
     let profile = match which {
         NodeWorker::Release => {
@@ -160,7 +160,7 @@ pub fn build_node_worker(dist: &Path, which: NodeWorker) -> Result<()> {
 
 /// How to build the network's binaries (`devnet`, `relay`, `node`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Network {
+pub(crate) enum Network {
     /// The debug build (`cargo test --workspace` makes it too, with the features the whole
     /// workspace unifies).
     Debug,
@@ -208,18 +208,18 @@ fn devnet_binary(network: Network) -> PathBuf {
 }
 
 /// The `devnet` binary of the debug build (`cargo test --workspace` made it).
-pub fn test_devnet() -> Command {
+pub(crate) fn test_devnet() -> Command {
     Command::new(devnet_binary(Network::Debug))
 }
 
 /// Builds the network's binaries and runs `devnet COMMAND ARGS`.
-pub fn devnet(network: Network, command: &str, args: &[OsString]) -> Result<()> {
+pub(crate) fn devnet(network: Network, command: &str, args: &[OsString]) -> Result<()> {
     devnet_built(network)?;
     run(Command::new(devnet_binary(network)).arg(command).args(args))
 }
 
 /// `cargo xtask up`: the app's build with the node worker, then `devnet up` with it.
-pub fn up(release: bool, args: &[OsString]) -> Result<()> {
+pub(crate) fn up(release: bool, args: &[OsString]) -> Result<()> {
     let dist = build()?;
     build_node_worker(&dist, NodeWorker::Release)?;
     let mut all = vec![OsString::from("--dist"), dist.into_os_string()];

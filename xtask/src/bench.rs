@@ -10,7 +10,7 @@ use crate::cmd::{cargo, run};
 use crate::tools;
 
 /// Every benchmark: its name and what it measures.
-pub const BENCHES: &[(&str, &str)] = &[
+pub(crate) const BENCHES: &[(&str, &str)] = &[
     (
         "phash",
         "perceptual hash, native (criterion): 512/1024 RGB PNG decode+hash, hash only",
@@ -50,7 +50,7 @@ pub const BENCHES: &[(&str, &str)] = &[
 ];
 
 /// Runs the named benchmarks, or all of them.
-pub fn run_all(names: &[String]) -> Result<()> {
+pub(crate) fn run_all(names: &[String]) -> Result<()> {
     let selected: Vec<&str> = if names.is_empty() {
         BENCHES.iter().map(|(name, _)| *name).collect()
     } else {

@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 
 /// The checkout this command runs in, found at run time ([`locate::workspace_root`]): a
 /// binary built in another clone (a shared `CARGO_TARGET_DIR`) must still act on this one.
-pub fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     locate::workspace_root().unwrap_or_else(|e| {
         eprintln!("error: {e}");
         std::process::exit(2)
@@ -15,7 +15,7 @@ pub fn root() -> PathBuf {
 }
 
 /// The cargo target directory in effect: `$CARGO_TARGET_DIR`, else the checkout's `target/`.
-pub fn target_dir() -> PathBuf {
+pub(crate) fn target_dir() -> PathBuf {
     match std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from) {
         Some(dir) if dir.is_absolute() => dir,
         Some(dir) => root().join(dir),
@@ -33,7 +33,7 @@ fn describe(cmd: &Command) -> String {
 }
 
 /// Runs `cmd` with inherited output; errors if it cannot start or exits non-zero.
-pub fn run(cmd: &mut Command) -> Result<()> {
+pub(crate) fn run(cmd: &mut Command) -> Result<()> {
     let line = describe(cmd);
     eprintln!("$ {line}");
     let status = cmd
@@ -47,7 +47,7 @@ pub fn run(cmd: &mut Command) -> Result<()> {
 
 /// Runs `cmd`, passing its stdout through line by line while handing each line to
 /// `on_line`; stderr is inherited. Errors if it exits non-zero.
-pub fn run_tee(cmd: &mut Command, mut on_line: impl FnMut(&str)) -> Result<()> {
+pub(crate) fn run_tee(cmd: &mut Command, mut on_line: impl FnMut(&str)) -> Result<()> {
     let line = describe(cmd);
     eprintln!("$ {line}");
     let mut child = cmd
@@ -70,7 +70,7 @@ pub fn run_tee(cmd: &mut Command, mut on_line: impl FnMut(&str)) -> Result<()> {
 }
 
 /// Captures the stdout of `cmd`, or `None` if it cannot run or fails.
-pub fn output(cmd: &mut Command) -> Option<String> {
+pub(crate) fn output(cmd: &mut Command) -> Option<String> {
     let out = cmd.stderr(Stdio::null()).output().ok()?;
     out.status
         .success()
@@ -78,7 +78,7 @@ pub fn output(cmd: &mut Command) -> Option<String> {
 }
 
 /// `cargo` as invoked by the user (respects `$CARGO`).
-pub fn cargo() -> Command {
+pub(crate) fn cargo() -> Command {
     let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     cmd.current_dir(root());
     cmd

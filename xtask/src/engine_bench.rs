@@ -59,7 +59,7 @@ const WORKLOADS: &[Workload] = &[
 const CHECKPOINTS: &[(&str, &str)] =
     &[("sd15-random", "sd15"), ("gpt2-small-random", "gpt2-small")];
 
-pub fn run() -> Result<()> {
+pub(crate) fn run() -> Result<()> {
     // Fails early, with the reason, when the reference data is absent (the tiny workloads
     // and the SD 1.5 checkpoint's tokenizer come from it).
     locate::try_shared()?;

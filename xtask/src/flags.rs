@@ -7,14 +7,14 @@ use clap::{Parser, Subcommand};
 /// Tessera's developer commands. Each installs what it needs and skips what is there.
 #[derive(Debug, Parser)]
 #[command(name = "cargo xtask", bin_name = "cargo xtask")]
-pub struct Xtask {
+pub(crate) struct Xtask {
     #[command(subcommand)]
     pub command: Command,
 }
 
 /// A developer command.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Install what the tests need, then run every test: format, native (the dependency
     /// rules, anvil, PostgreSQL and devnet tests among them), wasm in Chromium, and the app
     /// and the browser node end to end. Ends with `N passed, N failed, N skipped`.
@@ -76,7 +76,7 @@ pub enum Command {
 
 /// `cargo xtask contracts …`.
 #[derive(Debug, Subcommand)]
-pub enum Contracts {
+pub(crate) enum Contracts {
     /// Compile the sources with the pinned solcjs and write `contracts/artifacts/`.
     Build,
     /// Compile and fail when the committed artifacts differ (part of the native tests).
@@ -85,7 +85,7 @@ pub enum Contracts {
 
 /// `cargo xtask app …`.
 #[derive(Debug, Subcommand)]
-pub enum App {
+pub(crate) enum App {
     /// Release build of the app into `dist/`.
     Build,
     /// The release build with the browser node's worker (Burn + wgpu, slow to compile).
@@ -106,7 +106,7 @@ pub enum App {
 
 /// `cargo xtask relay …`.
 #[derive(Debug, Subcommand)]
-pub enum Relay {
+pub(crate) enum Relay {
     /// Install PostgreSQL's server binaries (the tests start their own cluster).
     Prepare,
     /// `prepare`, then the relay's tests.

@@ -59,7 +59,7 @@ impl Tally {
 }
 
 /// `cargo xtask test`.
-pub fn run_all() -> Result<()> {
+pub(crate) fn run_all() -> Result<()> {
     let start = Instant::now();
     let mut tally = Tally::default();
     let result = pipeline(&mut tally);
@@ -129,7 +129,7 @@ fn pipeline(tally: &mut Tally) -> Result<()> {
 /// The wasm-bindgen tests in headless Chromium (the verifier's and the app's; the node
 /// worker's crate has none), in the one wasm32 build that also makes the node worker's test
 /// build ([`app::wasm_tests`]).
-pub fn wasm_tests(on_line: impl FnMut(&str)) -> Result<()> {
+pub(crate) fn wasm_tests(on_line: impl FnMut(&str)) -> Result<()> {
     tools::install_all()?;
     run_tee(tools::in_browser(&mut app::wasm_tests()), on_line)
 }
@@ -149,7 +149,7 @@ fn clippy(args: &[&str]) -> Result<()> {
 
 /// `cargo xtask lint`: formatting and clippy with `-D warnings` on every target, native and
 /// wasm32 (the app, the verifier and the browser node worker as the browser links them).
-pub fn lint() -> Result<()> {
+pub(crate) fn lint() -> Result<()> {
     tools::wasm_target()?;
     step("format");
     format_check()?;
@@ -179,7 +179,7 @@ pub fn lint() -> Result<()> {
 
 /// `cargo xtask contracts build | check`: the contracts' artifacts test, which rewrites
 /// stale artifacts (and fails then).
-pub fn contracts(command: Contracts) -> Result<()> {
+pub(crate) fn contracts(command: Contracts) -> Result<()> {
     tools::npm_packages()?;
     let artifacts = || {
         let mut test = cargo();
@@ -194,7 +194,7 @@ pub fn contracts(command: Contracts) -> Result<()> {
 }
 
 /// `cargo xtask relay prepare | test`.
-pub fn relay(command: Relay) -> Result<()> {
+pub(crate) fn relay(command: Relay) -> Result<()> {
     tools::debian_packages()?;
     match command {
         Relay::Prepare => Ok(()),

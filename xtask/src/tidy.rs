@@ -26,7 +26,7 @@ const ML: &[&str] = &["burn*", "cubecl*", "wgpu*"];
 
 /// `(crate, [forbidden...], why)`. A forbidden entry is a crate name, or a prefix ending in
 /// `*`. No crate may depend on `devnet` or `xtask` (checked for every member).
-pub const RULES: &[(&str, &[&[&str]], &str)] = &[
+pub(crate) const RULES: &[(&str, &[&[&str]], &str)] = &[
     (
         "verifier",
         &[
@@ -209,7 +209,7 @@ fn matches(pattern: &str, name: &str) -> bool {
 }
 
 /// `cargo metadata` of the workspace.
-pub fn metadata() -> Result<Value> {
+pub(crate) fn metadata() -> Result<Value> {
     let output = cmd::cargo()
         .args(["metadata", "--format-version", "1", "--locked"])
         .output()
@@ -257,7 +257,7 @@ fn graph(metadata: &Value) -> BTreeMap<String, (String, Vec<String>)> {
 }
 
 /// Every rule broken in `metadata`, each with the chain of crates that breaks it.
-pub fn violations(metadata: &Value) -> Vec<String> {
+pub(crate) fn violations(metadata: &Value) -> Vec<String> {
     let graph = graph(metadata);
     let members: BTreeSet<&str> = metadata["workspace_members"]
         .as_array()
@@ -312,7 +312,7 @@ pub fn violations(metadata: &Value) -> Vec<String> {
 }
 
 /// Fails with every broken rule.
-pub fn check(metadata: &Value) -> Result<(), String> {
+pub(crate) fn check(metadata: &Value) -> Result<(), String> {
     let broken = violations(metadata);
     if broken.is_empty() {
         Ok(())

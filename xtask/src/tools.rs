@@ -11,15 +11,15 @@ use anyhow::{Context, Result, bail, ensure};
 
 use crate::cmd::{self, output, run};
 
-pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
-pub const CHROMIUM: &str = "/usr/bin/chromium";
-pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+pub(crate) const WASM_TARGET: &str = "wasm32-unknown-unknown";
+pub(crate) const CHROMIUM: &str = "/usr/bin/chromium";
+pub(crate) const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
 /// The trunk release that builds with Rust 1.95 (0.22 needs a newer rustc).
-pub const TRUNK_VERSION: &str = "0.21.14";
+pub(crate) const TRUNK_VERSION: &str = "0.21.14";
 
 /// Installs every tool `cargo xtask test` needs.
-pub fn install_all() -> Result<()> {
+pub(crate) fn install_all() -> Result<()> {
     wasm_target()?;
     debian_packages()?;
     npm_packages()?;
@@ -27,7 +27,7 @@ pub fn install_all() -> Result<()> {
 }
 
 /// `rustup target add wasm32-unknown-unknown` unless installed.
-pub fn wasm_target() -> Result<()> {
+pub(crate) fn wasm_target() -> Result<()> {
     let installed = output(Command::new("rustup").args(["target", "list", "--installed"]))
         .context("rustup is needed to add the wasm target")?;
     if installed.lines().any(|l| l.trim() == WASM_TARGET) {
@@ -71,7 +71,7 @@ fn version_of(tool: &str) -> Option<String> {
 /// cores; both spend their time waiting on cargo, reading files or in wasm-opt). Not
 /// `--locked` for wasm-bindgen-cli: its lock file names a dependency version the registry
 /// mirror lacks (DESIGN.md).
-pub fn cargo_tools() -> Result<()> {
+pub(crate) fn cargo_tools() -> Result<()> {
     let bindgen = locked_wasm_bindgen_version()?;
     if version_of("wasm-bindgen").as_deref() != Some(&bindgen)
         || version_of("wasm-bindgen-test-runner").as_deref() != Some(&bindgen)
@@ -97,7 +97,7 @@ fn cargo_install(args: &[&str]) -> Result<()> {
 
 /// Configures a `cargo test`/`cargo bench --target wasm32-unknown-unknown` command to run
 /// its wasm in headless Chromium through `wasm-bindgen-test-runner` and chromedriver.
-pub fn in_browser(cmd: &mut Command) -> &mut Command {
+pub(crate) fn in_browser(cmd: &mut Command) -> &mut Command {
     cmd.env(
         "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
         "wasm-bindgen-test-runner",
@@ -110,7 +110,7 @@ pub fn in_browser(cmd: &mut Command) -> &mut Command {
 /// Debian's Chromium and chromedriver (the browser tests) and PostgreSQL's server (the
 /// relay's tests start their own cluster with it), in one `apt-get` run when any is
 /// missing.
-pub fn debian_packages() -> Result<()> {
+pub(crate) fn debian_packages() -> Result<()> {
     let mut missing = Vec::new();
     if !Path::new(CHROMIUM).exists() || !Path::new(CHROMEDRIVER).exists() {
         missing.extend(["chromium", "chromium-driver"]);
@@ -148,7 +148,7 @@ pub fn debian_packages() -> Result<()> {
 }
 
 /// The newest `/usr/lib/postgresql/<version>/bin` that has `initdb`.
-pub fn postgres_bin_dir() -> Option<PathBuf> {
+pub(crate) fn postgres_bin_dir() -> Option<PathBuf> {
     let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
         .ok()?
         .flatten()
@@ -164,7 +164,7 @@ pub fn postgres_bin_dir() -> Option<PathBuf> {
 
 /// The npm packages, each folder's `npm ci` run unless its lock file is installed:
 /// `contracts/` (solc, anvil) and `app/e2e/` (playwright-core, binaryen's wasm-opt).
-pub fn npm_packages() -> Result<()> {
+pub(crate) fn npm_packages() -> Result<()> {
     for dir in ["contracts", "app/e2e"] {
         let dir = cmd::root().join(dir);
         let (lock, installed) = (
@@ -191,7 +191,7 @@ pub fn npm_packages() -> Result<()> {
 }
 
 /// `PATH` with npm's wasm-opt first, so trunk finds the right one and downloads nothing.
-pub fn path_with_npm_tools() -> std::ffi::OsString {
+pub(crate) fn path_with_npm_tools() -> std::ffi::OsString {
     let mut paths = vec![cmd::root().join("app/e2e/node_modules/.bin")];
     if let Some(path) = std::env::var_os("PATH") {
         paths.extend(std::env::split_paths(&path));

@@ -51,8 +51,11 @@ fn tick(ok: Option<bool>) -> (&'static str, &'static str) {
 /// The whole report.
 #[component]
 pub fn ReportView(
+    /// The verdict and every check behind it.
     report: Report,
+    /// The returned files, as hashed here.
     files: Vec<FileView>,
+    /// The seats' records on chain.
     seats: Vec<SeatRecord>,
     /// Wall-clock milliseconds the hashing took.
     millis: f64,

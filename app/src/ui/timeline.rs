@@ -16,7 +16,12 @@ const PHASES: [(u8, &str); 6] = [
 
 /// The phase bar and the event list.
 #[component]
-pub fn Timeline(items: Vec<TimelineItem>, state: u8) -> impl IntoView {
+pub fn Timeline(
+    /// The task's events, oldest first.
+    items: Vec<TimelineItem>,
+    /// The task's state on chain (`TaskState`).
+    state: u8,
+) -> impl IntoView {
     let aborted = state == TaskState::ABORTED;
     view! {
         <div class="timeline" data-testid="timeline" data-state=state_words(state)>

@@ -21,12 +21,12 @@ use contracts::NodeRegistry::NodeRegistryInstance;
 use contracts::TaskManager::{TaskManagerInstance, TaskRequest};
 use contracts::{Deployments, Error, NodeRegistry, Parameters, Revert, TaskManager};
 
-pub const GPU: &str = "NVIDIA GeForce RTX 4090";
-pub const VRAM: u64 = 24;
-pub const SD_MODEL: &str = "crynux-network/stable-diffusion-v1-5";
+pub(crate) const GPU: &str = "NVIDIA GeForce RTX 4090";
+pub(crate) const VRAM: u64 = 24;
+pub(crate) const SD_MODEL: &str = "crynux-network/stable-diffusion-v1-5";
 
 /// `n` whole CNX in wei.
-pub fn cnx(n: u64) -> U256 {
+pub(crate) fn cnx(n: u64) -> U256 {
     U256::from(n) * U256::from(10u64).pow(U256::from(18u64))
 }
 
@@ -46,7 +46,7 @@ fn record_gas(label: &str, gas: u64) {
 }
 
 /// Prints min/max gas per call recorded so far.
-pub fn print_gas_report() {
+pub(crate) fn print_gas_report() {
     let table = GAS.lock().unwrap();
     println!(
         "{:<34} {:>10} {:>10} {:>6}",
@@ -58,7 +58,7 @@ pub fn print_gas_report() {
 }
 
 /// Sends a call, records its gas under `label`, returns the receipt or the decoded error.
-pub async fn send<P: Provider, D: CallDecoder>(
+pub(crate) async fn send<P: Provider, D: CallDecoder>(
     label: &str,
     call: CallBuilder<P, D>,
 ) -> Result<TransactionReceipt, Error> {
@@ -69,7 +69,7 @@ pub async fn send<P: Provider, D: CallDecoder>(
 
 /// Asserts that `result` is a revert with a decoded error matching `check`.
 #[track_caller]
-pub fn expect_revert<T: std::fmt::Debug>(
+pub(crate) fn expect_revert<T: std::fmt::Debug>(
     result: Result<T, Error>,
     check: impl FnOnce(&Revert) -> bool,
 ) {
@@ -81,7 +81,7 @@ pub fn expect_revert<T: std::fmt::Debug>(
 
 /// An account with its own signing provider and contract handles.
 #[derive(Clone)]
-pub struct Actor {
+pub(crate) struct Actor {
     pub address: Address,
     pub provider: DynProvider,
     pub registry: NodeRegistryInstance<DynProvider>,
@@ -89,7 +89,7 @@ pub struct Actor {
 }
 
 /// A running anvil with the contracts deployed.
-pub struct Net {
+pub(crate) struct Net {
     /// Kept for its lifetime: dropping it kills this test's anvil.
     _anvil: AnvilInstance,
     pub deployments: Deployments,
@@ -100,7 +100,7 @@ pub struct Net {
 
 impl Net {
     /// Starts anvil (30 accounts), deploys with the default parameters changed by `tweak`.
-    pub async fn start(tweak: impl FnOnce(&mut Parameters)) -> Self {
+    pub(crate) async fn start(tweak: impl FnOnce(&mut Parameters)) -> Self {
         let anvil = Anvil::at(anvil_binary()).args(["--accounts", "30"]).spawn();
         let url = anvil.endpoint_url();
         let actors: Vec<(Address, DynProvider)> = anvil
@@ -137,7 +137,7 @@ impl Net {
     }
 
     /// Joins accounts `range` as nodes with the default GPU and `stake` CNX.
-    pub async fn join_nodes(&self, range: std::ops::Range<usize>, stake: u64) -> Vec<Actor> {
+    pub(crate) async fn join_nodes(&self, range: std::ops::Range<usize>, stake: u64) -> Vec<Actor> {
         let mut nodes = Vec::new();
         for i in range {
             let node = self.accounts[i].clone();
@@ -148,7 +148,7 @@ impl Net {
     }
 
     /// Moves the chain's clock forward and mines a block.
-    pub async fn advance(&self, seconds: u64) {
+    pub(crate) async fn advance(&self, seconds: u64) {
         self.owner
             .provider
             .anvil_increase_time(seconds)
@@ -158,7 +158,7 @@ impl Net {
     }
 
     /// Mines `blocks` empty blocks.
-    pub async fn mine(&self, blocks: u64) {
+    pub(crate) async fn mine(&self, blocks: u64) {
         self.owner
             .provider
             .anvil_mine(Some(blocks), None)
@@ -167,7 +167,7 @@ impl Net {
     }
 
     /// Finds the actor with this address.
-    pub fn actor(&self, address: Address) -> Actor {
+    pub(crate) fn actor(&self, address: Address) -> Actor {
         self.accounts
             .iter()
             .find(|a| a.address == address)
@@ -176,7 +176,7 @@ impl Net {
     }
 }
 
-pub async fn join(
+pub(crate) async fn join(
     node: &Actor,
     gpu: &str,
     vram: u64,
@@ -192,7 +192,7 @@ pub async fn join(
 }
 
 /// An SD task request for one image on any GPU with at least 8 GB.
-pub fn sd_request(args: &[u8]) -> TaskRequest {
+pub(crate) fn sd_request(args: &[u8]) -> TaskRequest {
     TaskRequest {
         taskType: 0,
         taskHash: B256::from(verifier::commitment::task_hash(args)),
@@ -206,12 +206,12 @@ pub fn sd_request(args: &[u8]) -> TaskRequest {
 }
 
 /// A requester's secret for task number `n` of a test.
-pub fn secret(n: u64) -> B256 {
+pub(crate) fn secret(n: u64) -> B256 {
     keccak256(format!("requester secret {n}"))
 }
 
 /// Creates a task and returns its id (the seed is not revealed yet).
-pub async fn create(
+pub(crate) async fn create(
     requester: &Actor,
     request: TaskRequest,
     fee: U256,
@@ -232,7 +232,12 @@ pub async fn create(
 }
 
 /// Creates a task and reveals its seed in the next block; returns its id.
-pub async fn create_and_start(requester: &Actor, request: TaskRequest, fee: U256, n: u64) -> U256 {
+pub(crate) async fn create_and_start(
+    requester: &Actor,
+    request: TaskRequest,
+    fee: U256,
+    n: u64,
+) -> U256 {
     let id = create(requester, request, fee, secret(n))
         .await
         .expect("createTask");
@@ -245,11 +250,11 @@ pub async fn create_and_start(requester: &Actor, request: TaskRequest, fee: U256
     id
 }
 
-pub async fn task(net: &Net, id: U256) -> TaskManager::Task {
+pub(crate) async fn task(net: &Net, id: U256) -> TaskManager::Task {
     net.owner.tasks.getTask(id).call().await.expect("getTask")
 }
 
-pub async fn node_info(net: &Net, node: Address) -> NodeRegistry::NodeInfo {
+pub(crate) async fn node_info(net: &Net, node: Address) -> NodeRegistry::NodeInfo {
     net.owner
         .registry
         .getNode(node)
@@ -259,27 +264,27 @@ pub async fn node_info(net: &Net, node: Address) -> NodeRegistry::NodeInfo {
 }
 
 /// The three actors seated on a task, in seat order.
-pub async fn seated(net: &Net, id: U256) -> [Actor; 3] {
+pub(crate) async fn seated(net: &Net, id: U256) -> [Actor; 3] {
     let t = task(net, id).await;
     t.seats.map(|s| net.actor(s.node))
 }
 
 /// `keccak256(abi.encodePacked(score, nonce))`, the protocol's commitment, as the
 /// `verifier` crate (what nodes and browsers use) computes it.
-pub fn commitment(score: &[u8], nonce: B256) -> B256 {
+pub(crate) fn commitment(score: &[u8], nonce: B256) -> B256 {
     B256::from(verifier::commitment::commitment(score, &nonce.0))
 }
 
 /// The requester's seed commitment: `keccak256(secret)`.
-pub fn seed_commitment(secret: B256) -> B256 {
+pub(crate) fn seed_commitment(secret: B256) -> B256 {
     B256::from(verifier::commitment::keccak256(secret))
 }
 
-pub fn nonce(tag: u64) -> B256 {
+pub(crate) fn nonce(tag: u64) -> B256 {
     keccak256(format!("nonce {tag}"))
 }
 
-pub async fn commit(
+pub(crate) async fn commit(
     node: &Actor,
     id: U256,
     score: &[u8],
@@ -293,7 +298,11 @@ pub async fn commit(
     .await
 }
 
-pub async fn reveal(node: &Actor, id: U256, score: &[u8]) -> Result<TransactionReceipt, Error> {
+pub(crate) async fn reveal(
+    node: &Actor,
+    id: U256,
+    score: &[u8],
+) -> Result<TransactionReceipt, Error> {
     send(
         "TaskManager.revealResult",
         node.tasks.revealResult(id, Bytes::copy_from_slice(score)),
@@ -302,6 +311,6 @@ pub async fn reveal(node: &Actor, id: U256, score: &[u8]) -> Result<TransactionR
 }
 
 /// Native balance of an account.
-pub async fn balance(net: &Net, who: Address) -> U256 {
+pub(crate) async fn balance(net: &Net, who: Address) -> U256 {
     net.owner.provider.get_balance(who).await.expect("balance")
 }

@@ -36,7 +36,7 @@ impl Default for SamplingConfig {
 
 /// `RepetitionPenaltyLogitsProcessor`: divides positive and multiplies negative logits of
 /// every token in `seen` by `penalty`.
-pub fn apply_repetition_penalty(logits: &mut [f32], seen: &[u32], penalty: f32) {
+pub(super) fn apply_repetition_penalty(logits: &mut [f32], seen: &[u32], penalty: f32) {
     if penalty == 1.0 {
         return;
     }
@@ -55,7 +55,7 @@ pub fn apply_repetition_penalty(logits: &mut [f32], seen: &[u32], penalty: f32) 
 }
 
 /// The index of the largest logit; the first one on ties (`torch.argmax`).
-pub fn argmax(logits: &[f32]) -> u32 {
+pub(super) fn argmax(logits: &[f32]) -> u32 {
     let mut best = 0;
     for (i, &value) in logits.iter().enumerate() {
         if value > logits[best] {
@@ -67,7 +67,7 @@ pub fn argmax(logits: &[f32]) -> u32 {
 
 /// Applies the sampling warpers in `transformers`' order: temperature, top-k, top-p, min-p.
 /// Filtered tokens get `-inf`.
-pub fn warp(logits: &mut [f32], config: &SamplingConfig) {
+pub(super) fn warp(logits: &mut [f32], config: &SamplingConfig) {
     if config.temperature != 1.0 {
         for score in logits.iter_mut() {
             *score /= config.temperature;
@@ -112,7 +112,7 @@ pub fn warp(logits: &mut [f32], config: &SamplingConfig) {
 
 /// Draws a token from `softmax(logits)` with `torch.multinomial`'s exponential trick:
 /// `argmax(p / q)` with `q ~ Exp(1)` drawn per token from `generator`.
-pub fn sample(logits: &[f32], generator: &mut TorchGenerator) -> u32 {
+pub(super) fn sample(logits: &[f32], generator: &mut TorchGenerator) -> u32 {
     let probs = softmax(logits);
     let ratios: Vec<f32> = probs
         .iter()
@@ -125,7 +125,7 @@ pub fn sample(logits: &[f32], generator: &mut TorchGenerator) -> u32 {
 }
 
 /// A numerically stable softmax in `f32`.
-pub fn softmax(logits: &[f32]) -> Vec<f32> {
+pub(super) fn softmax(logits: &[f32]) -> Vec<f32> {
     let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let exps: Vec<f32> = logits.iter().map(|&x| (x - max).exp()).collect();
     let sum: f32 = exps.iter().sum();

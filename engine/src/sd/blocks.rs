@@ -9,7 +9,7 @@ use crate::nn::{Conv2d, GroupNorm, LayerNorm, Linear, multi_head_attention, silu
 use crate::weights::Scope;
 
 /// `ResnetBlock2D` with the default `resnet_time_scale_shift`.
-pub struct ResnetBlock {
+pub(super) struct ResnetBlock {
     norm1: GroupNorm,
     conv1: Conv2d,
     time_emb_proj: Option<Linear>,
@@ -20,7 +20,7 @@ pub struct ResnetBlock {
 
 /// Shape parameters of a [`ResnetBlock`].
 #[derive(Clone, Copy)]
-pub struct ResnetShape {
+pub(super) struct ResnetShape {
     /// Input channels.
     pub d_in: usize,
     /// Output channels.
@@ -35,7 +35,12 @@ pub struct ResnetShape {
 
 impl ResnetBlock {
     /// Loads the block at `name`.
-    pub fn load(scope: Scope<'_>, name: &str, shape: ResnetShape, device: &Device) -> Result<Self> {
+    pub(super) fn load(
+        scope: Scope<'_>,
+        name: &str,
+        shape: ResnetShape,
+        device: &Device,
+    ) -> Result<Self> {
         let ResnetShape {
             d_in,
             d_out,
@@ -73,7 +78,7 @@ impl ResnetBlock {
     }
 
     /// `x` `[b, c, h, w]`; `temb` `[b, t]` is the raw time embedding (SiLU is applied here).
-    pub fn forward(&self, x: Tensor<4>, temb: Option<&Tensor<2>>) -> Tensor<4> {
+    pub(super) fn forward(&self, x: Tensor<4>, temb: Option<&Tensor<2>>) -> Tensor<4> {
         let mut h = self.conv1.forward(silu(self.norm1.forward(x.clone())));
         if let (Some(proj), Some(temb)) = (&self.time_emb_proj, temb) {
             let t = proj.forward(silu(temb.clone()));
@@ -90,13 +95,18 @@ impl ResnetBlock {
 }
 
 /// `Downsample2D`: a stride-2 3x3 convolution.
-pub struct Downsample {
+pub(super) struct Downsample {
     conv: Conv2d,
 }
 
 impl Downsample {
     /// Loads `{name}.conv`.
-    pub fn load(scope: Scope<'_>, name: &str, channels: usize, device: &Device) -> Result<Self> {
+    pub(super) fn load(
+        scope: Scope<'_>,
+        name: &str,
+        channels: usize,
+        device: &Device,
+    ) -> Result<Self> {
         Ok(Self {
             conv: Conv2d::load(
                 scope,
@@ -109,19 +119,24 @@ impl Downsample {
     }
 
     /// Halves the spatial size.
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+    pub(super) fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         self.conv.forward(x)
     }
 }
 
 /// `Upsample2D`: nearest-neighbour x2, then a 3x3 convolution.
-pub struct Upsample {
+pub(super) struct Upsample {
     conv: Conv2d,
 }
 
 impl Upsample {
     /// Loads `{name}.conv`.
-    pub fn load(scope: Scope<'_>, name: &str, channels: usize, device: &Device) -> Result<Self> {
+    pub(super) fn load(
+        scope: Scope<'_>,
+        name: &str,
+        channels: usize,
+        device: &Device,
+    ) -> Result<Self> {
         Ok(Self {
             conv: Conv2d::load(
                 scope,
@@ -134,7 +149,7 @@ impl Upsample {
     }
 
     /// Doubles the spatial size.
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+    pub(super) fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let [_, _, h, w] = x.dims();
         let up = interpolate(
             x,
@@ -145,7 +160,7 @@ impl Upsample {
 }
 
 /// `diffusers`' `Attention` projections: `to_q`, `to_k`, `to_v`, `to_out.0`.
-pub struct AttentionProjections {
+pub(super) struct AttentionProjections {
     to_q: Linear,
     to_k: Linear,
     to_v: Linear,
@@ -155,7 +170,7 @@ pub struct AttentionProjections {
 
 impl AttentionProjections {
     /// Loads the attention at `name`: queries from `dim`, keys and values from `kv_dim`.
-    pub fn load(
+    pub(super) fn load(
         scope: Scope<'_>,
         name: &str,
         [dim, kv_dim, heads]: [usize; 3],
@@ -176,7 +191,7 @@ impl AttentionProjections {
     }
 
     /// Attends from `x` `[b, n, dim]` to `context` (or to itself).
-    pub fn forward(&self, x: Tensor<3>, context: Option<&Tensor<3>>) -> Tensor<3> {
+    pub(super) fn forward(&self, x: Tensor<3>, context: Option<&Tensor<3>>) -> Tensor<3> {
         let context = context.cloned().unwrap_or_else(|| x.clone());
         let q = self.to_q.forward(x);
         let k = self.to_k.forward(context.clone());
@@ -187,14 +202,14 @@ impl AttentionProjections {
 }
 
 /// The VAE's single-head spatial self-attention (`UNetMidBlock2D`'s attention).
-pub struct SpatialSelfAttention {
+pub(super) struct SpatialSelfAttention {
     group_norm: GroupNorm,
     attention: AttentionProjections,
 }
 
 impl SpatialSelfAttention {
     /// Loads the attention at `name` over `channels` channels.
-    pub fn load(
+    pub(super) fn load(
         scope: Scope<'_>,
         name: &str,
         channels: usize,
@@ -215,7 +230,7 @@ impl SpatialSelfAttention {
     }
 
     /// Residual self-attention over the pixels of `x` `[b, c, h, w]`.
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+    pub(super) fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let [b, c, h, w] = x.dims();
         let seq = self
             .group_norm
@@ -233,7 +248,7 @@ impl SpatialSelfAttention {
 
 /// `Transformer2DModel` with one or more `BasicTransformerBlock`s (self-attention,
 /// cross-attention, GEGLU feed-forward).
-pub struct SpatialTransformer {
+pub(super) struct SpatialTransformer {
     norm: GroupNorm,
     proj_in: Projection,
     blocks: Vec<TransformerBlock>,
@@ -257,7 +272,7 @@ struct TransformerBlock {
 
 /// Shape parameters of a [`SpatialTransformer`].
 #[derive(Clone, Copy)]
-pub struct TransformerShape {
+pub(super) struct TransformerShape {
     /// Channels.
     pub channels: usize,
     /// Attention heads.
@@ -274,7 +289,7 @@ pub struct TransformerShape {
 
 impl SpatialTransformer {
     /// Loads the transformer at `name`.
-    pub fn load(
+    pub(super) fn load(
         scope: Scope<'_>,
         name: &str,
         shape: TransformerShape,
@@ -330,7 +345,7 @@ impl SpatialTransformer {
     }
 
     /// `x` `[b, c, h, w]` attending to `context` `[b, n, cross_dim]`.
-    pub fn forward(&self, x: Tensor<4>, context: &Tensor<3>) -> Tensor<4> {
+    pub(super) fn forward(&self, x: Tensor<4>, context: &Tensor<3>) -> Tensor<4> {
         let [b, c, h, w] = x.dims();
         let normed = self.norm.forward(x.clone());
         let to_seq = |t: Tensor<4>| t.reshape([b, c, h * w]).swap_dims(1, 2);

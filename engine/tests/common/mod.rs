@@ -1,6 +1,6 @@
 //! The backend the tests run on: `TESSERA_BACKEND` (`cpu`, `wgpu`, `cuda`), `cpu` by default.
 
-pub fn device() -> engine::Device {
+pub(crate) fn device() -> engine::Device {
     let backend: engine::device::Backend = std::env::var("TESSERA_BACKEND")
         .unwrap_or_else(|_| "cpu".into())
         .parse()

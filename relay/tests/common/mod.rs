@@ -10,11 +10,11 @@ use alloy::signers::local::PrivateKeySigner;
 use relay_api::auth::{self, Nonce, RequestToSign};
 
 /// A deterministic test key.
-pub fn key(n: u8) -> PrivateKeySigner {
+pub(crate) fn key(n: u8) -> PrivateKeySigner {
     PrivateKeySigner::from_bytes(&B256::repeat_byte(n)).expect("valid key")
 }
 
-pub fn now() -> u64 {
+pub(crate) fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .expect("clock after 1970")
@@ -22,7 +22,7 @@ pub fn now() -> u64 {
 }
 
 /// A fresh random-enough nonce (unique per call within a process).
-pub fn fresh_nonce() -> Nonce {
+pub(crate) fn fresh_nonce() -> Nonce {
     use std::sync::atomic::{AtomicU64, Ordering};
     static NEXT: AtomicU64 = AtomicU64::new(1);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
@@ -37,7 +37,7 @@ pub fn fresh_nonce() -> Nonce {
 }
 
 /// The four authentication headers for a request.
-pub struct AuthHeaders {
+pub(crate) struct AuthHeaders {
     pub address: Address,
     pub timestamp: u64,
     pub nonce: Nonce,
@@ -45,7 +45,7 @@ pub struct AuthHeaders {
 }
 
 impl AuthHeaders {
-    pub fn pairs(&self) -> [(&'static str, String); 4] {
+    pub(crate) fn pairs(&self) -> [(&'static str, String); 4] {
         [
             (auth::ADDRESS_HEADER, self.address.to_string()),
             (auth::TIMESTAMP_HEADER, self.timestamp.to_string()),
@@ -56,7 +56,7 @@ impl AuthHeaders {
 }
 
 /// Signs a request the way a client does.
-pub fn sign(
+pub(crate) fn sign(
     signer: &PrivateKeySigner,
     chain_id: u64,
     method: &str,
@@ -86,7 +86,7 @@ pub fn sign(
 }
 
 /// An RGB 8-bit PNG with a pattern that depends on `seed`.
-pub fn png(width: u32, height: u32, seed: u32) -> Vec<u8> {
+pub(crate) fn png(width: u32, height: u32, seed: u32) -> Vec<u8> {
     let mut out = Vec::new();
     let mut encoder = png::Encoder::new(Cursor::new(&mut out), width, height);
     encoder.set_color(png::ColorType::Rgb);
@@ -110,7 +110,7 @@ pub fn png(width: u32, height: u32, seed: u32) -> Vec<u8> {
 }
 
 /// A multipart/form-data body with one file part per `(name, bytes)`.
-pub fn multipart(files: &[(String, Vec<u8>)]) -> (String, Vec<u8>) {
+pub(crate) fn multipart(files: &[(String, Vec<u8>)]) -> (String, Vec<u8>) {
     let boundary = "tessera-test-boundary-7d1e";
     let mut body = Vec::new();
     for (name, bytes) in files {

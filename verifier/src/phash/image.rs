@@ -51,13 +51,13 @@ pub(crate) struct YCbCr {
 
 impl YCbCr {
     /// Go's `YCbCr.COffset` for an image whose origin is (0, 0).
-    pub fn c_offset(&self, x: usize, y: usize) -> usize {
+    pub(crate) fn c_offset(&self, x: usize, y: usize) -> usize {
         let (h, v) = self.subsampling.factors();
         (y / v) * self.c_stride + x / h
     }
 
     /// The Y, Cb, Cr samples of one pixel.
-    pub fn at(&self, x: usize, y: usize) -> [u8; 3] {
+    pub(crate) fn at(&self, x: usize, y: usize) -> [u8; 3] {
         let c = self.c_offset(x, y);
         [self.y[y * self.y_stride + x], self.cb[c], self.cr[c]]
     }

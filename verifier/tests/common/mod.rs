@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 /// The project's shared reference data: `$TESSERA_SHARED`, else `../shared` beside the
 /// workspace root.
-pub fn shared_dir() -> PathBuf {
+pub(crate) fn shared_dir() -> PathBuf {
     let dir = std::env::var_os("TESSERA_SHARED")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"));

@@ -49,23 +49,34 @@ impl Backend {
 pub enum Command {
     /// Connects to `network`, loads the node key from IndexedDB (making one the first
     /// time), and answers [`Event::Key`] then [`Event::Status`].
-    Init { network: Network },
+    Init {
+        /// Where the network is.
+        network: Network,
+    },
     /// Looks at this browser's compute: answers [`Event::Capability`].
     Probe,
     /// Times the engine on `backend`: answers [`Event::Benchmark`].
-    Benchmark { backend: Backend },
+    Benchmark {
+        /// The backend to time.
+        backend: Backend,
+    },
     /// Reads the node's record on chain: answers [`Event::Status`].
     Status,
     /// Fetches `models` into the cache, then joins the network with `stake_wei` of the
     /// node key's balance (the wallet funded it), announcing this browser's GPU.
     Join {
+        /// The stake, in wei.
         stake_wei: String,
+        /// The backend the node will serve on (its GPU is announced from it).
         backend: Backend,
+        /// The models to fetch and announce.
         models: Vec<String>,
     },
     /// Serves tasks on `backend` until [`Command::Stop`].
     Start {
+        /// The backend to serve on.
         backend: Backend,
+        /// The models to serve (fetched first when missing).
         models: Vec<String>,
     },
     /// Pauses on chain, finishes the task in hand, and stops serving.
@@ -73,14 +84,22 @@ pub enum Command {
     /// Leaves the network: the stake starts unbonding.
     Quit,
     /// Sends rewards and unbonded stake, then the key's spare balance, to `to`.
-    Withdraw { to: String },
+    Withdraw {
+        /// The receiving address, `0x` hex.
+        to: String,
+    },
     /// Answers [`Event::ExportedKey`].
     ExportKey,
     /// Deletes the node key from this browser and makes a new one.
     RemoveKey,
     /// Runs `task` (task-arguments JSON) on `backend` with model files from the cache (or
     /// the relay), without the chain: answers [`Event::TaskBench`].
-    BenchTask { backend: Backend, task: String },
+    BenchTask {
+        /// The backend to run on.
+        backend: Backend,
+        /// The task arguments, JSON.
+        task: String,
+    },
     /// Answers [`Event::Cache`].
     CacheInfo,
     /// Deletes every cached model file.
@@ -151,9 +170,15 @@ pub enum Event {
     /// The worker's wasm is running and listens.
     Ready,
     /// The node key's address.
-    Key { address: String },
+    Key {
+        /// `0x` hex.
+        address: String,
+    },
     /// The node key itself, `0x` hex, on request.
-    ExportedKey { private_key: String },
+    ExportedKey {
+        /// `0x` hex.
+        private_key: String,
+    },
     /// What this browser can compute with.
     Capability(Capability),
     /// A benchmark's figures.
@@ -163,18 +188,26 @@ pub enum Event {
     /// The node as the chain sees it.
     Status(NodeView),
     /// Whether the worker is serving tasks now.
-    Serving { serving: bool },
+    Serving {
+        /// True while serving.
+        serving: bool,
+    },
     /// Something the node did.
     Activity(Activity),
     /// The model cache.
     Cache(CacheView),
     /// A command failed.
     Error {
+        /// The command that failed.
         command: CommandKind,
+        /// Why, for people.
         message: String,
     },
     /// The worker could not read a message from the page (it names no command).
-    Unreadable { message: String },
+    Unreadable {
+        /// Why, for people.
+        message: String,
+    },
 }
 
 /// This browser's compute.
@@ -285,64 +318,137 @@ pub struct CacheView {
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum Activity {
     /// Serving tasks.
-    Serving { node: String },
+    Serving {
+        /// The node key's address.
+        node: String,
+    },
     /// Paused on chain so that no new task is drawn (stopping).
     Pausing,
     /// Stopped serving.
-    Stopped { reason: String },
+    Stopped {
+        /// Why, for people.
+        reason: String,
+    },
     /// A model is being fetched: `done` of `total` bytes.
     Downloading {
+        /// The model.
         model: String,
+        /// Bytes fetched so far.
         done: u64,
+        /// Bytes in all.
         total: u64,
     },
     /// A model is held and checked; `downloaded` bytes came from the relay now, `cached`
     /// bytes were already here.
     ModelReady {
+        /// The model.
         model: String,
+        /// Bytes fetched from the relay now.
         downloaded: u64,
+        /// Bytes already in the cache.
         cached: u64,
     },
     /// A cached file did not match its hash and is fetched again.
-    CacheCorrupt { model: String, path: String },
+    CacheCorrupt {
+        /// The model.
+        model: String,
+        /// The file inside the model.
+        path: String,
+    },
     /// Selected for a task: fetching its arguments.
-    Selected { task: String },
+    Selected {
+        /// The task.
+        task: String,
+    },
     /// The arguments are not available yet.
-    WaitingForArgs { task: String, reason: String },
+    WaitingForArgs {
+        /// The task.
+        task: String,
+        /// What the relay said.
+        reason: String,
+    },
     /// Inference started.
-    Running { task: String, model: String },
+    Running {
+        /// The task.
+        task: String,
+        /// The model it runs.
+        model: String,
+    },
     /// Inference progress: a step or a token.
     Progress {
+        /// The task.
         task: String,
+        /// Steps (or tokens) done.
         step: u32,
+        /// Steps (or tokens) in all.
         steps: u32,
+        /// Where it is, for people (`image 1/2 step 3/6`).
         detail: String,
     },
     /// Inference finished and the outcome is kept.
-    Ran { task: String, ms: u64 },
+    Ran {
+        /// The task.
+        task: String,
+        /// Inference time, in milliseconds.
+        ms: u64,
+    },
     /// The task cannot run here; reported on chain with `code`.
     Refused {
+        /// The task.
         task: String,
+        /// The error code reported on chain.
         code: u32,
+        /// The code's name.
         name: String,
+        /// Why, for people.
         reason: String,
     },
     /// The commitment is on chain.
-    Committed { task: String, score: String },
+    Committed {
+        /// The task.
+        task: String,
+        /// The score committed to, `0x` hex.
+        score: String,
+    },
     /// The score is revealed.
-    Revealed { task: String },
+    Revealed {
+        /// The task.
+        task: String,
+    },
     /// The results are on the relay and reported on chain.
-    Uploaded { task: String, files: u32 },
+    Uploaded {
+        /// The task.
+        task: String,
+        /// Result files uploaded.
+        files: u32,
+    },
     /// A transaction moved the task past a deadline.
-    Cancelled { task: String },
+    Cancelled {
+        /// The task.
+        task: String,
+    },
     /// The node had to act but lost what it kept (the rules will penalize the seat).
-    Lost { task: String },
+    Lost {
+        /// The task.
+        task: String,
+    },
     /// The task needs nothing more from this node.
-    Done { task: String },
+    Done {
+        /// The task.
+        task: String,
+    },
     /// Something failed and is retried.
-    Retrying { what: String, error: String },
+    Retrying {
+        /// What is retried.
+        what: String,
+        /// The error, for people.
+        error: String,
+    },
     /// Worth knowing, not fatal.
-    Warning { message: String },
+    Warning {
+        /// What happened, for people.
+        message: String,
+    },
 }
 
 #[cfg(test)]

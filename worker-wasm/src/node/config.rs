@@ -190,11 +190,11 @@ mod backend_name {
 
     use engine::device::Backend;
 
-    pub fn serialize<S: Serializer>(backend: &Backend, s: S) -> Result<S::Ok, S::Error> {
+    pub(super) fn serialize<S: Serializer>(backend: &Backend, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(backend.name())
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Backend, D::Error> {
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Backend, D::Error> {
         let name = String::deserialize(d)?;
         name.parse().map_err(serde::de::Error::custom)
     }

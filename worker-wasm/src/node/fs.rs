@@ -26,7 +26,7 @@ impl FsError {
 
 /// Writes `bytes` to `path` through a synced temporary file and a rename, so a crash leaves
 /// either the old content or the new, never a part.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), FsError> {
+pub(super) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), FsError> {
     let tmp = path.with_extension("tmp");
     let mut file = std::fs::File::create(&tmp).map_err(FsError::at(&tmp))?;
     file.write_all(bytes).map_err(FsError::at(&tmp))?;

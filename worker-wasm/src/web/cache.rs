@@ -15,7 +15,7 @@ const SIZE_HEADER: &str = "x-tessera-size";
 
 /// Why the cache failed.
 #[derive(Debug, thiserror::Error)]
-pub enum CacheError {
+pub(super) enum CacheError {
     /// The browser refused to store more for this site.
     #[error(
         "the browser's storage for this site is full ({0}): clear the model cache on the \
@@ -32,14 +32,14 @@ fn other(error: JsValue) -> CacheError {
 }
 
 /// The open model cache.
-pub struct ModelCache(Cache);
+pub(super) struct ModelCache(Cache);
 
 fn key(sha256: B256) -> String {
     format!("/tessera-model-cache/{}", verifier::hex::encode(sha256))
 }
 
 /// The cached files and their bytes.
-pub struct Stats {
+pub(super) struct Stats {
     /// Files.
     pub files: u32,
     /// Bytes.
@@ -48,7 +48,7 @@ pub struct Stats {
 
 impl ModelCache {
     /// Opens the cache.
-    pub async fn open() -> Result<Self, CacheError> {
+    pub(super) async fn open() -> Result<Self, CacheError> {
         let storage = js::scope()
             .map_err(CacheError::Other)?
             .caches()
@@ -63,7 +63,7 @@ impl ModelCache {
     }
 
     /// The file with hash `sha256`, as stored (the caller checks it).
-    pub async fn get(&self, sha256: B256) -> Result<Option<Vec<u8>>, CacheError> {
+    pub(super) async fn get(&self, sha256: B256) -> Result<Option<Vec<u8>>, CacheError> {
         let found = js::wait(self.0.match_with_str(&key(sha256)))
             .await
             .map_err(other)?;
@@ -77,7 +77,7 @@ impl ModelCache {
     }
 
     /// Stores `bytes` as the file with hash `sha256`.
-    pub async fn put(&self, sha256: B256, bytes: &[u8]) -> Result<(), CacheError> {
+    pub(super) async fn put(&self, sha256: B256, bytes: &[u8]) -> Result<(), CacheError> {
         let headers = Object::new();
         let _ = Reflect::set(
             &headers,
@@ -100,7 +100,7 @@ impl ModelCache {
     }
 
     /// Forgets the file with hash `sha256`.
-    pub async fn delete(&self, sha256: B256) -> Result<(), CacheError> {
+    pub(super) async fn delete(&self, sha256: B256) -> Result<(), CacheError> {
         js::wait(self.0.delete_with_str(&key(sha256)))
             .await
             .map(drop)
@@ -108,7 +108,7 @@ impl ModelCache {
     }
 
     /// How many files and bytes are cached.
-    pub async fn stats(&self) -> Result<Stats, CacheError> {
+    pub(super) async fn stats(&self) -> Result<Stats, CacheError> {
         let requests: Array = js::wait(self.0.keys())
             .await
             .map_err(other)?
@@ -137,7 +137,7 @@ impl ModelCache {
     }
 
     /// Deletes every cached file.
-    pub async fn clear() -> Result<(), CacheError> {
+    pub(super) async fn clear() -> Result<(), CacheError> {
         let storage = js::scope()
             .map_err(CacheError::Other)?
             .caches()

@@ -23,10 +23,10 @@ use crate::node::host::{Host, HostError, Outcome};
 use engine::task::{self, Task};
 
 /// A model's files, checked, in memory.
-pub type ModelFiles = Rc<BTreeMap<String, Vec<u8>>>;
+pub(super) type ModelFiles = Rc<BTreeMap<String, Vec<u8>>>;
 
 /// A node in this browser tab.
-pub struct BrowserHost {
+pub(super) struct BrowserHost {
     relay: RelayClient,
     db: Db,
     device: Device,
@@ -45,7 +45,12 @@ fn sha256(bytes: &[u8]) -> B256 {
 impl BrowserHost {
     /// A host over the open database, fetching models through `relay` and running the
     /// engine on `device`; activities go to `report`.
-    pub fn new(relay: RelayClient, db: Db, device: Device, report: Rc<dyn Fn(Activity)>) -> Self {
+    pub(super) fn new(
+        relay: RelayClient,
+        db: Db,
+        device: Device,
+        report: Rc<dyn Fn(Activity)>,
+    ) -> Self {
         Self {
             relay,
             db,
@@ -58,7 +63,7 @@ impl BrowserHost {
 
 /// Makes model `name` intact in the cache and returns its files: cached files are checked
 /// against the relay's listing, missing or corrupt ones downloaded (and checked) again.
-pub async fn fetch_model(
+pub(super) async fn fetch_model(
     relay: &RelayClient,
     name: &str,
     report: &dyn Fn(Activity),

@@ -12,13 +12,13 @@ use super::js;
 const NAME: &str = "tessera-node";
 const VERSION: u32 = 1;
 /// The node key, under the chain id and registry it serves.
-pub const KEYS: &str = "keys";
+pub(super) const KEYS: &str = "keys";
 /// Kept outcomes, by task id.
-pub const OUTCOMES: &str = "outcomes";
+pub(super) const OUTCOMES: &str = "outcomes";
 
 /// The open database.
 #[derive(Clone)]
-pub struct Db(IdbDatabase);
+pub(super) struct Db(IdbDatabase);
 
 /// Waits for a request's result.
 async fn request_done(request: &IdbRequest) -> Result<JsValue, String> {
@@ -69,7 +69,7 @@ async fn committed(transaction: &IdbTransaction) -> Result<(), String> {
 
 impl Db {
     /// Opens (creating on first use) the node's database.
-    pub async fn open() -> Result<Self, String> {
+    pub(super) async fn open() -> Result<Self, String> {
         let factory = js::scope()?
             .indexed_db()
             .map_err(|e| js::error_text(&e))?
@@ -100,7 +100,7 @@ impl Db {
     }
 
     /// The value under `key`, if any.
-    pub async fn get(&self, store: &str, key: &str) -> Result<Option<JsValue>, String> {
+    pub(super) async fn get(&self, store: &str, key: &str) -> Result<Option<JsValue>, String> {
         let transaction = self.transaction(store, IdbTransactionMode::Readonly)?;
         let request = transaction
             .object_store(store)
@@ -111,7 +111,7 @@ impl Db {
     }
 
     /// Stores `value` under `key`; returns once committed.
-    pub async fn put(&self, store: &str, key: &str, value: &JsValue) -> Result<(), String> {
+    pub(super) async fn put(&self, store: &str, key: &str, value: &JsValue) -> Result<(), String> {
         let transaction = self.transaction(store, IdbTransactionMode::Readwrite)?;
         transaction
             .object_store(store)
@@ -121,7 +121,7 @@ impl Db {
     }
 
     /// Deletes `key`; returns once committed.
-    pub async fn delete(&self, store: &str, key: &str) -> Result<(), String> {
+    pub(super) async fn delete(&self, store: &str, key: &str) -> Result<(), String> {
         let transaction = self.transaction(store, IdbTransactionMode::Readwrite)?;
         transaction
             .object_store(store)
@@ -131,7 +131,7 @@ impl Db {
     }
 
     /// Every key of `store`.
-    pub async fn keys(&self, store: &str) -> Result<Vec<String>, String> {
+    pub(super) async fn keys(&self, store: &str) -> Result<Vec<String>, String> {
         let transaction = self.transaction(store, IdbTransactionMode::Readonly)?;
         let request = transaction
             .object_store(store)

@@ -15,7 +15,7 @@ extern "C" {
 }
 
 /// Waits `duration` without blocking the worker's event loop.
-pub async fn sleep(duration: Duration) {
+pub(super) async fn sleep(duration: Duration) {
     let millis = duration.as_millis().min(i32::MAX as u128) as i32;
     let promise = Promise::new(&mut |resolve, _| {
         set_timeout(&resolve, millis);
@@ -24,14 +24,14 @@ pub async fn sleep(duration: Duration) {
 }
 
 /// The worker's global scope.
-pub fn scope() -> Result<web_sys::WorkerGlobalScope, String> {
+pub(super) fn scope() -> Result<web_sys::WorkerGlobalScope, String> {
     js_sys::global()
         .dyn_into::<web_sys::WorkerGlobalScope>()
         .map_err(|_| "the browser node runs only in a web worker".to_owned())
 }
 
 /// A JavaScript error as text: its `name: message`, or whatever it prints as.
-pub fn error_text(error: &JsValue) -> String {
+pub(super) fn error_text(error: &JsValue) -> String {
     if let Some(text) = error.as_string() {
         return text;
     }
@@ -48,18 +48,18 @@ pub fn error_text(error: &JsValue) -> String {
 }
 
 /// The `name` of a JavaScript error (`QuotaExceededError`, ...).
-pub fn error_name(error: &JsValue) -> Option<String> {
+pub(super) fn error_name(error: &JsValue) -> Option<String> {
     Reflect::get(error, &"name".into())
         .ok()
         .and_then(|v| v.as_string())
 }
 
 /// Awaits a promise, the rejection as text.
-pub async fn wait(promise: Promise) -> Result<JsValue, JsValue> {
+pub(super) async fn wait(promise: Promise) -> Result<JsValue, JsValue> {
     JsFuture::from(promise).await
 }
 
 /// `object[name]`, or `undefined`.
-pub fn get(object: &JsValue, name: &str) -> JsValue {
+pub(super) fn get(object: &JsValue, name: &str) -> JsValue {
     Reflect::get(object, &name.into()).unwrap_or(JsValue::UNDEFINED)
 }

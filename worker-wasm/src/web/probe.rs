@@ -10,7 +10,7 @@ use worker_protocol::{Adapter, Backend, Benchmark, Capability};
 use super::js;
 
 /// Looks at the adapter, the cores and the storage.
-pub async fn capability() -> Result<Capability, String> {
+pub(super) async fn capability() -> Result<Capability, String> {
     let scope = js::scope()?;
     let navigator = scope.navigator();
     let mut capability = Capability {
@@ -89,7 +89,7 @@ async fn adapter(navigator: &web_sys::WorkerNavigator) -> Result<Adapter, String
 }
 
 /// The engine's device for `backend`.
-pub async fn device(backend: Backend) -> Result<engine::Device, String> {
+pub(super) async fn device(backend: Backend) -> Result<engine::Device, String> {
     let engine: engine::device::Backend = backend
         .engine_name()
         .parse()
@@ -99,7 +99,7 @@ pub async fn device(backend: Backend) -> Result<engine::Device, String> {
 
 /// Times matrix products on `backend` ([`engine::timing::matmul`]): up to 2048 on WebGPU,
 /// 512 on the wasm CPU backend.
-pub async fn benchmark(backend: Backend) -> Result<Benchmark, String> {
+pub(super) async fn benchmark(backend: Backend) -> Result<Benchmark, String> {
     let started = Instant::now();
     let device = device(backend).await?;
     let init_ms = started.elapsed().as_secs_f64() * 1000.0;

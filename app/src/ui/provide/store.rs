@@ -266,7 +266,6 @@ impl NodeStore {
 }
 
 /// The local time, `12:04:59`.
-
 pub(super) fn clock() -> String {
     js_sys::Date::new_0().to_locale_time_string("en-GB").into()
 }
