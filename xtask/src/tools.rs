@@ -68,7 +68,9 @@ fn version_of(tool: &str) -> Option<String> {
 ///
 /// The settings make them quick to compile: no LTO, 16 codegen units, no debug info,
 /// opt-level 1 (trunk asks for fat LTO and one codegen unit, a quarter of an hour on 2
-/// cores; both spend their time waiting on cargo, reading files or in wasm-opt). Not
+/// cores; both spend their time waiting on cargo, reading files or in wasm-opt). trunk
+/// without its default features (the crates.io update check and rustls for downloading
+/// tools): it finds wasm-bindgen and wasm-opt on `PATH` and downloads nothing. Not
 /// `--locked` for wasm-bindgen-cli: its lock file names a dependency version the registry
 /// mirror lacks (DESIGN.md).
 pub(crate) fn cargo_tools() -> Result<()> {
@@ -79,7 +81,13 @@ pub(crate) fn cargo_tools() -> Result<()> {
         cargo_install(&["wasm-bindgen-cli", "--version", &bindgen])?;
     }
     if version_of("trunk").as_deref() != Some(TRUNK_VERSION) {
-        cargo_install(&["trunk", "--version", TRUNK_VERSION, "--locked"])?;
+        cargo_install(&[
+            "trunk",
+            "--version",
+            TRUNK_VERSION,
+            "--locked",
+            "--no-default-features",
+        ])?;
     }
     Ok(())
 }
