@@ -79,22 +79,12 @@ pub(crate) fn build() -> Result<PathBuf> {
 /// the rest twice. `--no-run` builds without running.
 pub(crate) fn wasm_tests() -> Command {
     let mut test = cmd::cargo();
-    test.args([
-        "test",
-        "-p",
-        "verifier",
-        "-p",
-        "app",
-        "-p",
-        "worker-wasm",
-        "--features",
-        "worker-wasm/wgpu",
-        "--target",
-        tools::WASM_TARGET,
-    ])
-    // No debug info in the workspace's crates either (dependencies have none): a smaller
-    // worker for wasm-bindgen to process.
-    .env("CARGO_PROFILE_DEV_DEBUG", "false");
+    test.arg("test")
+        .args(tools::BROWSER_PACKAGES)
+        .args(["--target", tools::WASM_TARGET])
+        // No debug info in the workspace's crates either (dependencies have none): a smaller
+        // worker for wasm-bindgen to process.
+        .env("CARGO_PROFILE_DEV_DEBUG", "false");
     test
 }
 

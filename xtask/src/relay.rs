@@ -12,6 +12,7 @@ use anyhow::{Context, Result, bail};
 use std::process::Command;
 
 use crate::cmd::{cargo, run as run_cmd};
+use crate::tools::postgres_bin_dir;
 
 /// Entry point for `cargo xtask relay ARGS`.
 pub fn run(args: &[String]) -> Result<()> {
@@ -71,20 +72,4 @@ pub fn prepare_tests() -> Result<()> {
             bail!("postgresql installed, but no /usr/lib/postgresql/<version>/bin/initdb found")
         }
     }
-}
-
-/// The newest `/usr/lib/postgresql/<version>/bin` that has `initdb`.
-fn postgres_bin_dir() -> Option<PathBuf> {
-    let root = Path::new("/usr/lib/postgresql");
-    let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir(root)
-        .ok()?
-        .flatten()
-        .filter_map(|e| {
-            let version = e.file_name().to_str()?.parse().ok()?;
-            let bin = e.path().join("bin");
-            bin.join("initdb").exists().then_some((version, bin))
-        })
-        .collect();
-    found.sort();
-    found.pop().map(|(_, bin)| bin)
 }

@@ -158,21 +158,9 @@ pub(crate) fn lint() -> Result<()> {
     step("clippy (wasm32): everything a browser links");
     // One invocation: the page, the hashing worker and the node worker (WebGPU through
     // wgpu) with the features the wasm tests and the worker's build use together.
-    clippy(&[
-        "-p",
-        "verifier",
-        "-p",
-        "app",
-        "-p",
-        "worker-wasm",
-        "--lib",
-        "--bins",
-        "--tests",
-        "--features",
-        "worker-wasm/wgpu",
-        "--target",
-        tools::WASM_TARGET,
-    ])?;
+    let mut wasm = tools::BROWSER_PACKAGES.to_vec();
+    wasm.extend(["--lib", "--bins", "--tests", "--target", tools::WASM_TARGET]);
+    clippy(&wasm)?;
     step("");
     Ok(())
 }

@@ -23,6 +23,24 @@ const CHAIN: &[&str] = &[
 ];
 /// Machine learning: Burn, its kernels, GPU access.
 const ML: &[&str] = &["burn*", "cubecl*", "wgpu*"];
+/// For the tools around the network: no UI, server, chain, ML or HTTP crate, none of the
+/// network's own.
+const NOTHING_OF_THE_NETWORK: &[&[&str]] = &[
+    UI,
+    SERVER,
+    CHAIN,
+    ML,
+    &["alloy-*", "reqwest", "tokio"],
+    &[
+        "contracts",
+        "engine",
+        "relay*",
+        "requester",
+        "worker-*",
+        "app",
+        "verifier",
+    ],
+];
 
 /// `(crate, [forbidden...], why)`. A forbidden entry is a crate name, or a prefix ending in
 /// `*`. No crate may depend on `devnet` or `xtask` (checked for every member).
@@ -158,42 +176,12 @@ pub(crate) const RULES: &[(&str, &[&[&str]], &str)] = &[
     ),
     (
         "locate",
-        &[
-            UI,
-            SERVER,
-            CHAIN,
-            ML,
-            &["alloy-*", "reqwest", "tokio"],
-            &[
-                "contracts",
-                "engine",
-                "relay*",
-                "requester",
-                "worker-*",
-                "app",
-                "verifier",
-            ],
-        ],
+        NOTHING_OF_THE_NETWORK,
         "finding files needs nothing",
     ),
     (
         "xtask",
-        &[
-            UI,
-            SERVER,
-            CHAIN,
-            ML,
-            &["alloy-*", "reqwest", "tokio"],
-            &[
-                "contracts",
-                "engine",
-                "relay*",
-                "requester",
-                "worker-*",
-                "app",
-                "verifier",
-            ],
-        ],
+        NOTHING_OF_THE_NETWORK,
         "developer commands compile in seconds; the network's logic is devnet's",
     ),
 ];

@@ -11,6 +11,19 @@ use anyhow::{Context, Result, bail, ensure};
 
 use crate::cmd::{self, output, run};
 
+/// Everything a browser links, as `cargo` package arguments: the verifier, the page and its
+/// hashing worker, the node worker (WebGPU through `wgpu`, the feature after these).
+pub(crate) const BROWSER_PACKAGES: [&str; 8] = [
+    "-p",
+    "verifier",
+    "-p",
+    "app",
+    "-p",
+    "worker-wasm",
+    "--features",
+    "worker-wasm/wgpu",
+];
+
 pub(crate) const WASM_TARGET: &str = "wasm32-unknown-unknown";
 pub(crate) const CHROMIUM: &str = "/usr/bin/chromium";
 pub(crate) const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
