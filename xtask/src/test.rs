@@ -6,10 +6,11 @@
 //! 3. native tests of the whole workspace: unit and integration tests, the dependency rules
 //!    ([`crate::tidy`]), the contracts' artifacts against solc, anvil, PostgreSQL and the
 //!    devnet end to end;
-//! 4. wasm tests in headless Chromium (the verifier, the app);
+//! 4. wasm tests in headless Chromium (the verifier, the app, the node worker); the same
+//!    build writes the browser node's worker, `web_node.wasm`;
 //! 5. the app's release build and its end to end in Chromium against a devnet;
-//! 6. the browser light node: its worker's test build, and a tab serving on Chromium's
-//!    SwiftShader WebGPU beside two native nodes.
+//! 6. the browser light node: a tab serving with that worker on Chromium's SwiftShader
+//!    WebGPU beside two native nodes.
 //!
 //! The end-to-end steps run the `devnet` binary that step 3 built, and the wasm steps share
 //! one wasm32 build: nothing is compiled twice with other features.

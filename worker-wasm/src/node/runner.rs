@@ -320,31 +320,33 @@ impl<H: Host> Node<H> {
             match (step, outcome) {
                 (Step::Run, _) => self.run(id, &task, now).await?,
                 (Step::Commit, Some(outcome)) => {
-                    self.send("commit", id, async || {
-                        self.chain.commit(id, &outcome.score, outcome.nonce).await
-                    })
-                    .await?;
-                    self.host.report(Activity::Committed {
-                        task: task_id.clone(),
-                        score: verifier::hex::encode(&outcome.score),
-                    });
+                    let commit =
+                        async || self.chain.commit(id, &outcome.score, outcome.nonce).await;
+                    if self.send("commit", id, commit).await? {
+                        self.host.report(Activity::Committed {
+                            task: task_id.clone(),
+                            score: verifier::hex::encode(&outcome.score),
+                        });
+                    }
                 }
                 (Step::Reveal, Some(outcome)) => {
-                    self.send("reveal", id, async || {
-                        self.chain.reveal(id, &outcome.score).await
-                    })
-                    .await?;
-                    self.host.report(Activity::Revealed {
-                        task: task_id.clone(),
-                    });
+                    let reveal = async || self.chain.reveal(id, &outcome.score).await;
+                    if self.send("reveal", id, reveal).await? {
+                        self.host.report(Activity::Revealed {
+                            task: task_id.clone(),
+                        });
+                    }
                 }
                 (Step::Upload, Some(outcome)) => self.upload(id, &outcome).await?,
                 (Step::Cancel, _) => {
-                    self.send("cancel", id, async || self.chain.cancel(id).await)
-                        .await?;
-                    self.host.report(Activity::Cancelled {
-                        task: task_id.clone(),
-                    });
+                    if self
+                        .send("cancel", id, async || self.chain.cancel(id).await)
+                        .await?
+                    {
+                        self.host.report(Activity::Cancelled {
+                            task: task_id.clone(),
+                        });
+                    }
                 }
                 (Step::Wait, _) => self.pause_a_poll().await,
                 (Step::Lost, _) => {
@@ -378,15 +380,16 @@ impl<H: Host> Node<H> {
 
     /// Sends a transaction about a task; a revert means the chain moved on meanwhile (a
     /// deadline passed, another node cancelled first), which the next look at the task
-    /// sorts out, so it is reported, not fatal.
+    /// sorts out, so it is reported, not fatal. `Ok(true)` when the transaction took
+    /// effect, `Ok(false)` when it did not (the caller reports success only on `true`).
     async fn send(
         &self,
         what: &str,
         id: U256,
         call: impl AsyncFnMut() -> Result<(), contracts::Error>,
-    ) -> Result<(), NodeError> {
+    ) -> Result<bool, NodeError> {
         let message = match self.chain_retry(what, call).await {
-            Ok(()) => return Ok(()),
+            Ok(()) => return Ok(true),
             Err(contracts::Error::Reverted(revert)) => {
                 format!("task {id}: {what} refused: {revert}")
             }
@@ -399,7 +402,7 @@ impl<H: Host> Node<H> {
         };
         self.host.report(Activity::Warning { message });
         self.pause_a_poll().await;
-        Ok(())
+        Ok(false)
     }
 
     /// Runs the task and keeps its outcome, or reports why it cannot run.
@@ -420,10 +423,12 @@ impl<H: Host> Node<H> {
                     name: error_code::name(refusal.code).to_owned(),
                     reason: refusal.reason.clone(),
                 });
+                // Not reported again when it did not take: the next look at the task decides.
                 self.send("report an error", id, async || {
                     self.chain.report_error(id, refusal.code).await
                 })
                 .await
+                .map(drop)
             }
         }
     }
@@ -545,14 +550,13 @@ impl<H: Host> Node<H> {
             Err(e) if e.code() == Some("results_exist") => {}
             Err(e) => return Err(e.into()),
         }
-        self.send("report the upload", id, async || {
-            self.chain.report_uploaded(id).await
-        })
-        .await?;
-        self.host.report(Activity::Uploaded {
-            task: id.to_string(),
-            files: outcome.files.len() as u32,
-        });
+        let report = async || self.chain.report_uploaded(id).await;
+        if self.send("report the upload", id, report).await? {
+            self.host.report(Activity::Uploaded {
+                task: id.to_string(),
+                files: outcome.files.len() as u32,
+            });
+        }
         Ok(())
     }
 }
