@@ -63,8 +63,18 @@ pub struct ChainConfig {
     pub deployments: Option<PathBuf>,
     /// The block to start following from (at least the deployment block).
     pub from_block: u64,
-    /// Blocks to stay behind the head.
+    /// Blocks to stay behind the head before applying a block's events. 0 (the default)
+    /// suits a development chain such as the devnet's anvil, where tasks must show at
+    /// once; a public chain wants more (a few on an L2 with a sequencer, 12 or so on
+    /// Ethereum mainnet), so that what the relay accepts is rarely rolled back. Either way
+    /// a reorganisation is followed (see `reorg_depth`).
     pub confirmations: u64,
+    /// How many blocks the relay remembers (their hashes, and what each changed) to follow
+    /// a reorganisation exactly: it rolls back to the common ancestor and applies the new
+    /// branch. A deeper reorganisation is logged as an error and the relay rebuilds its
+    /// view from the deployment block (tasks are unknown until it catches up). 0: every
+    /// reorganisation rebuilds.
+    pub reorg_depth: u64,
     /// Milliseconds between polls.
     pub poll_interval_ms: u64,
     /// The most blocks per `eth_getLogs`.
@@ -80,6 +90,7 @@ impl Default for ChainConfig {
             deployments: None,
             from_block: 0,
             confirmations: 0,
+            reorg_depth: 64,
             poll_interval_ms: 1000,
             max_block_range: 2000,
         }
@@ -159,6 +170,8 @@ mod tests {
             defaults.limits.max_model_file_bytes
         );
         assert_eq!(config.chain.chain_id, 31337);
+        assert_eq!(config.chain.confirmations, defaults.chain.confirmations);
+        assert_eq!(config.chain.reorg_depth, defaults.chain.reorg_depth);
         assert_eq!(config.database_url(), "sqlite://relay-data/relay.db");
     }
 

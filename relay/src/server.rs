@@ -140,6 +140,7 @@ pub async fn run(
         contract,
         from_block,
         confirmations: config.chain.confirmations,
+        reorg_depth: config.chain.reorg_depth,
         max_block_range: config.chain.max_block_range,
         poll_interval: Duration::from_millis(config.chain.poll_interval_ms),
     };

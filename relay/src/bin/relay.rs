@@ -43,6 +43,13 @@ struct Cli {
     /// First block to follow.
     #[arg(long, env = "RELAY_FROM_BLOCK")]
     from_block: Option<u64>,
+    /// Blocks to stay behind the chain's head (0 on a dev chain; more on a public chain).
+    #[arg(long, env = "RELAY_CONFIRMATIONS")]
+    confirmations: Option<u64>,
+    /// Blocks remembered to follow a reorganisation exactly (a deeper one rebuilds the
+    /// relay's view from the deployment block).
+    #[arg(long, env = "RELAY_REORG_DEPTH")]
+    reorg_depth: Option<u64>,
     /// TEST ONLY, never in production: while a file exists at this path, PNG result
     /// downloads serve an altered image (end-to-end tests of clients' verification).
     #[arg(long, env = "RELAY_TEST_ONLY_TAMPER_RESULTS_FLAG")]
@@ -101,6 +108,8 @@ impl Cli {
         set!(config.chain.contract, self.contract.map(Some));
         set!(config.chain.deployments, self.deployments.clone().map(Some));
         set!(config.chain.from_block, self.from_block);
+        set!(config.chain.confirmations, self.confirmations);
+        set!(config.chain.reorg_depth, self.reorg_depth);
         set!(
             config.test_only_tamper_results_flag,
             self.test_only_tamper_results_flag.clone().map(Some)

@@ -4,10 +4,17 @@
 //! N?". The implementation the server runs is [`ChainIndex`], an in-memory view built by
 //! applying [`ChainEvent`]s in block order; [`follower`] feeds it from a JSON-RPC node.
 //! Tests may apply events to a [`ChainIndex`] directly.
+//!
+//! The chain may reorganise: blocks the index applied can be replaced by others. The index
+//! keeps an undo record per recent block ([`ChainIndex::rollback_to`] restores exactly the
+//! state after an earlier block), and the follower, which remembers the hashes of the
+//! blocks it applied, rolls it back to the common ancestor and re-applies the new branch.
+//! A task created only in a dropped block disappears; one re-created under the same id
+//! with other content replaces it.
 
 pub mod follower;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::str::FromStr;
 use std::sync::RwLock;
@@ -82,6 +89,19 @@ pub struct TaskView {
     pub nodes: Vec<Address>,
     /// Its state.
     pub state: TaskState,
+    /// The reveal the contract settled on, if any; kept when the task is aborted later (an
+    /// uploader that missed its deadline), so results accepted for it stay recognisable.
+    #[serde(skip)]
+    pub reveal: Option<Reveal>,
+}
+
+/// A settled reveal: who uploads the results, and the score they must hash to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reveal {
+    /// The node allowed to upload.
+    pub uploader: Address,
+    /// Its revealed score.
+    pub score: Bytes,
 }
 
 impl TaskView {
@@ -149,6 +169,30 @@ pub struct ChainIndex {
 struct Inner {
     tasks: HashMap<TaskId, TaskView>,
     synced_block: Option<u64>,
+    /// One record per applied block that changed a task, in block order.
+    undo: VecDeque<Undo>,
+    /// The newest block whose undo record was dropped: the index cannot roll back below it.
+    forgotten_through: Option<u64>,
+}
+
+/// What one block changed: each task it touched as it was before the block (`None`: the
+/// block created it).
+#[derive(Debug)]
+struct Undo {
+    block: u64,
+    before: Vec<(TaskId, Option<TaskView>)>,
+}
+
+/// Why [`ChainIndex::rollback_to`] could not roll back.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "cannot roll the chain index back to block {target}: it no longer remembers what blocks up to {forgotten_through} changed"
+)]
+pub struct RollbackTooDeep {
+    /// The block asked for.
+    pub target: u64,
+    /// The newest block whose undo record was dropped.
+    pub forgotten_through: u64,
 }
 
 impl ChainIndex {
@@ -160,21 +204,88 @@ impl ChainIndex {
         }
     }
 
-    /// Applies the events of blocks up to and including `block`, in log order.
+    /// Applies the events of blocks up to and including `block`, in log order, as if they
+    /// were all `block`'s (a rollback undoes them together).
     ///
     /// An event about a task the index never saw created is ignored with a warning: it
     /// can only come from a contract the relay does not follow from its deployment.
     pub fn apply(&self, block: u64, events: impl IntoIterator<Item = ChainEvent>) {
-        let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
-        for event in events {
-            inner.apply(event);
+        self.apply_blocks(block, [(block, events.into_iter().collect())]);
+    }
+
+    /// Applies the events of each block in `blocks` (ascending, each above the blocks
+    /// applied before) and records the index as synced up to `to`, all at once: readers
+    /// see the state before or after, never between.
+    pub fn apply_blocks(&self, to: u64, blocks: impl IntoIterator<Item = (u64, Vec<ChainEvent>)>) {
+        let mut inner = self.write();
+        for (block, events) in blocks {
+            let mut undo = Undo {
+                block,
+                before: Vec::new(),
+            };
+            for event in events {
+                inner.apply(event, &mut undo);
+            }
+            if !undo.before.is_empty() {
+                inner.undo.push_back(undo);
+            }
         }
-        inner.synced_block = Some(block);
+        inner.synced_block = Some(to);
+    }
+
+    /// Restores the state right after `block` was applied, undoing every later block, and
+    /// records the index as synced up to `block`. Fails, changing nothing, when a block
+    /// after `block` was already forgotten ([`ChainIndex::forget_through`]).
+    pub fn rollback_to(&self, block: u64) -> Result<(), RollbackTooDeep> {
+        let mut inner = self.write();
+        if let Some(forgotten_through) = inner.forgotten_through
+            && forgotten_through > block
+        {
+            return Err(RollbackTooDeep {
+                target: block,
+                forgotten_through,
+            });
+        }
+        while inner.undo.back().is_some_and(|undo| undo.block > block) {
+            let Some(undo) = inner.undo.pop_back() else {
+                break;
+            };
+            // Latest change first, so a task touched twice ends as it was first found.
+            for (id, before) in undo.before.into_iter().rev() {
+                match before {
+                    Some(task) => inner.tasks.insert(id, task),
+                    None => inner.tasks.remove(&id),
+                };
+            }
+        }
+        if inner.synced_block.is_some_and(|synced| synced > block) {
+            inner.synced_block = Some(block);
+        }
+        Ok(())
+    }
+
+    /// Drops the undo records of blocks up to and including `block`: the index will not be
+    /// rolled back below it. Bounds the memory the records take.
+    pub fn forget_through(&self, block: u64) {
+        let mut inner = self.write();
+        while inner.undo.front().is_some_and(|undo| undo.block <= block) {
+            inner.undo.pop_front();
+        }
+        inner.forgotten_through = Some(inner.forgotten_through.map_or(block, |f| f.max(block)));
+    }
+
+    /// Forgets everything: no task, no block applied (before rebuilding from the start).
+    pub fn reset(&self) {
+        *self.write() = Inner::default();
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Inner> {
+        self.inner.write().unwrap_or_else(|e| e.into_inner())
     }
 }
 
 impl Inner {
-    fn apply(&mut self, event: ChainEvent) {
+    fn apply(&mut self, event: ChainEvent, undo: &mut Undo) {
         match event {
             ChainEvent::TaskCreated {
                 id,
@@ -182,18 +293,30 @@ impl Inner {
                 creator,
                 task_hash,
             } => {
-                // A task is created once; should its event be seen again, keep the first.
-                self.tasks.entry(id).or_insert_with(|| TaskView {
+                // A task is created once (a reorganisation rolls the index back before the
+                // new branch creates it again); should its event be seen twice, keep the first.
+                if let Some(task) = self.tasks.get(&id) {
+                    if task.task_hash != task_hash || task.creator != creator {
+                        tracing::warn!(task = %id, "a second TaskCreated with other content; ignored");
+                    }
+                    return;
+                }
+                undo.before.push((id, None));
+                self.tasks.insert(
                     id,
-                    kind,
-                    creator,
-                    task_hash,
-                    nodes: Vec::new(),
-                    state: TaskState::Running,
-                });
+                    TaskView {
+                        id,
+                        kind,
+                        creator,
+                        task_hash,
+                        nodes: Vec::new(),
+                        state: TaskState::Running,
+                        reveal: None,
+                    },
+                );
             }
             ChainEvent::NodeSelected { id, node } => {
-                if let Some(task) = self.task_mut(id, "NodeSelected")
+                if let Some(task) = Self::task_mut(&mut self.tasks, undo, id, "NodeSelected")
                     && !task.nodes.contains(&node)
                 {
                     task.nodes.push(node);
@@ -204,22 +327,33 @@ impl Inner {
                 uploader,
                 score,
             } => {
-                if let Some(task) = self.task_mut(id, "ResultRevealed") {
+                if let Some(task) = Self::task_mut(&mut self.tasks, undo, id, "ResultRevealed") {
+                    task.reveal = Some(Reveal {
+                        uploader,
+                        score: score.clone(),
+                    });
                     task.state = TaskState::Revealed { uploader, score };
                 }
             }
             ChainEvent::TaskAborted { id } => {
-                if let Some(task) = self.task_mut(id, "TaskAborted") {
+                if let Some(task) = Self::task_mut(&mut self.tasks, undo, id, "TaskAborted") {
                     task.state = TaskState::Aborted;
                 }
             }
         }
     }
 
-    fn task_mut(&mut self, id: TaskId, event: &str) -> Option<&mut TaskView> {
-        let task = self.tasks.get_mut(&id);
-        if task.is_none() {
-            tracing::warn!(task = %id, event, "event for a task never created; ignored");
+    /// The task to change, its current state saved in `undo` first.
+    fn task_mut<'a>(
+        tasks: &'a mut HashMap<TaskId, TaskView>,
+        undo: &mut Undo,
+        id: TaskId,
+        event: &str,
+    ) -> Option<&'a mut TaskView> {
+        let task = tasks.get_mut(&id);
+        match &task {
+            None => tracing::warn!(task = %id, event, "event for a task never created; ignored"),
+            Some(task) => undo.before.push((id, Some((*task).clone()))),
         }
         task
     }
@@ -298,5 +432,117 @@ mod tests {
         ));
         index.apply(7, [ChainEvent::TaskAborted { id: 8.into() }]);
         assert!(index.task(8.into()).is_none());
+    }
+
+    fn created_with(id: u64, hash: u8) -> ChainEvent {
+        ChainEvent::TaskCreated {
+            id: id.into(),
+            kind: TaskType::StableDiffusion,
+            creator: Address::repeat_byte(1),
+            task_hash: B256::repeat_byte(hash),
+        }
+    }
+
+    #[test]
+    fn rollback_restores_the_state_after_a_block() {
+        let index = ChainIndex::new(1);
+        let node = Address::repeat_byte(9);
+        index.apply_blocks(
+            10,
+            [
+                (3, vec![created(7)]),
+                (5, vec![ChainEvent::NodeSelected { id: 7.into(), node }]),
+            ],
+        );
+        let after_5 = index.task(7.into()).unwrap();
+        index.apply_blocks(
+            12,
+            [
+                (
+                    11,
+                    vec![
+                        created(8),
+                        ChainEvent::NodeSelected {
+                            id: 7.into(),
+                            node: Address::repeat_byte(10),
+                        },
+                        ChainEvent::ResultRevealed {
+                            id: 7.into(),
+                            uploader: node,
+                            score: Bytes::from(vec![1; 8]),
+                        },
+                    ],
+                ),
+                (12, vec![ChainEvent::TaskAborted { id: 7.into() }]),
+            ],
+        );
+        assert_eq!(index.task(7.into()).unwrap().state, TaskState::Aborted);
+        assert!(index.task(7.into()).unwrap().reveal.is_some());
+
+        index.rollback_to(11).unwrap();
+        assert_eq!(index.synced_block(), Some(11));
+        assert!(matches!(
+            index.task(7.into()).unwrap().state,
+            TaskState::Revealed { .. }
+        ));
+        index.rollback_to(10).unwrap();
+        assert_eq!(index.synced_block(), Some(10));
+        assert_eq!(index.task(7.into()).unwrap(), after_5);
+        assert!(index.task(8.into()).is_none(), "created in a dropped block");
+        index.rollback_to(4).unwrap();
+        assert!(index.task(7.into()).unwrap().nodes.is_empty());
+        index.rollback_to(2).unwrap();
+        assert!(index.task(7.into()).is_none());
+        assert_eq!(index.synced_block(), Some(2));
+        // Rolling "back" to a later block changes nothing.
+        index.rollback_to(20).unwrap();
+        assert_eq!(index.synced_block(), Some(2));
+    }
+
+    #[test]
+    fn a_task_recreated_in_the_new_branch_replaces_the_old_one() {
+        let index = ChainIndex::new(1);
+        index.apply_blocks(4, [(2, vec![created_with(1, 0xaa)])]);
+        // Without a rollback, a second creation is ignored: the first is kept.
+        index.apply_blocks(5, [(5, vec![created_with(1, 0xbb)])]);
+        assert_eq!(
+            index.task(1.into()).unwrap().task_hash,
+            B256::repeat_byte(0xaa)
+        );
+        // The reorganisation drops block 2; the new branch creates task 1 in block 3.
+        index.rollback_to(1).unwrap();
+        assert!(index.task(1.into()).is_none());
+        index.apply_blocks(4, [(3, vec![created_with(1, 0xbb)])]);
+        assert_eq!(
+            index.task(1.into()).unwrap().task_hash,
+            B256::repeat_byte(0xbb)
+        );
+    }
+
+    #[test]
+    fn forgotten_blocks_cannot_be_rolled_back() {
+        let index = ChainIndex::new(1);
+        index.apply_blocks(3, [(1, vec![created(1)]), (3, vec![created(3)])]);
+        index.apply_blocks(6, [(6, vec![created(6)])]);
+        index.forget_through(3);
+        assert_eq!(
+            index.rollback_to(2),
+            Err(RollbackTooDeep {
+                target: 2,
+                forgotten_through: 3
+            })
+        );
+        assert!(
+            index.task(6.into()).is_some(),
+            "a refused rollback changes nothing"
+        );
+        index.rollback_to(3).unwrap();
+        assert!(index.task(6.into()).is_none());
+        assert!(index.task(3.into()).is_some() && index.task(1.into()).is_some());
+
+        index.reset();
+        assert_eq!(index.synced_block(), None);
+        assert!(index.task(1.into()).is_none());
+        index.rollback_to(0).unwrap();
     }
 }
