@@ -6,7 +6,7 @@
 use alloy::primitives::{Address, B256, Bytes, Signature, U256};
 use alloy::signers::local::PrivateKeySigner;
 use js_sys::{Array, Function, Object, Promise, Reflect};
-use relay_client::{RequestSigner, SignError};
+use relay_client::{RequestSigner, RequestToSign, SignError};
 use requester::{Call, LocalWallet, WalletError};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::{JsCast, JsValue};
@@ -357,8 +357,8 @@ impl RequestSigner for OnNetwork {
         self.wallet.address()
     }
 
-    async fn sign_message(&self, message: &str) -> Result<Signature, SignError> {
-        self.wallet.sign_message(message).await
+    async fn sign_request(&self, request: &RequestToSign<'_>) -> Result<Signature, SignError> {
+        self.wallet.sign_request(request).await
     }
 }
 
@@ -373,17 +373,20 @@ impl RequestSigner for Wallet {
         Wallet::address(self)
     }
 
-    async fn sign_message(&self, message: &str) -> Result<Signature, SignError> {
+    async fn sign_request(&self, request: &RequestToSign<'_>) -> Result<Signature, SignError> {
         match self {
-            Self::Dev { wallet } => wallet.sign_message(message).await,
+            Self::Dev { wallet } => wallet.sign_request(request).await,
             Self::Injected {
                 provider, address, ..
             } => {
-                // personal_sign(message as 0x hex of its UTF-8 bytes, address)
-                let data = format!("0x{}", alloy::hex::encode(message.as_bytes()));
-                let params = Array::of2(&data.into(), &address.to_string().into());
+                // eth_signTypedData_v4(address, typed data as JSON text): the wallet shows
+                // the request's fields, `action` first, in words.
+                let params = Array::of2(
+                    &address.to_string().into(),
+                    &request.typed_data_json().into(),
+                );
                 let signature = provider
-                    .request("personal_sign", params.into())
+                    .request("eth_signTypedData_v4", params.into())
                     .await
                     .map_err(|e| match e {
                         WalletError::Rejected => SignError::Rejected,

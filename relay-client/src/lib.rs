@@ -2,7 +2,7 @@
 //!
 //! Nodes, the requester CLI and the web app talk to the relay through [`RelayClient`], which
 //! signs requests with [`relay_api::auth`]'s rules through any [`RequestSigner`]: a local key
-//! (`alloy`'s `PrivateKeySigner`) or a browser wallet's `personal_sign`.
+//! (`alloy`'s `PrivateKeySigner`) or a browser wallet's `eth_signTypedData_v4`.
 //!
 //! The client trusts nothing the relay says about integrity: it returns bytes, and callers
 //! check them against the chain (task hash, revealed score) or a content hash. [`fetch_blob`]
@@ -16,7 +16,8 @@ use alloy_primitives::{Address, B256, Signature, U256};
 use reqwest::{Method, StatusCode, header};
 use serde::de::DeserializeOwned;
 
-use relay_api::auth::{self, Nonce, RequestToSign};
+use relay_api::auth::{self, Nonce};
+pub use relay_api::auth::RequestToSign;
 use relay_api::{ArgsReceipt, ErrorBody, Health, ModelList, ModelListing, ResultsView};
 
 /// Why a relay request could not be signed.
@@ -30,14 +31,18 @@ pub enum SignError {
     Failed(String),
 }
 
-/// Signs the text of a relay request (see [`relay_api::auth`]) with EIP-191 `personal_sign`.
+/// Signs a relay request's EIP-712 typed data (see [`relay_api::auth`]).
 ///
 /// The future need not be `Send`: in a browser it awaits the wallet.
 pub trait RequestSigner {
     /// The address whose key signs.
     fn address(&self) -> Address;
-    /// Signs `message` as EIP-191 version `0x45` (what `personal_sign` does).
-    fn sign_message(&self, message: &str) -> impl Future<Output = Result<Signature, SignError>>;
+    /// Signs `request`: a key signs [`RequestToSign::signing_hash`], a wallet
+    /// [`RequestToSign::typed_data_json`] with `eth_signTypedData_v4`.
+    fn sign_request(
+        &self,
+        request: &RequestToSign<'_>,
+    ) -> impl Future<Output = Result<Signature, SignError>>;
 }
 
 impl RequestSigner for alloy_signer_local::PrivateKeySigner {
@@ -45,8 +50,11 @@ impl RequestSigner for alloy_signer_local::PrivateKeySigner {
         alloy_signer::Signer::address(self)
     }
 
-    fn sign_message(&self, message: &str) -> impl Future<Output = Result<Signature, SignError>> {
-        let signed = alloy_signer::SignerSync::sign_message_sync(self, message.as_bytes())
+    fn sign_request(
+        &self,
+        request: &RequestToSign<'_>,
+    ) -> impl Future<Output = Result<Signature, SignError>> {
+        let signed = alloy_signer::SignerSync::sign_hash_sync(self, &request.signing_hash())
             .map_err(|e| SignError::Failed(e.to_string()));
         std::future::ready(signed)
     }
@@ -390,7 +398,7 @@ impl RelayClient {
         })
     }
 
-    /// The four authentication headers for a request to `path` (relative to the base).
+    /// The authentication headers for a request to `path` (relative to the base).
     async fn sign(
         &self,
         signer: &impl RequestSigner,
@@ -406,21 +414,25 @@ impl RelayClient {
         let nonce = Nonce::from_bytes(&B256::random().0[..16])
             .map_err(|e| ClientError::Sign(SignError::Failed(e.to_string())))?;
         let timestamp = unix_now();
-        let message = RequestToSign {
+        let relay = auth::origin(self.base.as_str())
+            .map_err(|e| ClientError::Sign(SignError::Failed(e.to_string())))?;
+        let request = RequestToSign {
             chain_id: self.chain_id,
+            relay: &relay,
             method: method.as_str(),
             path: &target,
             body_sha256,
             timestamp,
             nonce: &nonce,
-        }
-        .message();
+        };
         let signature = signer
-            .sign_message(&message)
+            .sign_request(&request)
             .await
             .map_err(ClientError::Sign)?;
         Ok(vec![
             (auth::ADDRESS_HEADER, signer.address().to_string()),
+            (auth::RELAY_HEADER, relay.clone()),
+            (auth::BODY_SHA256_HEADER, format!("{body_sha256:#x}")),
             (auth::TIMESTAMP_HEADER, timestamp.to_string()),
             (auth::NONCE_HEADER, nonce.to_string()),
             (

@@ -28,6 +28,9 @@ use relay_api::auth::{self, Nonce, RequestToSign, body_sha256};
 
 const CHAIN_ID: u64 = 31337;
 
+/// The origin requests are signed for (the relay's address, set once it listens).
+static RELAY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
 struct Options {
     requests: usize,
     seconds: u64,
@@ -85,18 +88,23 @@ fn prepare(
     nonce_bytes[..8].copy_from_slice(&seq.to_be_bytes());
     nonce_bytes[8..].copy_from_slice(&timestamp.to_be_bytes());
     let nonce = Nonce::from_bytes(&nonce_bytes).unwrap();
-    let message = RequestToSign {
+    let relay = RELAY.get().expect("the relay's URL is set first");
+    let body_hash = body_sha256(&body);
+    let hash = RequestToSign {
         chain_id: CHAIN_ID,
+        relay,
         method: method.as_str(),
         path: &path,
-        body_sha256: body_sha256(&body),
+        body_sha256: body_hash,
         timestamp,
         nonce: &nonce,
     }
-    .message();
-    let signature = signer.sign_message_sync(message.as_bytes()).unwrap();
+    .signing_hash();
+    let signature = signer.sign_hash_sync(&hash).unwrap();
     let mut headers = vec![
         (auth::ADDRESS_HEADER, signer.address().to_string()),
+        (auth::RELAY_HEADER, relay.clone()),
+        (auth::BODY_SHA256_HEADER, format!("{body_hash:#x}")),
         (auth::TIMESTAMP_HEADER, timestamp.to_string()),
         (auth::NONCE_HEADER, nonce.to_string()),
         (
@@ -303,6 +311,8 @@ async fn main() {
     let state = AppState::new(db, Box::new(blobs), index.clone(), limits, Vec::new());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
+    RELAY.set(auth::origin(&base).unwrap()).unwrap();
+    let state = state.with_public_urls([&base]).unwrap();
     tokio::spawn(async move { axum::serve(listener, app(state)).await.unwrap() });
 
     let n = options.requests;

@@ -25,6 +25,10 @@ pub struct Config {
     pub chain: ChainConfig,
     /// Request limits.
     pub limits: Limits,
+    /// The URLs clients reach the relay at, which requests are signed for (behind a load
+    /// balancer: the balancer's URL). Default: `http://<listen>` (and `http://localhost:<port>`
+    /// on a loopback address).
+    pub public_urls: Vec<String>,
     /// Addresses allowed to publish model files.
     pub model_publishers: Vec<Address>,
     /// **TEST ONLY: never set this in production.** While the file at this path exists,
@@ -43,6 +47,7 @@ impl Default for Config {
             object_store_url: None,
             chain: ChainConfig::default(),
             limits: Limits::default(),
+            public_urls: Vec::new(),
             model_publishers: Vec::new(),
             test_only_tamper_results_flag: None,
         }
@@ -115,6 +120,11 @@ pub struct Limits {
     pub max_model_file_bytes: u64,
     /// Accepted distance between a request's timestamp and the relay's clock, in seconds.
     pub signature_window_secs: u64,
+    /// Uploads one signer may have in progress at once (more are answered 429).
+    pub max_uploads_per_signer: usize,
+    /// Bytes of upload bodies held in memory at once, each upload charged its declared
+    /// length (or its route's limit); past it uploads are answered 503 with `Retry-After`.
+    pub max_buffered_upload_bytes: usize,
 }
 
 impl Default for Limits {
@@ -127,11 +137,27 @@ impl Default for Limits {
             max_image_side: 2048,
             max_model_file_bytes: 16 * 1024 * 1024 * 1024,
             signature_window_secs: 60,
+            max_uploads_per_signer: 4,
+            max_buffered_upload_bytes: 512 * 1024 * 1024,
         }
     }
 }
 
 impl Config {
+    /// The URLs requests are signed for: [`Config::public_urls`], or derived from the
+    /// address the relay is listening on (`bound`, which may differ from `listen` when its
+    /// port is 0).
+    pub fn public_urls(&self, bound: SocketAddr) -> Vec<String> {
+        if !self.public_urls.is_empty() {
+            return self.public_urls.clone();
+        }
+        let mut urls = vec![format!("http://{bound}")];
+        if bound.ip().is_loopback() {
+            urls.push(format!("http://localhost:{}", bound.port()));
+        }
+        urls
+    }
+
     /// The database URL in effect.
     pub fn database_url(&self) -> String {
         self.database_url

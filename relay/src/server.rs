@@ -46,6 +46,9 @@ pub enum ServerError {
     /// The chain follower failed.
     #[error(transparent)]
     Chain(#[from] FollowError),
+    /// A configured public URL is unusable.
+    #[error("public_urls: {0}")]
+    PublicUrl(String),
     /// Listening or serving failed.
     #[error("listening on {addr}: {source}")]
     Listen {
@@ -153,7 +156,12 @@ pub async fn run(
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(listen_error)?;
-    tracing::info!(addr = %listener.local_addr().map_err(listen_error)?, "relay listening");
+    let bound = listener.local_addr().map_err(listen_error)?;
+    let public_urls = config.public_urls(bound);
+    let state = state
+        .with_public_urls(&public_urls)
+        .map_err(|e| ServerError::PublicUrl(e.to_string()))?;
+    tracing::info!(addr = %bound, ?public_urls, "relay listening");
     let served = axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown)
         .into_future();

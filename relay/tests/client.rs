@@ -41,7 +41,7 @@ async fn serve() -> Server {
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = app(state);
+    let router = app(state.with_public_urls([&base]).unwrap());
     tokio::spawn(async move { axum::serve(listener, router).await });
     Server {
         index,

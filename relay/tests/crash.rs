@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use alloy::primitives::B256;
-use common::{key, now, sign};
+use common::{key, now, sign_for};
 use relay_api::auth::{self, body_sha256};
 
 const CHAIN_ID: u64 = 31337;
@@ -116,7 +116,7 @@ async fn sigkill_at_any_moment_loses_no_acknowledged_upload() {
                     let bytes = contents(worker, s);
                     let hash = body_sha256(&bytes);
                     let path = format!("/v1/models/files?model=crash/w{worker}&path=f{s}.bin");
-                    let auth = sign(&publisher, CHAIN_ID, "PUT", &path, hash, now());
+                    let auth = sign_for(&base, &publisher, CHAIN_ID, "PUT", &path, hash, now());
                     let mut request = client.put(format!("{base}{path}")).body(bytes.clone());
                     for (name, value) in auth.pairs() {
                         request = request.header(name, value);

@@ -11,7 +11,7 @@ use alloy::signers::local::PrivateKeySigner;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Request, StatusCode, header};
-use common::{AuthHeaders, key, multipart, now, png, sign};
+use common::{AuthHeaders, RELAY_URL, key, multipart, now, png, sign};
 use http_body_util::BodyExt;
 use relay::blob::DiskStore;
 use relay::chain::{ChainEvent, ChainIndex, TaskId, TaskType};
@@ -93,7 +93,9 @@ impl Harness {
         .await
         .unwrap();
         let index = Arc::new(ChainIndex::new(CHAIN_ID));
-        let state = AppState::new(db, blobs, index.clone(), limits, vec![key(50).address()]);
+        let state = AppState::new(db, blobs, index.clone(), limits, vec![key(50).address()])
+            .with_public_urls([RELAY_URL])
+            .unwrap();
         Self {
             app: app(state.clone()),
             index,
@@ -355,8 +357,38 @@ async fn wrong_expired_and_replayed_signatures_are_refused() {
         now(),
     );
     let reply = h.send(put(&tampered, body.clone())).await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(reply.code(), "body_hash_mismatch");
+    // ... nor with the header changed to the sent bytes' hash: the signature covers it.
+    let mut rehashed = sign(
+        &creator(),
+        CHAIN_ID,
+        "PUT",
+        &path,
+        body_sha256(b"{}"),
+        now(),
+    );
+    rehashed.body_sha256 = body_sha256(&body);
+    assert_eq!(h.send(put(&rehashed, body.clone())).await.code(), "bad_signature");
+
+    // Signed for another relay: refused as such, or (the header changed to this relay's
+    // name) as a bad signature. Domain separation makes one relay's signatures useless at
+    // another.
+    let elsewhere = common::sign_for(
+        "https://other-relay.example",
+        &creator(),
+        CHAIN_ID,
+        "PUT",
+        &path,
+        body_sha256(&body),
+        now(),
+    );
+    let reply = h.send(put(&elsewhere, body.clone())).await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(reply.code(), "bad_signature");
+    assert_eq!(reply.code(), "wrong_relay");
+    let mut relabelled = elsewhere;
+    relabelled.relay = auth::origin(RELAY_URL).unwrap();
+    assert_eq!(h.send(put(&relabelled, body.clone())).await.code(), "bad_signature");
 
     // Signed for another chain, another method, another path.
     for (chain, method, signed_path) in [
@@ -944,6 +976,8 @@ async fn the_test_only_tamper_switch_alters_png_downloads_while_its_flag_exists(
         Limits::default(),
         Vec::new(),
     )
+    .with_public_urls([RELAY_URL])
+    .unwrap()
     .with_test_only_tamper_results_flag(Some(flag.clone()));
     h.app = app(state);
 
@@ -977,4 +1011,115 @@ async fn the_test_only_tamper_switch_alters_png_downloads_while_its_flag_exists(
     std::fs::remove_file(&flag).unwrap();
     let again = h.signed(&creator(), "GET", &file, None, Vec::new()).await;
     assert_eq!(again.body.as_ref(), image.as_slice());
+}
+
+/// A body that records whether anyone polled it, and never ends: what a 64 MiB junk upload
+/// looks like to a relay that waits for it.
+fn watched_body() -> (Body, Arc<std::sync::atomic::AtomicBool>) {
+    let polled = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = polled.clone();
+    let stream = futures_util::stream::poll_fn(move |_| {
+        flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        std::task::Poll::<Option<Result<Bytes, std::io::Error>>>::Pending
+    });
+    (Body::from_stream(stream), polled)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_body_is_read_only_from_a_signer_entitled_to_send_it() {
+    let h = Harness::new().await;
+    let id = h.task(41, TaskType::StableDiffusion, ARGS);
+    h.reveal(id, &node(1), vec![0x11; 8]);
+    let results = format!("/v1/tasks/{id}/results");
+    let args = format!("/v1/tasks/{id}/args");
+    let junk_hash = body_sha256(&vec![0u8; 64 << 20]);
+    for (signer, method, path, code) in [
+        (stranger(), "POST", &results, "forbidden"),
+        (node(2), "POST", &results, "forbidden"),
+        (node(1), "PUT", &args, "forbidden"),
+    ] {
+        let auth = sign(&signer, CHAIN_ID, method, path, junk_hash, now());
+        let (body, polled) = watched_body();
+        let mut request = Harness::request(method, path, Some(&auth), None, Vec::new());
+        *request.body_mut() = body;
+        let reply = tokio::time::timeout(std::time::Duration::from_secs(10), h.send(request))
+            .await
+            .expect("the relay answered without waiting for the body");
+        assert_eq!(reply.code(), code, "{method} {path} by {}", signer.address());
+        assert!(
+            !polled.load(std::sync::atomic::Ordering::SeqCst),
+            "the relay read a body before checking {} may send it",
+            signer.address()
+        );
+    }
+    // Unsigned, or signed badly: not read either.
+    let (body, polled) = watched_body();
+    let mut request = Harness::request("POST", &results, None, None, Vec::new());
+    *request.body_mut() = body;
+    assert_eq!(h.send(request).await.code(), "missing_auth");
+    assert!(!polled.load(std::sync::atomic::Ordering::SeqCst));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn uploads_in_progress_are_bounded_per_signer_and_in_total() {
+    let limits = Limits {
+        max_uploads_per_signer: 1,
+        max_buffered_upload_bytes: 3 << 20,
+        ..Limits::default()
+    };
+    let h = Harness::with_limits(limits).await;
+    let slow_upload = |signer: PrivateKeySigner, id: TaskId, length: usize| {
+        let path = format!("/v1/tasks/{id}/results");
+        let auth = sign(&signer, CHAIN_ID, "POST", &path, B256::ZERO, now());
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(1);
+        let mut request = Harness::request("POST", &path, Some(&auth), None, Vec::new());
+        *request.body_mut() = Body::from_stream(tokio_stream_from(rx));
+        request
+            .headers_mut()
+            .insert(header::CONTENT_LENGTH, length.into());
+        (request, tx)
+    };
+    let mut ids = Vec::new();
+    for n in 0..3u8 {
+        let id = h.task(50 + u64::from(n), TaskType::StableDiffusion, ARGS);
+        h.reveal(id, &node(n + 1), vec![0x11; 8]);
+        ids.push(id);
+    }
+    // Node 1 starts a 2 MiB upload and stalls.
+    let (first, hold) = slow_upload(node(1), ids[0], 2 << 20);
+    let app = h.app.clone();
+    let pending = tokio::spawn(async move { app.oneshot(first).await.unwrap() });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // A second upload by the same node waits its turn: 429 with Retry-After.
+    let (second, _tx) = slow_upload(node(1), ids[0], 1000);
+    let reply = h.send(second).await;
+    assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(reply.header(header::RETRY_AFTER), "1");
+    // Another node's 2 MiB upload would pass the 3 MiB held in total: 503.
+    let (third, _tx) = slow_upload(node(2), ids[1], 2 << 20);
+    let reply = h.send(third).await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(reply.code(), "busy");
+    // A small one fits beside it.
+    let small = png(8, 8, 1);
+    let (ct, body) = multipart(&[("0.png".to_owned(), small)]);
+    let reply = h
+        .signed(&node(3), "POST", &format!("/v1/tasks/{}/results", ids[2]), Some(&ct), body)
+        .await;
+    assert_eq!(reply.code(), "score_mismatch", "{}", reply.json());
+    // Once the stalled upload ends (its client gone), its slot is free again.
+    drop(hold);
+    let _ = pending.await.unwrap();
+    let (ct, body) = multipart(&[("0.png".to_owned(), png(8, 8, 1))]);
+    let reply = h
+        .signed(&node(1), "POST", &format!("/v1/tasks/{}/results", ids[0]), Some(&ct), body)
+        .await;
+    assert_eq!(reply.code(), "score_mismatch", "{}", reply.json());
+}
+
+/// The receiving half of a channel as a body stream.
+fn tokio_stream_from(
+    rx: tokio::sync::mpsc::Receiver<Result<Bytes, std::io::Error>>,
+) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> {
+    futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) })
 }

@@ -9,7 +9,7 @@ use alloy::primitives::{Address, B256, Bytes, Signature, U256};
 use alloy::providers::{DynProvider, Provider as _};
 use alloy::rpc::types::TransactionRequest;
 use alloy::signers::local::PrivateKeySigner;
-use relay_client::{RequestSigner, SignError};
+use relay_client::{RequestSigner, RequestToSign, SignError};
 
 use crate::error::Error;
 
@@ -74,8 +74,11 @@ impl RequestSigner for LocalWallet {
         self.signer.address()
     }
 
-    fn sign_message(&self, message: &str) -> impl Future<Output = Result<Signature, SignError>> {
-        RequestSigner::sign_message(&self.signer, message)
+    fn sign_request(
+        &self,
+        request: &RequestToSign<'_>,
+    ) -> impl Future<Output = Result<Signature, SignError>> {
+        RequestSigner::sign_request(&self.signer, request)
     }
 }
 

@@ -91,12 +91,36 @@ pub trait Db: Send + Sync + 'static {
     async fn insert_results(&self, task: TaskId, results: &ResultSet) -> Result<Inserted, DbError>;
     /// A task's results.
     async fn results(&self, task: TaskId) -> Result<Option<ResultSet>, DbError>;
+    /// Removes a task's arguments if they are still the ones with this SHA-256 (ones a
+    /// chain reorganisation made stale); returns whether it did.
+    async fn delete_args(&self, task: TaskId, sha256: B256) -> Result<bool, DbError>;
+    /// Removes a task's results, files included, in one transaction, if they are still the
+    /// ones `uploader` uploaded for `score` (ones a chain reorganisation made stale);
+    /// returns whether it did.
+    async fn delete_results(
+        &self,
+        task: TaskId,
+        uploader: Address,
+        score: &[u8],
+    ) -> Result<bool, DbError>;
     /// Records (or replaces) one file of a model.
     async fn upsert_model_file(&self, model: &str, file: &ModelFile) -> Result<(), DbError>;
     /// All models with their files, sorted by name.
     async fn models(&self) -> Result<Vec<Model>, DbError>;
     /// The size of a model file with this hash, if any model has one.
     async fn model_blob_size(&self, sha256: B256) -> Result<Option<u64>, DbError>;
+    /// Records that `address` used `nonce` in a request accepted until `expires` (Unix
+    /// seconds); `false` if the pair is recorded and still live at `now` (a replay). Atomic
+    /// across every relay instance on the database.
+    async fn remember_nonce(
+        &self,
+        address: Address,
+        nonce: &str,
+        expires: u64,
+        now: u64,
+    ) -> Result<bool, DbError>;
+    /// Forgets the nonces that expired before `now`; returns how many.
+    async fn sweep_nonces(&self, now: u64) -> Result<u64, DbError>;
 }
 
 /// Connects to `url` (`sqlite:` or `postgres:`), creating a SQLite file if needed, and
@@ -292,6 +316,41 @@ macro_rules! sql_db {
                 }))
             }
 
+            async fn delete_args(&self, task: TaskId, sha256: B256) -> Result<bool, DbError> {
+                let done = sqlx::query(sql::DELETE_ARGS)
+                    .bind(task.to_string())
+                    .bind(hex_hash(sha256))
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn delete_results(
+                &self,
+                task: TaskId,
+                uploader: Address,
+                score: &[u8],
+            ) -> Result<bool, DbError> {
+                let task = task.to_string();
+                let uploader = uploader.to_string().to_ascii_lowercase();
+                let score = hex::encode(score);
+                let mut tx = self.pool.begin().await?;
+                sqlx::query(sql::DELETE_RESULT_FILES)
+                    .bind(&task)
+                    .bind(&uploader)
+                    .bind(&score)
+                    .execute(&mut *tx)
+                    .await?;
+                let done = sqlx::query(sql::DELETE_RESULTS)
+                    .bind(&task)
+                    .bind(&uploader)
+                    .bind(&score)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(done.rows_affected() == 1)
+            }
+
             async fn upsert_model_file(&self, model: &str, file: &ModelFile) -> Result<(), DbError> {
                 sqlx::query(sql::UPSERT_MODEL_FILE)
                     .bind(model)
@@ -323,6 +382,31 @@ macro_rules! sql_db {
                         Model { name, files }
                     })
                     .collect())
+            }
+
+            async fn remember_nonce(
+                &self,
+                address: Address,
+                nonce: &str,
+                expires: u64,
+                now: u64,
+            ) -> Result<bool, DbError> {
+                let done = sqlx::query(sql::REMEMBER_NONCE)
+                    .bind(address.to_string().to_ascii_lowercase())
+                    .bind(nonce)
+                    .bind(sql_size(expires))
+                    .bind(sql_size(now))
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn sweep_nonces(&self, now: u64) -> Result<u64, DbError> {
+                let done = sqlx::query(sql::SWEEP_NONCES)
+                    .bind(sql_size(now))
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected())
             }
 
             async fn model_blob_size(&self, sha256: B256) -> Result<Option<u64>, DbError> {
@@ -394,7 +478,7 @@ mod tests {
             db.insert_args(task, &other, node).await.unwrap(),
             Inserted::Existing
         );
-        assert_eq!(db.args(task).await.unwrap(), Some(args));
+        assert_eq!(db.args(task).await.unwrap(), Some(args.clone()));
 
         assert_eq!(db.results(task).await.unwrap(), None);
         let set = results(node);
@@ -405,7 +489,43 @@ mod tests {
             db.insert_results(task, &second).await.unwrap(),
             Inserted::Existing
         );
-        assert_eq!(db.results(task).await.unwrap(), Some(set));
+        assert_eq!(db.results(task).await.unwrap(), Some(set.clone()));
+
+        // Stale records (a reorganisation replaced the task) are removed only while they
+        // are the ones named, and then replaced by a plain insert.
+        assert!(!db.delete_args(task, other.sha256).await.unwrap());
+        assert_eq!(db.args(task).await.unwrap(), Some(args.clone()));
+        assert!(db.delete_args(task, args.sha256).await.unwrap());
+        assert_eq!(db.args(task).await.unwrap(), None);
+        assert_eq!(
+            db.insert_args(task, &other, node).await.unwrap(),
+            Inserted::New
+        );
+        assert_eq!(db.args(task).await.unwrap(), Some(other.clone()));
+        assert!(
+            !db.delete_results(task, Address::ZERO, &set.score)
+                .await
+                .unwrap()
+        );
+        assert!(!db.delete_results(task, node, &[0xcd; 16]).await.unwrap());
+        assert_eq!(db.results(task).await.unwrap(), Some(set.clone()));
+        assert!(db.delete_results(task, node, &set.score).await.unwrap());
+        assert_eq!(db.results(task).await.unwrap(), None);
+        assert!(!db.delete_results(task, node, &set.score).await.unwrap());
+        let mut replacement = results(Address::repeat_byte(0x44));
+        replacement.score = Bytes::from(vec![0xcd; 16]);
+        replacement.files.truncate(1);
+        assert_eq!(
+            db.insert_results(task, &replacement).await.unwrap(),
+            Inserted::New
+        );
+        assert_eq!(db.results(task).await.unwrap(), Some(replacement));
+        db.delete_args(task, other.sha256).await.unwrap();
+        db.insert_args(task, &args, node).await.unwrap();
+        db.delete_results(task, Address::repeat_byte(0x44), &[0xcd; 16])
+            .await
+            .unwrap();
+        db.insert_results(task, &set).await.unwrap();
 
         // A huge task id (256 bits) round-trips.
         let big = TaskId(alloy_primitives::U256::MAX);
@@ -461,6 +581,20 @@ mod tests {
             db.model_blob_size(B256::repeat_byte(2)).await.unwrap(),
             None
         );
+
+        // Nonces: fresh once, a replay while live, another signer's is its own, and an
+        // expired pair may be used again; sweeping forgets only the expired.
+        let other = Address::repeat_byte(0x43);
+        assert!(db.remember_nonce(node, "0x01", 160, 100).await.unwrap());
+        assert!(!db.remember_nonce(node, "0x01", 170, 150).await.unwrap());
+        assert!(!db.remember_nonce(node, "0x01", 170, 160).await.unwrap());
+        assert!(db.remember_nonce(other, "0x01", 170, 150).await.unwrap());
+        assert!(db.remember_nonce(node, "0x01", 300, 161).await.unwrap());
+        assert!(!db.remember_nonce(node, "0x01", 300, 200).await.unwrap());
+        assert!(db.remember_nonce(node, "0x02", 100, 90).await.unwrap());
+        assert_eq!(db.sweep_nonces(250).await.unwrap(), 2);
+        assert!(!db.remember_nonce(node, "0x01", 400, 250).await.unwrap());
+        assert!(db.remember_nonce(other, "0x01", 400, 250).await.unwrap());
     }
 
     #[tokio::test]

@@ -19,6 +19,15 @@ pub(super) const SELECT_RESULTS: &str =
 pub(super) const SELECT_RESULT_FILES: &str =
     "SELECT name, sha256, size, content_type FROM result_files WHERE task_id = $1 ORDER BY idx";
 
+pub(super) const DELETE_ARGS: &str = "DELETE FROM task_args WHERE task_id = $1 AND sha256 = $2";
+
+/// The files of a task's results, if those are `$2`'s for score `$3` (before the row).
+pub(super) const DELETE_RESULT_FILES: &str = "DELETE FROM result_files WHERE task_id = $1 \
+     AND EXISTS (SELECT 1 FROM task_results WHERE task_id = $1 AND uploader = $2 AND score = $3)";
+
+pub(super) const DELETE_RESULTS: &str =
+    "DELETE FROM task_results WHERE task_id = $1 AND uploader = $2 AND score = $3";
+
 pub(super) const UPSERT_MODEL_FILE: &str = "INSERT INTO model_files (model, path, sha256, size, created_at) \
      VALUES ($1, $2, $3, $4, $5) \
      ON CONFLICT (model, path) DO UPDATE SET sha256 = excluded.sha256, size = excluded.size";
@@ -27,3 +36,12 @@ pub(super) const UPSERT_MODEL_FILE: &str = "INSERT INTO model_files (model, path
 pub(super) const SELECT_MODEL_FILES: &str = "SELECT model, path, sha256, size FROM model_files";
 
 pub(super) const SELECT_MODEL_BLOB: &str = "SELECT size FROM model_files WHERE sha256 = $1 LIMIT 1";
+
+/// Inserts a `(signer, nonce)` pair, or revives an expired one; affects no row while the
+/// pair is still live (a replay).
+pub(super) const REMEMBER_NONCE: &str = "INSERT INTO request_nonces (address, nonce, expires) \
+     VALUES ($1, $2, $3) \
+     ON CONFLICT (address, nonce) DO UPDATE SET expires = excluded.expires \
+     WHERE request_nonces.expires < $4";
+
+pub(super) const SWEEP_NONCES: &str = "DELETE FROM request_nonces WHERE expires < $1";

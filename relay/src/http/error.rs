@@ -51,6 +51,12 @@ impl ApiError {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
     }
 
+    /// The relay is at a limit of concurrent work: 429 (this caller) or 503 (everyone),
+    /// with `Retry-After`.
+    pub(crate) fn busy(status: StatusCode, message: String) -> Self {
+        Self::new(status, "busy", message)
+    }
+
     pub(crate) fn too_large(message: impl Into<String>) -> Self {
         Self::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", message)
     }
@@ -68,7 +74,14 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = json!({ "error": { "code": self.code, "message": self.message } });
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if self.code == "busy" {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("1"),
+            );
+        }
+        response
     }
 }
 
@@ -80,8 +93,15 @@ impl From<AuthError> for ApiError {
             AuthError::WrongSigner { .. } | AuthError::BadSignature(_) => "bad_signature",
             AuthError::Expired { .. } => "expired_signature",
             AuthError::Replayed { .. } => "replayed_nonce",
+            AuthError::WrongRelay { .. } => "wrong_relay",
+            AuthError::BodyMismatch { .. } => "body_hash_mismatch",
         };
-        Self::new(StatusCode::UNAUTHORIZED, code, e.to_string())
+        let status = if matches!(e, AuthError::BodyMismatch { .. }) {
+            StatusCode::UNPROCESSABLE_ENTITY
+        } else {
+            StatusCode::UNAUTHORIZED
+        };
+        Self::new(status, code, e.to_string())
     }
 }
 

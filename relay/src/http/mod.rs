@@ -13,15 +13,20 @@
 //! | `PUT /v1/models/files?model=…&path=…` | configured publishers | one model file, streamed |
 //! | `GET /v1/blobs/{sha256}` | anyone | a model file by content hash, with `Range` support |
 //!
-//! Signed requests follow [`relay_api::auth`]. Errors are JSON `{"error": {"code", "message"}}`
-//! with a 4xx status for anything the caller can fix.
+//! Signed requests follow [`relay_api::auth`]: the signature, relay, timestamp and nonce are
+//! checked from the headers before any body is read, the handler then checks the signer may
+//! send it, and only then is the body read (within the route's limit, in a bounded number of
+//! concurrent uploads per signer and in total) and checked against its signed hash.
+//! Errors are JSON `{"error": {"code", "message"}}` with a 4xx status for anything the
+//! caller can fix.
 
 mod error;
 mod models;
 pub mod range;
 mod tasks;
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use alloy_primitives::{Address, B256};
@@ -39,6 +44,8 @@ use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 pub use error::ApiError;
+#[doc(hidden)]
+pub use tasks::read_files;
 
 use relay_api::Health;
 
@@ -47,7 +54,7 @@ use crate::chain::{TaskChain, TaskId, TaskView};
 use crate::config::Limits;
 use crate::db::Db;
 use crate::metrics::Metrics;
-use crate::replay::ReplayGuard;
+use crate::replay::{ReplayError, ReplayGuard};
 use relay_api::auth::{self, AuthError, Nonce, RequestToSign};
 
 /// Everything the handlers share. Cheap to clone.
@@ -61,6 +68,9 @@ struct Shared {
     limits: Limits,
     model_publishers: Vec<Address>,
     replay: ReplayGuard,
+    /// The origins requests may be signed for (`x-tessera-relay`).
+    public_origins: Vec<String>,
+    uploads: UploadSlots,
     metrics: Metrics,
     /// TEST ONLY: while this file exists, PNG result downloads are altered.
     tamper_results_flag: Option<std::path::PathBuf>,
@@ -75,6 +85,7 @@ impl AppState {
         limits: Limits,
         model_publishers: Vec<Address>,
     ) -> Self {
+        let uploads = UploadSlots::new(&limits);
         Self(Arc::new(Shared {
             db,
             blobs,
@@ -82,6 +93,8 @@ impl AppState {
             limits,
             model_publishers,
             replay: ReplayGuard::default(),
+            public_origins: Vec::new(),
+            uploads,
             metrics: Metrics::default(),
             tamper_results_flag: None,
         }))
@@ -98,6 +111,24 @@ impl AppState {
             }
         }
         self
+    }
+
+    /// The URLs clients reach this relay at (behind a load balancer: the balancer's), which
+    /// requests are signed for. Call right after [`AppState::new`]; until it is called every
+    /// signed request is refused. URLs that do not parse are refused here.
+    pub fn with_public_urls<S: AsRef<str>>(
+        mut self,
+        urls: impl IntoIterator<Item = S>,
+    ) -> Result<Self, AuthError> {
+        let origins = urls
+            .into_iter()
+            .map(|url| auth::origin(url.as_ref()))
+            .collect::<Result<Vec<_>, _>>()?;
+        match Arc::get_mut(&mut self.0) {
+            Some(shared) => shared.public_origins = origins,
+            None => tracing::error!("the public URLs must be set before the state is shared"),
+        }
+        Ok(self)
     }
 
     /// Whether result downloads are to be altered now (test only).
@@ -128,14 +159,10 @@ impl AppState {
         })
     }
 
-    /// Checks a signed request's headers against the body hash and returns the signer.
-    fn authenticate(
-        &self,
-        method: &Method,
-        target: &str,
-        headers: &HeaderMap,
-        body_sha256: B256,
-    ) -> Result<Address, AuthError> {
+    /// Checks a signed request's headers (signature over the signed body hash, relay,
+    /// timestamp, nonce) and returns the signer and that hash. Reads no body.
+    async fn authenticate(&self, parts: &Parts) -> Result<(Address, B256), ApiError> {
+        let headers = &parts.headers;
         let get = |name: &'static str| -> Result<&str, AuthError> {
             headers
                 .get(name)
@@ -147,25 +174,37 @@ impl AppState {
                 })
         };
         let address = auth::parse_address(get(auth::ADDRESS_HEADER)?)?;
+        let relay = get(auth::RELAY_HEADER)?;
         let timestamp = auth::parse_timestamp(get(auth::TIMESTAMP_HEADER)?)?;
         let nonce = Nonce::parse(get(auth::NONCE_HEADER)?)?;
+        let body_sha256 = auth::parse_hash(auth::BODY_SHA256_HEADER, get(auth::BODY_SHA256_HEADER)?)?;
         let signature = auth::parse_signature(get(auth::SIGNATURE_HEADER)?)?;
+        if !self.0.public_origins.iter().any(|o| o == relay) {
+            return Err(AuthError::WrongRelay {
+                signed_for: relay.to_owned(),
+                this: self.0.public_origins.join(", "),
+            }
+            .into());
+        }
         let window = self.0.limits.signature_window_secs;
         let now = unix_now();
         auth::check_timestamp(timestamp, now, window)?;
         RequestToSign {
             chain_id: self.0.chain.chain_id(),
-            method: method.as_str(),
-            path: target,
+            relay,
+            method: parts.method.as_str(),
+            path: target(parts),
             body_sha256,
             timestamp,
             nonce: &nonce,
         }
         .verify(address, &signature)?;
-        self.0
-            .replay
-            .remember(address, &nonce, timestamp.saturating_add(window), now)?;
-        Ok(address)
+        let expires = timestamp.saturating_add(window);
+        match self.0.replay.remember(self.0.db.as_ref(), address, &nonce, expires, now).await {
+            Ok(()) => Ok((address, body_sha256)),
+            Err(ReplayError::Replayed(e)) => Err(e.into()),
+            Err(ReplayError::Db(e)) => Err(e.into()),
+        }
     }
 }
 
@@ -182,10 +221,19 @@ fn target(parts: &Parts) -> &str {
         .map_or_else(|| parts.uri.path(), |pq| pq.as_str())
 }
 
-/// A buffered request body and the address that signed it (with the body's hash).
+/// A signed request whose headers verified; its body is not read yet.
+///
+/// The handler checks that [`Signed::signer`] may send this request, then calls
+/// [`Signed::body`]: a body from someone who may not send it is never read.
 pub(crate) struct Signed {
     pub(crate) signer: Address,
-    pub(crate) body: Bytes,
+    body_sha256: B256,
+    body: Option<Body>,
+    limit: Option<usize>,
+    /// The declared `Content-Length`, if any: what the upload is charged.
+    content_length: Option<usize>,
+    /// Held from the body's first byte until the handler is done with it.
+    slot: Option<UploadSlot>,
 }
 
 impl FromRequest<AppState> for Signed {
@@ -193,28 +241,52 @@ impl FromRequest<AppState> for Signed {
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
         let (parts, body) = req.into_parts();
-        // Refuse a request without the headers before reading its body.
-        if !parts.headers.contains_key(auth::SIGNATURE_HEADER) {
-            return Err(AuthError::MissingHeader(auth::SIGNATURE_HEADER).into());
+        let (signer, body_sha256) = state.authenticate(&parts).await?;
+        Ok(Self {
+            signer,
+            body_sha256,
+            limit: parts.extensions.get::<BodyLimit>().map(|l| l.0),
+            content_length: parts
+                .headers
+                .get(header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok()?.parse().ok())
+                .or_else(|| axum::body::HttpBody::size_hint(&body).exact())
+                .and_then(|n| usize::try_from(n).ok()),
+            body: Some(body),
+            slot: None,
+        })
+    }
+}
+
+impl Signed {
+    /// Reads the body within the route's limit, in one of the signer's upload slots, and
+    /// checks it against the signed hash. Call once the signer is known to be entitled.
+    pub(crate) async fn body(&mut self, state: &AppState) -> Result<Bytes, ApiError> {
+        let body = self
+            .body
+            .take()
+            .ok_or_else(|| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "body read twice"))?;
+        let limit = self.limit.unwrap_or(usize::MAX);
+        let charge = self.content_length.unwrap_or(limit).min(limit);
+        self.slot = Some(state.0.uploads.take(self.signer, charge)?);
+        let bytes = axum::body::to_bytes(body, limit).await.map_err(|e| {
+            let too_large = std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+            if too_large {
+                ApiError::too_large(format!("request body is larger than the limit of {limit} bytes"))
+            } else {
+                ApiError::bad_request("body_read_failed", format!("reading the body: {e}"))
+            }
+        })?;
+        let actual = auth::body_sha256(&bytes);
+        if actual != self.body_sha256 {
+            return Err(AuthError::BodyMismatch {
+                signed: self.body_sha256,
+                actual,
+            }
+            .into());
         }
-        let limit_hint = parts.extensions.get::<BodyLimit>().map(|l| l.0);
-        let body = Bytes::from_request(Request::from_parts(parts.clone(), body), state)
-            .await
-            .map_err(|rejection| {
-                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    let limit = limit_hint.map_or_else(String::new, |l| format!(" of {l} bytes"));
-                    ApiError::too_large(format!("request body is larger than the limit{limit}"))
-                } else {
-                    ApiError::bad_request("body_read_failed", rejection.body_text())
-                }
-            })?;
-        let signer = state.authenticate(
-            &parts.method,
-            target(&parts),
-            &parts.headers,
-            auth::body_sha256(&body),
-        )?;
-        Ok(Self { signer, body })
+        Ok(bytes)
     }
 }
 
@@ -229,19 +301,83 @@ impl FromRequestParts<AppState> for SignedStream {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let declared = parts
-            .headers
-            .get(auth::BODY_SHA256_HEADER)
-            .ok_or(AuthError::MissingHeader(auth::BODY_SHA256_HEADER))?
-            .to_str()
-            .unwrap_or_default();
-        let body_sha256 = auth::parse_hash(auth::BODY_SHA256_HEADER, declared)?;
-        let signer =
-            state.authenticate(&parts.method, target(parts), &parts.headers, body_sha256)?;
+        let (signer, body_sha256) = state.authenticate(parts).await?;
         Ok(Self {
             signer,
             body_sha256,
         })
+    }
+}
+
+/// Bounds the bodies being read at once: a few per signer, and a byte budget in total
+/// (each upload is charged its route's limit), so a flood of uploads cannot exhaust memory.
+#[derive(Debug)]
+struct UploadSlots {
+    per_signer: usize,
+    budget: usize,
+    state: Arc<Mutex<SlotState>>,
+}
+
+#[derive(Debug, Default)]
+struct SlotState {
+    by_signer: HashMap<Address, usize>,
+    charged: usize,
+}
+
+/// One body being read; frees its slot when dropped.
+#[derive(Debug)]
+pub(crate) struct UploadSlot {
+    signer: Address,
+    charge: usize,
+    state: Arc<Mutex<SlotState>>,
+}
+
+impl UploadSlots {
+    fn new(limits: &Limits) -> Self {
+        Self {
+            per_signer: limits.max_uploads_per_signer.max(1),
+            budget: limits.max_buffered_upload_bytes.max(1),
+            state: Arc::default(),
+        }
+    }
+
+    /// A slot for an upload of up to `bytes` bytes, or 429/503 when none is free.
+    fn take(&self, signer: Address, bytes: usize) -> Result<UploadSlot, ApiError> {
+        let charge = bytes.min(self.budget);
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mine = state.by_signer.get(&signer).copied().unwrap_or(0);
+        if mine >= self.per_signer {
+            return Err(ApiError::busy(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!("{signer} already has {mine} uploads in progress; retry when one ends"),
+            ));
+        }
+        if state.charged + charge > self.budget {
+            return Err(ApiError::busy(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the relay is reading as many uploads as it can hold; retry shortly".to_owned(),
+            ));
+        }
+        state.charged += charge;
+        *state.by_signer.entry(signer).or_default() += 1;
+        Ok(UploadSlot {
+            signer,
+            charge,
+            state: self.state.clone(),
+        })
+    }
+}
+
+impl Drop for UploadSlot {
+    fn drop(&mut self) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.charged -= self.charge;
+        if let Some(count) = state.by_signer.get_mut(&self.signer) {
+            *count -= 1;
+            if *count == 0 {
+                state.by_signer.remove(&self.signer);
+            }
+        }
     }
 }
 
@@ -271,6 +407,7 @@ pub fn app(state: AppState) -> Router {
             header::RANGE,
             header::IF_NONE_MATCH,
             header::HeaderName::from_static(auth::ADDRESS_HEADER),
+            header::HeaderName::from_static(auth::RELAY_HEADER),
             header::HeaderName::from_static(auth::TIMESTAMP_HEADER),
             header::HeaderName::from_static(auth::NONCE_HEADER),
             header::HeaderName::from_static(auth::SIGNATURE_HEADER),

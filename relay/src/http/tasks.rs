@@ -35,7 +35,7 @@ fn require_party(task: &TaskView, signer: alloy_primitives::Address) -> Result<(
 pub(crate) async fn put_args(
     State(state): State<AppState>,
     Path(raw): Path<String>,
-    signed: Signed,
+    mut signed: Signed,
 ) -> Result<(StatusCode, Json<ArgsReceipt>), ApiError> {
     let id = task_id(&raw)?;
     let task = state.task(id)?;
@@ -45,7 +45,7 @@ pub(crate) async fn put_args(
             task.creator, signed.signer
         )));
     }
-    let body = signed.body;
+    let body = signed.body(&state).await?;
     verifier::args::TaskArgs::parse(task.kind, &body).map_err(|e| match e {
         ArgsError::Malformed(_) => ApiError::bad_request("malformed_json", e.to_string()),
         ArgsError::Invalid(_) | ArgsError::UnsupportedTaskType(_) => {
@@ -71,8 +71,7 @@ pub(crate) async fn put_args(
         sha256: record.sha256,
         size: record.size,
     };
-    // The hash matched, so arguments already stored are these same bytes.
-    if state.0.db.args(id).await?.is_some() {
+    if keep_stored_args(&state, id, &record).await? {
         return Ok((StatusCode::OK, Json(receipt)));
     }
     state.0.blobs.put(record.sha256, body).await?;
@@ -97,7 +96,7 @@ pub(crate) async fn get_args(
     let id = task_id(&raw)?;
     let task = state.task(id)?;
     require_party(&task, signed.signer)?;
-    let args = state.0.db.args(id).await?.ok_or_else(|| {
+    let args = current_args(&state, &task).await?.ok_or_else(|| {
         ApiError::not_found(
             "no_args",
             format!("task {id}'s arguments have not been uploaded"),
@@ -128,7 +127,7 @@ pub(crate) async fn post_results(
     State(state): State<AppState>,
     Path(raw): Path<String>,
     headers: HeaderMap,
-    signed: Signed,
+    mut signed: Signed,
 ) -> Result<(StatusCode, Json<ResultsView>), ApiError> {
     let id = task_id(&raw)?;
     let task = state.task(id)?;
@@ -153,7 +152,7 @@ pub(crate) async fn post_results(
             signed.signer
         )));
     }
-    if state.0.db.results(id).await?.is_some() {
+    if keep_stored_results(&state, &task).await? {
         return Err(ApiError::conflict(
             "results_exist",
             format!("task {id}'s results were already uploaded"),
@@ -161,7 +160,15 @@ pub(crate) async fn post_results(
     }
     let (extension, content_type, block) = file_format(task.kind);
     let expected_files = revealed.len() / block;
-    let files = read_files(&state, &headers, signed.body, extension, expected_files).await?;
+    let body = signed.body(&state).await?;
+    let files = read_files(
+        &state.0.limits,
+        &headers,
+        body,
+        extension,
+        expected_files,
+    )
+    .await?;
 
     let max_side = state.0.limits.max_image_side;
     let kind = task.kind;
@@ -224,15 +231,16 @@ pub(crate) async fn post_results(
     ))
 }
 
-/// Splits a multipart body into its files, enforcing names, count and sizes.
-async fn read_files(
-    state: &AppState,
+/// Splits a multipart body into its files, enforcing names, count and sizes. Public (and
+/// hidden) only for the fuzz targets in `fuzz/`.
+#[doc(hidden)]
+pub async fn read_files(
+    limits: &crate::config::Limits,
     headers: &HeaderMap,
     body: Bytes,
     extension: &str,
     expected: usize,
 ) -> Result<Vec<(String, Bytes)>, ApiError> {
-    let limits = &state.0.limits;
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -301,16 +309,88 @@ pub(crate) async fn list_results(
     let id = task_id(&raw)?;
     let task = state.task(id)?;
     require_party(&task, signed.signer)?;
-    let results = state
-        .0
-        .db
-        .results(id)
+    let results = current_results(&state, &task)
         .await?
         .ok_or_else(|| no_results(id))?;
     Ok(Json(ResultsView {
         task_id: id.to_string(),
         results,
     }))
+}
+
+// A chain reorganisation can replace a task (the same id created again with another hash)
+// or its reveal after the relay accepted records for it: a stored record is served, or
+// counts as "already there", only while it matches the chain's current view.
+
+/// Whether the task's stored arguments are `record` (then nothing is to be stored).
+/// Arguments stored with other bytes are stale (these bytes hash to the task's hash, so
+/// the stored ones do not: they were accepted for a task a reorganisation replaced) and
+/// are removed, so that `record` can be stored.
+async fn keep_stored_args(
+    state: &AppState,
+    id: crate::chain::TaskId,
+    record: &ArgsRecord,
+) -> Result<bool, ApiError> {
+    let Some(stored) = state.0.db.args(id).await? else {
+        return Ok(false);
+    };
+    if stored.sha256 == record.sha256 {
+        return Ok(true);
+    }
+    tracing::warn!(task = %id, stale = %stored.sha256, "replacing arguments a chain reorganisation made stale");
+    state.0.db.delete_args(id, stored.sha256).await?;
+    Ok(false)
+}
+
+/// The task's stored arguments, if their keccak256 is still its on-chain hash.
+async fn current_args(state: &AppState, task: &TaskView) -> Result<Option<ArgsRecord>, ApiError> {
+    let Some(stored) = state.0.db.args(task.id).await? else {
+        return Ok(None);
+    };
+    let bytes = state.0.blobs.get(stored.sha256).await?;
+    if task_hash(&bytes) == task.task_hash {
+        Ok(Some(stored))
+    } else {
+        tracing::warn!(task = %task.id, "stored arguments are not the task's since a chain reorganisation; not served");
+        Ok(None)
+    }
+}
+
+/// Whether the stored results were uploaded for the task's settled reveal.
+fn results_match(task: &TaskView, results: &ResultSet) -> bool {
+    task.reveal
+        .as_ref()
+        .is_some_and(|r| r.uploader == results.uploader && r.score == results.score)
+}
+
+/// The task's stored results, if they are its current reveal's.
+async fn current_results(state: &AppState, task: &TaskView) -> Result<Option<ResultSet>, ApiError> {
+    let stored = state.0.db.results(task.id).await?;
+    Ok(stored.filter(|results| {
+        let current = results_match(task, results);
+        if !current {
+            tracing::warn!(task = %task.id, "stored results are not the task's reveal's since a chain reorganisation; not served");
+        }
+        current
+    }))
+}
+
+/// Whether results for the task's current reveal are stored. Stored results for another
+/// reveal are stale and removed, so that the current uploader's can be stored.
+async fn keep_stored_results(state: &AppState, task: &TaskView) -> Result<bool, ApiError> {
+    let Some(stored) = state.0.db.results(task.id).await? else {
+        return Ok(false);
+    };
+    if results_match(task, &stored) {
+        return Ok(true);
+    }
+    tracing::warn!(task = %task.id, stale_uploader = %stored.uploader, "replacing results a chain reorganisation made stale");
+    state
+        .0
+        .db
+        .delete_results(task.id, stored.uploader, &stored.score)
+        .await?;
+    Ok(false)
 }
 
 fn no_results(id: crate::chain::TaskId) -> ApiError {
@@ -330,10 +410,7 @@ pub(crate) async fn get_result_file(
     let id = task_id(&raw)?;
     let task = state.task(id)?;
     require_party(&task, signed.signer)?;
-    let results = state
-        .0
-        .db
-        .results(id)
+    let results = current_results(&state, &task)
         .await?
         .ok_or_else(|| no_results(id))?;
     let file = results

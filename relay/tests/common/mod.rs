@@ -36,26 +36,33 @@ pub(crate) fn fresh_nonce() -> Nonce {
     Nonce::from_bytes(&bytes).unwrap()
 }
 
-/// The four authentication headers for a request.
+/// The public URL the in-process test relays answer at (requests are signed for it).
+pub(crate) const RELAY_URL: &str = "http://relay.test";
+
+/// The authentication headers for a request.
 pub(crate) struct AuthHeaders {
     pub address: Address,
+    pub relay: String,
     pub timestamp: u64,
     pub nonce: Nonce,
+    pub body_sha256: B256,
     pub signature: String,
 }
 
 impl AuthHeaders {
-    pub(crate) fn pairs(&self) -> [(&'static str, String); 4] {
+    pub(crate) fn pairs(&self) -> [(&'static str, String); 6] {
         [
             (auth::ADDRESS_HEADER, self.address.to_string()),
+            (auth::RELAY_HEADER, self.relay.clone()),
             (auth::TIMESTAMP_HEADER, self.timestamp.to_string()),
             (auth::NONCE_HEADER, self.nonce.to_string()),
+            (auth::BODY_SHA256_HEADER, format!("{:#x}", self.body_sha256)),
             (auth::SIGNATURE_HEADER, self.signature.clone()),
         ]
     }
 }
 
-/// Signs a request the way a client does.
+/// Signs a request for [`RELAY_URL`] the way a client does.
 pub(crate) fn sign(
     signer: &PrivateKeySigner,
     chain_id: u64,
@@ -64,23 +71,46 @@ pub(crate) fn sign(
     body_sha256: B256,
     timestamp: u64,
 ) -> AuthHeaders {
-    let nonce = fresh_nonce();
-    let message = RequestToSign {
+    sign_for(
+        RELAY_URL,
+        signer,
         chain_id,
+        method,
+        path,
+        body_sha256,
+        timestamp,
+    )
+}
+
+/// Signs a request for the relay at `relay_url`.
+pub(crate) fn sign_for(
+    relay_url: &str,
+    signer: &PrivateKeySigner,
+    chain_id: u64,
+    method: &str,
+    path: &str,
+    body_sha256: B256,
+    timestamp: u64,
+) -> AuthHeaders {
+    let nonce = fresh_nonce();
+    let relay = auth::origin(relay_url).expect("a relay URL");
+    let hash = RequestToSign {
+        chain_id,
+        relay: &relay,
         method,
         path,
         body_sha256,
         timestamp,
         nonce: &nonce,
     }
-    .message();
-    let signature = signer
-        .sign_message_sync(message.as_bytes())
-        .expect("signing works");
+    .signing_hash();
+    let signature = signer.sign_hash_sync(&hash).expect("signing works");
     AuthHeaders {
         address: signer.address(),
+        relay,
         timestamp,
         nonce,
+        body_sha256,
         signature: format!("0x{}", alloy::hex::encode(signature.as_bytes())),
     }
 }
