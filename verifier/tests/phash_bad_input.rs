@@ -104,10 +104,24 @@ fn png_bomb_header_is_refused_before_decoding() {
     assert!(err.to_string().contains("100000x100000"), "{err}");
 }
 
+/// The limits before they were lowered to the protocol's largest image, for the tests of
+/// the memory estimate itself.
+const WIDE: Limits = Limits {
+    max_pixels: 8192 * 8192,
+    max_bytes: 256 << 20,
+};
+
 #[test]
 fn png_within_pixel_limit_but_over_memory_limit_is_refused() {
     // 8192 x 8192 RGBA 8-bit: within the pixel limit, over 256 MiB to decode.
-    let err = phash_bytes(&png(8192, 8192, 6, &[0x78, 0x01])).unwrap_err();
+    let err = phash_bytes_with_limits(&png(8192, 8192, 6, &[0x78, 0x01]), &WIDE).unwrap_err();
+    assert!(matches!(err, PHashError::TooMuchMemory { .. }), "{err}");
+    // 2048 x 2048 RGBA 8-bit: within the default pixel limit, about 32 MiB to decode.
+    let tight = Limits {
+        max_bytes: 16 << 20,
+        ..Limits::default()
+    };
+    let err = phash_bytes_with_limits(&png(2048, 2048, 6, &[0x78, 0x01]), &tight).unwrap_err();
     assert!(matches!(err, PHashError::TooMuchMemory { .. }), "{err}");
 }
 
@@ -115,8 +129,77 @@ fn png_within_pixel_limit_but_over_memory_limit_is_refused() {
 fn extreme_aspect_ratio_counts_resize_memory() {
     // 1 x 67 million pixels: few bytes of pixels per row, but nfnt's weights for 67 million
     // inputs would take gigabytes.
-    let err = phash_bytes(&png(1, 67_000_000, 0, &[0x78, 0x01])).unwrap_err();
+    let err = phash_bytes_with_limits(&png(1, 67_000_000, 0, &[0x78, 0x01]), &WIDE).unwrap_err();
     assert!(matches!(err, PHashError::TooMuchMemory { .. }), "{err}");
+}
+
+#[test]
+fn default_limits_fit_the_largest_image_task_arguments_allow() {
+    // 2048 x 2048 progressive and baseline 4:4:4 JPEGs (the costliest layouts) and an RGBA
+    // PNG: each is refused for its (missing) data, not for its size.
+    let mut progressive = jpeg_header(2048, 2048, 3);
+    progressive[3] = 0xc2;
+    for file in [
+        progressive,
+        jpeg_header(2048, 2048, 3),
+        png(2048, 2048, 6, &[0x78, 0x01]),
+    ] {
+        let err = phash_bytes(&file).unwrap_err();
+        assert!(
+            matches!(err, PHashError::Png(_) | PHashError::Jpeg(_)),
+            "{err}"
+        );
+    }
+    // One row more is over the limit.
+    let err = phash_bytes(&png(2048, 2049, 0, &[0x78, 0x01])).unwrap_err();
+    assert!(matches!(err, PHashError::TooManyPixels { .. }), "{err}");
+}
+
+/// A complete baseline gray JPEG of `width` x `height` whose every 8x8 block is flat: one
+/// Huffman table with a 1-bit code for DC difference 0 and for end-of-block, so each block
+/// costs 2 bits and a small file claims a big image.
+fn flat_jpeg(width: u16, height: u16) -> Vec<u8> {
+    let mut f = jpeg_header(width, height, 1);
+    // DQT: table 0, all ones.
+    f.extend([0xff, 0xdb, 0, 67, 0]);
+    f.extend([1; 64]);
+    // DHT: DC table 0 and AC table 0, each a single 1-bit code for symbol 0 (DC category 0;
+    // AC end of block).
+    for class in [0x00, 0x10] {
+        f.extend([0xff, 0xc4, 0, 20, class, 1]);
+        f.extend([0; 15]);
+        f.push(0);
+    }
+    // SOS: one component, tables 0/0, spectral selection 0..63.
+    f.extend([0xff, 0xda, 0, 8, 1, 1, 0x00, 0, 63, 0]);
+    let blocks = usize::from(width).div_ceil(8) * usize::from(height).div_ceil(8);
+    f.extend(std::iter::repeat_n(0u8, (2 * blocks).div_ceil(8)));
+    f.extend([0xff, 0xd9]);
+    f
+}
+
+#[test]
+fn small_jpeg_claiming_8192_squared_is_refused_before_decoding() {
+    // The fuzzing issue's case: 256 KiB of entropy-coded data that really does decode to a
+    // flat 8192 x 8192 image (a million 8x8 blocks), costing 200 MB and a million IDCTs
+    // under the old 8192 x 8192 limit.
+    let bomb = flat_jpeg(8192, 8192);
+    assert!(bomb.len() < 300_000, "{}", bomb.len());
+    let err = phash_bytes(&bomb).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            PHashError::TooManyPixels {
+                width: 8192,
+                height: 8192,
+                limit: 4_194_304
+            }
+        ),
+        "{err}"
+    );
+    // The same construction at a size the protocol allows decodes, so the refusal above is
+    // the limit's doing.
+    phash_bytes(&flat_jpeg(64, 48)).expect("a small flat JPEG decodes");
 }
 
 #[test]

@@ -165,14 +165,25 @@ pub struct Limits {
 }
 
 impl Default for Limits {
-    /// 8192 x 8192 pixels and 256 MiB (enough for an 8192 x 8192 RGB PNG or baseline JPEG).
+    /// [`MAX_PIXELS`] and [`MAX_DECODE_BYTES`]: the largest image task arguments allow, in any
+    /// format this module decodes.
     fn default() -> Self {
         Self {
-            max_pixels: 8192 * 8192,
-            max_bytes: 256 << 20,
+            max_pixels: MAX_PIXELS,
+            max_bytes: MAX_DECODE_BYTES,
         }
     }
 }
+
+/// The default pixel limit: 2048 x 2048, the largest image task arguments allow
+/// (`task_config.image_width` and `image_height` are at most 2048). A file claiming more is
+/// refused from its header, before any buffer is allocated or any block decoded: a JPEG of a
+/// few hundred kilobytes can claim 8192 x 8192, which would cost a million IDCTs and 200 MB.
+pub const MAX_PIXELS: u64 = 2048 * 2048;
+
+/// The default memory limit: 128 MiB, enough for any image of [`MAX_PIXELS`] (a 2048 x 2048
+/// progressive 4:4:4 JPEG, the costliest, needs about 113 MB by [`Limits`]' estimate).
+pub const MAX_DECODE_BYTES: u64 = 128 << 20;
 
 impl Limits {
     /// Checks dimensions from a header against the limits, given about how many bytes
