@@ -1,16 +1,22 @@
-//! Load benchmark on loopback: a real relay (SQLite + disk, durable writes) on
-//! `127.0.0.1`, driven by concurrent HTTP clients in the same process.
+//! Load benchmark on loopback: real relays (SQLite or PostgreSQL, files on disk, durable
+//! writes) on `127.0.0.1`, driven by concurrent HTTP clients in the same process.
 //!
 //! ```text
-//! cargo run --release -p relay --example load -- [--requests N] [--seconds S] [--concurrency C]
+//! cargo run --release -p relay --example load -- [--requests N] [--seconds S]
+//!     [--concurrency C] [--database sqlite|postgres] [--instances K] [--junk J]
 //! ```
 //!
-//! Phases: argument upload (signed PUT, hash checked against the task), argument download,
-//! result upload (one 512x512 PNG per task, pHash recomputed and compared), result
-//! download. Each phase stops after N requests or S seconds, whichever comes first, and
-//! prints requests per second and p50/p99 latency. Requests are signed before the clock
-//! starts; the chain view is fed the tasks' events directly (following a chain is not on
-//! the request path).
+//! Phases: argument upload (signed PUT, hash checked against the task), argument download
+//! (a small signed GET), result upload (one 512x512 PNG per task, pHash recomputed and
+//! compared), result download, health. Each phase stops after N requests or S seconds,
+//! whichever comes first, and prints requests per second and p50/p99 latency. With K
+//! instances, K relays share the database and the file store, requests alternate between
+//! them, and all are signed for the one public URL they serve under (as behind a load
+//! balancer). `--junk J` ends with J concurrent 64 MiB uploads of zeros, half from keys
+//! entitled to nothing, half from the designated uploaders of J/2 tasks, and prints how
+//! they were answered and the process's peak resident memory meanwhile. Requests are signed
+//! before the clock starts; the chain view is fed the tasks' events directly (following a
+//! chain is not on the request path). PostgreSQL is a private cluster started for the run.
 
 use std::io::Cursor;
 use std::sync::Arc;
@@ -28,13 +34,17 @@ use relay_api::auth::{self, Nonce, RequestToSign, body_sha256};
 
 const CHAIN_ID: u64 = 31337;
 
-/// The origin requests are signed for (the relay's address, set once it listens).
-static RELAY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+/// The public URL every instance serves under (a load balancer's), which requests are
+/// signed for.
+const PUBLIC_URL: &str = "http://relay.bench";
 
 struct Options {
     requests: usize,
     seconds: u64,
     concurrency: usize,
+    database: String,
+    instances: usize,
+    junk: usize,
 }
 
 fn options() -> Options {
@@ -42,6 +52,9 @@ fn options() -> Options {
         requests: 3000,
         seconds: 20,
         concurrency: 32,
+        database: "sqlite".into(),
+        instances: 1,
+        junk: 0,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     for pair in args.chunks(2) {
@@ -54,7 +67,14 @@ fn options() -> Options {
             "--requests" => options.requests = value(),
             "--seconds" => options.seconds = value() as u64,
             "--concurrency" => options.concurrency = value(),
-            other => panic!("unknown flag {other}; use --requests, --seconds, --concurrency"),
+            "--instances" => options.instances = value(),
+            "--junk" => options.junk = value(),
+            "--database" => {
+                options.database = pair.get(1).cloned().expect("sqlite or postgres");
+            }
+            other => panic!(
+                "unknown flag {other}; use --requests, --seconds, --concurrency, --database, --instances, --junk"
+            ),
         }
     }
     options
@@ -88,7 +108,7 @@ fn prepare(
     nonce_bytes[..8].copy_from_slice(&seq.to_be_bytes());
     nonce_bytes[8..].copy_from_slice(&timestamp.to_be_bytes());
     let nonce = Nonce::from_bytes(&nonce_bytes).unwrap();
-    let relay = RELAY.get().expect("the relay's URL is set first");
+    let relay = &auth::origin(PUBLIC_URL).unwrap();
     let body_hash = body_sha256(&body);
     let hash = RequestToSign {
         chain_id: CHAIN_ID,
@@ -209,7 +229,7 @@ impl Report {
 
 async fn drive(
     name: &'static str,
-    base: &str,
+    bases: &[String],
     client: &reqwest::Client,
     requests: Vec<Prepared>,
     expect: reqwest::StatusCode,
@@ -221,11 +241,11 @@ async fn drive(
     let started = Instant::now();
     let mut workers = Vec::new();
     for _ in 0..options.concurrency {
-        let (requests, next, client, base) = (
+        let (requests, next, client, bases) = (
             requests.clone(),
             next.clone(),
             client.clone(),
-            base.to_owned(),
+            bases.to_vec(),
         );
         workers.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
@@ -236,6 +256,7 @@ async fn drive(
                     break;
                 }
                 let r = &requests[i];
+                let base = &bases[i % bases.len()];
                 let mut request = client
                     .request(r.method.clone(), format!("{base}{}", r.path))
                     .body(r.body.clone());
@@ -292,34 +313,46 @@ async fn drive(
     report
 }
 
+#[path = "../src/db/testpg.rs"]
+#[allow(dead_code, unreachable_pub)]
+mod testpg;
+
 #[tokio::main]
 async fn main() {
     let options = options();
     let dir = tempfile::tempdir().unwrap();
-    let db = db::connect(&format!(
-        "sqlite://{}",
-        dir.path().join("relay.db").display()
-    ))
-    .await
-    .unwrap();
-    let blobs = DiskStore::open(dir.path().join("blobs")).unwrap();
+    let postgres = match options.database.as_str() {
+        "sqlite" => None,
+        "postgres" => Some(testpg::TestPostgres::start().await),
+        other => panic!("--database {other}: use sqlite or postgres"),
+    };
+    let database_url = match &postgres {
+        None => format!("sqlite://{}", dir.path().join("relay.db").display()),
+        Some(server) => server.fresh_database().await,
+    };
     let index = Arc::new(ChainIndex::new(CHAIN_ID));
     let limits = Limits {
         signature_window_secs: 600,
         ..Limits::default()
     };
-    let state = AppState::new(db, Box::new(blobs), index.clone(), limits, Vec::new());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    RELAY.set(auth::origin(&base).unwrap()).unwrap();
-    let state = state.with_public_urls([&base]).unwrap();
-    tokio::spawn(async move { axum::serve(listener, app(state)).await.unwrap() });
+    let mut bases = Vec::new();
+    for _ in 0..options.instances.max(1) {
+        let db = db::connect(&database_url).await.unwrap();
+        let blobs = DiskStore::open(dir.path().join("blobs")).unwrap();
+        let state = AppState::new(db, Box::new(blobs), index.clone(), limits.clone(), Vec::new())
+            .with_public_urls([PUBLIC_URL])
+            .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        bases.push(format!("http://{}", listener.local_addr().unwrap()));
+        tokio::spawn(async move { axum::serve(listener, app(state)).await.unwrap() });
+    }
+    let (database, instances) = (options.database.as_str(), bases.len());
 
     let n = options.requests;
     let creator = key(1);
     let uploader = key(2);
     println!(
-        "relay load benchmark: {n} requests per phase at most, {} s at most, {} concurrent clients, SQLite + disk in {}",
+        "relay load benchmark: {database}, {instances} instance(s), {n} requests per phase at most, {} s at most, {} concurrent clients, files on disk in {}",
         options.seconds,
         options.concurrency,
         dir.path().display()
@@ -328,7 +361,7 @@ async fn main() {
     // Tasks on "chain": arguments hash, the uploader selected and its revealed pHash.
     let png_pool: Vec<Vec<u8>> = (0..16).map(result_png).collect();
     let mut args_requests = Vec::with_capacity(n);
-    let mut block = 0;
+    let mut block = 0u64;
     for t in 0..n as u64 {
         let id = TaskId::from(t + 1);
         let args = format!(
@@ -366,7 +399,7 @@ async fn main() {
 
     let uploaded = drive(
         "args upload",
-        &base,
+        &bases,
         &client,
         args_requests,
         reqwest::StatusCode::CREATED,
@@ -388,7 +421,7 @@ async fn main() {
         .collect();
     drive(
         "args download",
-        &base,
+        &bases,
         &client,
         reads,
         reqwest::StatusCode::OK,
@@ -430,7 +463,7 @@ async fn main() {
     let png_size = png_pool[0].len();
     let results = drive(
         "result upload",
-        &base,
+        &bases,
         &client,
         result_requests,
         reqwest::StatusCode::CREATED,
@@ -456,7 +489,7 @@ async fn main() {
         .collect();
     drive(
         "result download",
-        &base,
+        &bases,
         &client,
         downloads,
         reqwest::StatusCode::OK,
@@ -474,13 +507,186 @@ async fn main() {
         .collect();
     drive(
         "health",
-        &base,
+        &bases,
         &client,
         health,
         reqwest::StatusCode::OK,
         &options,
     )
     .await;
+
+    if options.junk > 0 {
+        junk(&index, &bases, options.junk, &mut block).await;
+    }
+}
+
+/// Resident memory now and at its peak since the last reset, in MiB (Linux).
+fn resident_mib() -> (f64, f64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+            .map_or(f64::NAN, |kb| kb / 1024.0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+const JUNK_BYTES: usize = 64 << 20;
+
+/// `count` concurrent 64 MiB uploads of zeros, half from strangers, half from the
+/// designated uploaders of fresh tasks; prints how they were answered and peak memory.
+async fn junk(index: &ChainIndex, bases: &[String], count: usize, block: &mut u64) {
+    let zeros_hash = body_sha256(&vec![0u8; JUNK_BYTES]);
+    let mut uploads = Vec::new();
+    for i in 0..count as u64 {
+        let id = TaskId::from(1_000_000 + i);
+        let signer = PrivateKeySigner::from_bytes(&B256::left_padding_from(&(1_000 + i).to_be_bytes()))
+            .unwrap();
+        if i % 2 == 1 {
+            *block += 1;
+            index.apply(
+                *block,
+                [
+                    ChainEvent::TaskCreated {
+                        id,
+                        kind: TaskType::StableDiffusion,
+                        creator: key(1).address(),
+                        task_hash: B256::repeat_byte(1),
+                    },
+                    ChainEvent::NodeSelected { id, node: signer.address() },
+                    ChainEvent::ResultRevealed {
+                        id,
+                        uploader: signer.address(),
+                        score: ChainBytes::from(vec![0u8; 8]),
+                    },
+                ],
+            );
+        }
+        let mut prepared = prepare(&signer, reqwest::Method::POST, format!("/v1/tasks/{id}/results"), Vec::new(), None, i);
+        // Sign the 64 MiB body's hash, not the empty one `prepare` saw.
+        let relay = auth::origin(PUBLIC_URL).unwrap();
+        let timestamp = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+        let nonce = Nonce::from_bytes(&B256::left_padding_from(&(7_000_000 + i).to_be_bytes()).0[..16]).unwrap();
+        let hash = RequestToSign {
+            chain_id: CHAIN_ID,
+            relay: &relay,
+            method: "POST",
+            path: &prepared.path,
+            body_sha256: zeros_hash,
+            timestamp,
+            nonce: &nonce,
+        }
+        .signing_hash();
+        let signature = signer.sign_hash_sync(&hash).unwrap();
+        prepared.headers = vec![
+            (auth::ADDRESS_HEADER, signer.address().to_string()),
+            (auth::RELAY_HEADER, relay),
+            (auth::BODY_SHA256_HEADER, format!("{zeros_hash:#x}")),
+            (auth::TIMESTAMP_HEADER, timestamp.to_string()),
+            (auth::NONCE_HEADER, nonce.to_string()),
+            (auth::SIGNATURE_HEADER, format!("0x{}", alloy::hex::encode(signature.as_bytes()))),
+            ("content-type", "multipart/form-data; boundary=junk".into()),
+        ];
+        uploads.push(prepared);
+    }
+    // Forget the peak so far: what follows is the junk's alone.
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let (before, _) = resident_mib();
+    let started = Instant::now();
+    let peak = Arc::new(std::sync::Mutex::new(0f64));
+    let sampler = {
+        let peak = peak.clone();
+        tokio::spawn(async move {
+            loop {
+                let (now, hwm) = resident_mib();
+                {
+                    let mut p = peak.lock().unwrap();
+                    *p = p.max(now).max(hwm);
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+    };
+    let mut clients = Vec::new();
+    for (i, upload) in uploads.into_iter().enumerate() {
+        let addr = bases[i % bases.len()].trim_start_matches("http://").to_owned();
+        clients.push(tokio::spawn(async move { raw_upload(&addr, &upload).await }));
+    }
+    let mut answers: std::collections::BTreeMap<String, usize> = Default::default();
+    for client in clients {
+        *answers.entry(client.await.unwrap()).or_default() += 1;
+    }
+    sampler.abort();
+    let (after, hwm) = resident_mib();
+    let peak = peak.lock().unwrap().max(hwm);
+    println!(
+        "{:<18} {count} concurrent {} MiB uploads in {:.1} s: {}",
+        "junk upload",
+        JUNK_BYTES >> 20,
+        started.elapsed().as_secs_f64(),
+        answers
+            .iter()
+            .map(|(status, n)| format!("{n}x {status}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!(
+        "{:<18} resident memory {before:.0} MiB before, peak {peak:.0} MiB, {after:.0} MiB after (budget: {} MiB of bodies)",
+        "",
+        Limits::default().max_buffered_upload_bytes >> 20
+    );
+}
+
+/// One upload over a raw connection: headers, then zeros from one small buffer until the
+/// relay answers; returns the status line's code (or what went wrong).
+async fn raw_upload(addr: &str, upload: &Prepared) -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let Ok(stream) = tokio::net::TcpStream::connect(addr).await else {
+        return "connect failed".into();
+    };
+    let (mut read, mut write) = stream.into_split();
+    let mut head = format!(
+        "POST {} HTTP/1.1\r\nhost: relay.bench\r\ncontent-length: {JUNK_BYTES}\r\n",
+        upload.path
+    );
+    for (name, value) in &upload.headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    let writer = tokio::spawn(async move {
+        static ZEROS: [u8; 256 * 1024] = [0; 256 * 1024];
+        if write.write_all(head.as_bytes()).await.is_err() {
+            return;
+        }
+        for _ in 0..JUNK_BYTES / ZEROS.len() {
+            if write.write_all(&ZEROS).await.is_err() {
+                return;
+            }
+        }
+    });
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    let read_status = async {
+        while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
+            match read.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => answer.extend_from_slice(&buf[..n]),
+            }
+        }
+    };
+    let timed_out = tokio::time::timeout(Duration::from_secs(120), read_status)
+        .await
+        .is_err();
+    writer.abort();
+    if timed_out {
+        return "no answer in 120 s".into();
+    }
+    String::from_utf8_lossy(&answer)
+        .split_whitespace()
+        .nth(1)
+        .map_or_else(|| "closed without an answer".to_owned(), str::to_owned)
 }
 
 /// Gives a PNG distinct bytes (a `tEXt` chunk after `IHDR`) without changing its pixels.

@@ -138,7 +138,7 @@ impl Default for Limits {
             max_model_file_bytes: 16 * 1024 * 1024 * 1024,
             signature_window_secs: 60,
             max_uploads_per_signer: 4,
-            max_buffered_upload_bytes: 512 * 1024 * 1024,
+            max_buffered_upload_bytes: 256 * 1024 * 1024,
         }
     }
 }

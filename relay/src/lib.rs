@@ -6,12 +6,17 @@
 //!   only from the task's creator; only the creator and the task's nodes may read them;
 //! - results are accepted only from the node the contract designated, after the reveal,
 //!   and only if their recomputed score equals the revealed score exactly;
-//! - model files are named by their SHA-256.
+//! - model files are named by their SHA-256;
+//! - a record is served only while it matches the chain as it is now: should a
+//!   reorganisation replace a task (its id created again with another hash) or its reveal,
+//!   the arguments and results accepted for the old one are not served, and the new
+//!   task's replace them. The chain view itself follows reorganisations ([`chain`]).
 //!
 //! The relay learns task state by following the chain's events ([`chain`]), stores
 //! records in SQLite or PostgreSQL ([`db`]) and bytes on disk or in object storage
-//! ([`blob`]), and authenticates callers by EIP-191 signatures (`relay_api::auth`, the rule
-//! clients sign by). [`http::app`] is the whole HTTP API as a router; [`server`] assembles
+//! ([`blob`]), and authenticates callers by EIP-712 signatures (`relay_api::auth`, the rule
+//! clients sign by). Result files are decoded and hashed on a few threads of their own
+//! ([`work`]), never on the threads that answer small requests. [`http::app`] is the whole HTTP API as a router; [`server`] assembles
 //! it from a [`config::Config`]. The wire types are `relay-api`'s, the client is
 //! `relay-client`.
 
@@ -26,5 +31,6 @@ pub mod models;
 pub mod replay;
 pub mod score;
 pub mod server;
+pub mod work;
 
 pub use http::{AppState, app};

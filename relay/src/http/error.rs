@@ -8,6 +8,7 @@ use serde_json::json;
 use crate::blob::BlobError;
 use crate::db::DbError;
 use crate::score::ScoreError;
+use crate::work::WorkError;
 use relay_api::auth::AuthError;
 
 /// An answer other than success.
@@ -121,6 +122,15 @@ impl From<BlobError> for ApiError {
             BlobError::Source(_) => Self::bad_request("body_read_failed", e.to_string()),
             BlobError::NotFound(_) => Self::internal("blob_missing", &e),
             BlobError::Io(_) | BlobError::ObjectStore(_) => Self::internal("storage_error", &e),
+        }
+    }
+}
+
+impl From<WorkError> for ApiError {
+    fn from(e: WorkError) -> Self {
+        match e {
+            WorkError::Busy => Self::busy(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+            WorkError::Panicked => Self::internal("internal", &e),
         }
     }
 }

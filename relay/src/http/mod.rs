@@ -55,6 +55,7 @@ use crate::config::Limits;
 use crate::db::Db;
 use crate::metrics::Metrics;
 use crate::replay::{ReplayError, ReplayGuard};
+use crate::work::WorkPool;
 use relay_api::auth::{self, AuthError, Nonce, RequestToSign};
 
 /// Everything the handlers share. Cheap to clone.
@@ -71,6 +72,8 @@ struct Shared {
     /// The origins requests may be signed for (`x-tessera-relay`).
     public_origins: Vec<String>,
     uploads: UploadSlots,
+    /// Where result files are decoded and hashed.
+    work: WorkPool,
     metrics: Metrics,
     /// TEST ONLY: while this file exists, PNG result downloads are altered.
     tamper_results_flag: Option<std::path::PathBuf>,
@@ -95,6 +98,7 @@ impl AppState {
             replay: ReplayGuard::default(),
             public_origins: Vec::new(),
             uploads,
+            work: WorkPool::for_this_machine(),
             metrics: Metrics::default(),
             tamper_results_flag: None,
         }))

@@ -172,13 +172,15 @@ pub(crate) async fn post_results(
 
     let max_side = state.0.limits.max_image_side;
     let kind = task.kind;
-    let (files, computed) = tokio::task::spawn_blocking(move || {
-        let score = score::recompute(kind, &files, max_side);
-        let hashes: Vec<B256> = files.iter().map(|(_, bytes)| sha256(bytes)).collect();
-        (files, score.map(|s| (s, hashes)))
-    })
-    .await
-    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    let (files, computed) = state
+        .0
+        .work
+        .run(move || {
+            let score = score::recompute(kind, &files, max_side);
+            let hashes: Vec<B256> = files.iter().map(|(_, bytes)| sha256(bytes)).collect();
+            (files, score.map(|s| (s, hashes)))
+        })
+        .await?;
     let (score, hashes) = computed?;
     if score != revealed.as_ref() {
         Metrics::add(&state.0.metrics.results_score_mismatch, 1);
