@@ -195,7 +195,7 @@ async fn the_relay_follows_a_reorganisation_that_replaces_a_task() {
     let (id, old_uploader) = run_task(&requester, &nodes, old_args, old_score, 1).await;
     let creator = &requester.key;
     eventually("the relay takes task 1's arguments", || async move {
-        client.put_args(creator, id, &old_args).await.ok()
+        client.put_args(creator, id, old_args).await.ok()
     })
     .await;
     let old_uploader = &uploader_key(old_uploader);
@@ -248,10 +248,10 @@ async fn the_relay_follows_a_reorganisation_that_replaces_a_task() {
     );
 
     // ... the old arguments are refused for the new task, the new ones accepted...
-    let refused = client.put_args(creator, id, &old_args).await;
+    let refused = client.put_args(creator, id, old_args).await;
     assert_eq!(code(&refused), Some("args_hash_mismatch"), "{refused:?}");
     client
-        .put_args(creator, id, &new_args)
+        .put_args(creator, id, new_args)
         .await
         .expect("the new arguments replace the stale ones");
     assert_eq!(&client.get_args(creator, id).await.unwrap(), new_args);
