@@ -254,6 +254,58 @@ fn jpeg_bomb_header_is_refused_before_decoding() {
     assert!(matches!(err, PHashError::TooManyPixels { .. }), "{err}");
 }
 
+/// A progressive gray JPEG of `width` x `height` with `scans` AC scans, each one end-of-band
+/// run over every block (about 20 bytes a scan, whatever the image's size).
+fn progressive_jpeg(width: u16, height: u16, scans: usize) -> Vec<u8> {
+    let mut f = jpeg_header(width, height, 1);
+    f[3] = 0xc2;
+    f.extend([0xff, 0xdb, 0, 67, 0]);
+    f.extend([1; 64]);
+    // DC table 0: symbol 0; AC table 0: symbol 0xe0 (an end-of-band run of 2^14 plus 14
+    // bits), each a 1-bit code.
+    for (class, symbol) in [(0x00, 0x00), (0x10, 0xe0)] {
+        f.extend([0xff, 0xc4, 0, 20, class, 1]);
+        f.extend([0; 15]);
+        f.push(symbol);
+    }
+    // Runs of 32767 blocks (code 0, then 14 one bits), padded with ones and byte-stuffed.
+    let blocks = usize::from(width).div_ceil(8) * usize::from(height).div_ceil(8);
+    let mut bits: Vec<bool> = (0..blocks.div_ceil(32767))
+        .flat_map(|_| std::iter::once(false).chain([true; 14]))
+        .collect();
+    bits.resize(bits.len().div_ceil(8) * 8, true);
+    let mut data = Vec::new();
+    for byte in bits.chunks(8) {
+        let b = byte.iter().fold(0u8, |acc, &bit| acc << 1 | u8::from(bit));
+        data.push(b);
+        if b == 0xff {
+            data.push(0);
+        }
+    }
+    for _ in 0..scans {
+        // One component, tables 0/0, coefficients 1..=63, no successive approximation.
+        f.extend([0xff, 0xda, 0, 8, 1, 1, 0x00, 1, 63, 0]);
+        f.extend(&data);
+    }
+    f.extend([0xff, 0xd9]);
+    f
+}
+
+#[test]
+fn jpeg_with_more_scans_than_encoders_write_is_refused() {
+    // 20 bytes a scan: 20 KB held a thousand passes over a 2048 x 2048 image's 65536 blocks
+    // (half a minute to hash), 228 KB twelve thousand.
+    let bomb = progressive_jpeg(2048, 2048, 1000);
+    assert!(bomb.len() < 20_000, "{}", bomb.len());
+    let err = phash_bytes(&bomb).unwrap_err();
+    assert!(matches!(err, PHashError::UnsupportedJpeg(_)), "{err}");
+    assert!(err.to_string().contains("more than 100 scans"), "{err}");
+    // At the limit, the same construction decodes.
+    phash_bytes(&progressive_jpeg(64, 48, 100)).expect("100 scans decode");
+    let err = phash_bytes(&progressive_jpeg(64, 48, 101)).unwrap_err();
+    assert!(matches!(err, PHashError::UnsupportedJpeg(_)), "{err}");
+}
+
 #[test]
 fn truncated_files_are_errors() {
     for name in [

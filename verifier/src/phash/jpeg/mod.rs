@@ -49,6 +49,13 @@ const UNZIG: [usize; 64] = [
     52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
 ];
 
+/// Most scans a file may have. Go has no limit, but each scan walks every block of its
+/// components, and a progressive AC scan whose end-of-band run covers them all costs about
+/// 20 bytes: without a limit, 20 KB of scans over a 2048 x 2048 image cost a thousand
+/// passes over 65536 blocks. Encoders write a handful (libjpeg's progressive script: 10
+/// for color, 6 for gray).
+const MAX_SCANS: usize = 100;
+
 const SOF0: u8 = 0xc0;
 const SOF1: u8 = 0xc1;
 const SOF2: u8 = 0xc2;
@@ -94,6 +101,8 @@ struct Decoder<'a> {
     adobe_transform: Option<u8>,
     restart_interval: usize,
     eob_run: u16,
+    /// Scans read so far (at most [`MAX_SCANS`]).
+    scans: usize,
     huffman: [[Huffman; 4]; 2],
     quant: [[i32; 64]; 4],
     /// Y (or gray), Cb, Cr planes once the first scan has allocated them.
@@ -117,6 +126,7 @@ pub(crate) fn decode(data: &[u8], limits: &Limits) -> Result<GoImage, PHashError
         adobe_transform: None,
         restart_interval: 0,
         eob_run: 0,
+        scans: 0,
         huffman: Default::default(),
         quant: [[0; 64]; 4],
         planes: Vec::new(),
@@ -378,6 +388,10 @@ impl<'a> Decoder<'a> {
     }
 
     fn process_sos(&mut self, n: usize) -> Result<(), JpegError> {
+        self.scans += 1;
+        if self.scans > MAX_SCANS {
+            return Err(JpegError::Unsupported("more than 100 scans"));
+        }
         let n_frame = self.components.len();
         if n_frame == 0 {
             return Err(JpegError::Format("missing SOF marker"));
