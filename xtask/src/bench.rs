@@ -21,7 +21,7 @@ pub(crate) const BENCHES: &[(&str, &str)] = &[
     ),
     (
         "relay",
-        "relay load on loopback: argument upload, 512x512 result upload, result download",
+        "relay load on loopback: signed requests, 512x512 result uploads, downloads; SQLite and PostgreSQL, 1 and 2 instances; 200 junk 64 MiB uploads",
     ),
     (
         "engine",
@@ -72,7 +72,19 @@ pub(crate) fn run_all(names: &[String]) -> Result<()> {
                 ])))?
             }
             "engine" => crate::engine_bench::run()?,
-            "relay" => run(cargo().args(["run", "--release", "-p", "relay", "--example", "load"]))?,
+            "relay" => {
+                tools::debian_packages()?;
+                // SQLite and PostgreSQL with one relay, PostgreSQL with two behind one URL;
+                // the first run ends with 200 concurrent 64 MiB junk uploads.
+                for (database, instances, junk) in
+                    [("sqlite", "1", "200"), ("postgres", "1", "0"), ("postgres", "2", "0")]
+                {
+                    run(cargo()
+                        .args(["run", "--release", "-p", "relay", "--example", "load", "--"])
+                        .args(["--database", database, "--instances", instances])
+                        .args(["--junk", junk, "--seconds", "10"]))?;
+                }
+            }
             "app" => {
                 let dist = app::build()?;
                 for (name, raw, gz) in wasm_sizes(&dist)? {

@@ -96,7 +96,10 @@ fn pipeline(tally: &mut Tally) -> Result<()> {
     format_check()?;
 
     step("native tests");
-    run_tee(cargo().args(["test", "--workspace"]), |l| tally.record(l))?;
+    run_tee(
+        tools::with_test_servers(cargo().args(["test", "--workspace"])),
+        |l| tally.record(l),
+    )?;
 
     step("wasm tests in headless Chromium");
     wasm_tests(|l| tally.record(l))?;
@@ -185,9 +188,10 @@ pub(crate) fn contracts(command: Contracts) -> Result<()> {
 /// `cargo xtask relay prepare | test`.
 pub(crate) fn relay(command: Relay) -> Result<()> {
     tools::debian_packages()?;
+    tools::python_packages()?;
     match command {
         Relay::Prepare => Ok(()),
-        Relay::Test => run(cargo().args(["test", "-p", "relay"])),
+        Relay::Test => run(tools::with_test_servers(cargo().args(["test", "-p", "relay"]))),
     }
 }
 

@@ -2,7 +2,8 @@
 //!
 //! Everything comes from the package registries this project may reach: rustup for the wasm
 //! target, crates.io for wasm-bindgen-cli and trunk, Debian for Chromium, chromedriver and
-//! PostgreSQL's server, npm for solc, anvil, playwright-core and binaryen's wasm-opt.
+//! PostgreSQL's server, npm for solc, anvil, playwright-core and binaryen's wasm-opt, PyPI
+//! for moto's S3-compatible server.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -36,7 +37,34 @@ pub(crate) fn install_all() -> Result<()> {
     wasm_target()?;
     debian_packages()?;
     npm_packages()?;
+    python_packages()?;
     cargo_tools()
+}
+
+/// moto's S3-compatible server, at the version the relay's tests were written against.
+const MOTO: &str = "moto[server]==5.2.1";
+
+/// Where [`python_packages`] puts `moto_server`; the tests find it through
+/// `TESSERA_MOTO_SERVER` (see [`with_test_servers`]).
+pub(crate) fn moto_server() -> PathBuf {
+    cmd::target_dir().join("tools/python/bin/moto_server")
+}
+
+/// A virtual environment under the target folder with moto's server (the relay's
+/// two-instance test stores files in it), unless it is there.
+pub(crate) fn python_packages() -> Result<()> {
+    if moto_server().exists() {
+        return Ok(());
+    }
+    let venv = cmd::target_dir().join("tools/python");
+    run(Command::new("python3").args(["-m", "venv"]).arg(&venv))
+        .context("python3 with the venv module is needed for moto's S3 server")?;
+    run(Command::new(venv.join("bin/python")).args(["-m", "pip", "install", "--quiet", MOTO]))
+}
+
+/// Names the servers [`install_all`] provides to a test command.
+pub(crate) fn with_test_servers(cmd: &mut Command) -> &mut Command {
+    cmd.env("TESSERA_MOTO_SERVER", moto_server())
 }
 
 /// `rustup target add wasm32-unknown-unknown` unless installed.
@@ -105,7 +133,7 @@ pub(crate) fn cargo_tools() -> Result<()> {
     Ok(())
 }
 
-fn cargo_install(args: &[&str]) -> Result<()> {
+pub(crate) fn cargo_install(args: &[&str]) -> Result<()> {
     run(cmd::cargo()
         .arg("install")
         .args(args)

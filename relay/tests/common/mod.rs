@@ -1,6 +1,13 @@
 //! Helpers shared by the relay's integration tests.
 #![allow(dead_code)]
 
+pub(crate) mod chain;
+pub(crate) mod moto;
+pub(crate) mod process;
+#[path = "../../src/db/testpg.rs"]
+#[allow(unreachable_pub)]
+pub(crate) mod testpg;
+
 use std::io::Cursor;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -155,4 +162,12 @@ pub(crate) fn multipart(files: &[(String, Vec<u8>)]) -> (String, Vec<u8>) {
     }
     body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
     (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// A free loopback port (bound, then released).
+pub(crate) fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind a loopback port")
+        .port()
 }
