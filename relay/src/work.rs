@@ -1,7 +1,9 @@
 //! CPU-heavy work (decoding and hashing result files) on a fixed set of threads of its own,
 //! behind a bounded queue: the runtime's threads, which answer small requests, never run
 //! it, and when uploads arrive faster than they can be hashed the excess is refused at once
-//! (503, retry) rather than queued without bound.
+//! (503, retry) rather than queued without bound. The workers run at the lowest scheduling
+//! priority (nice 19 on Linux), so they use every idle core but yield to the threads that
+//! answer small requests.
 
 use std::sync::Mutex;
 use std::sync::mpsc::{self, SyncSender, TrySendError};
@@ -40,6 +42,7 @@ impl WorkPool {
             let spawned = thread::Builder::new()
                 .name(format!("relay-hash-{i}"))
                 .spawn(move || {
+                    lower_priority();
                     loop {
                         let job = {
                             let rx = rx.lock().unwrap_or_else(|e| e.into_inner());
@@ -64,11 +67,10 @@ impl WorkPool {
         }
     }
 
-    /// One thread fewer than the machine has (at least one): the rest serve requests.
+    /// A thread per core (at a lower priority, so requests still come first).
     pub fn for_this_machine() -> Self {
         let cores = thread::available_parallelism().map_or(2, |n| n.get());
-        let threads = cores.saturating_sub(1).max(1);
-        Self::new(threads, 64)
+        Self::new(cores, 64)
     }
 
     /// How many worker threads there are.
@@ -98,6 +100,15 @@ impl WorkPool {
     }
 }
 
+/// Lowers the calling thread's scheduling priority to the lowest.
+fn lower_priority() {
+    if let Err(e) =
+        thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min)
+    {
+        tracing::debug!(error = ?e, "could not lower a hashing thread's priority");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,6 +123,17 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(name.as_deref(), Some("relay-hash-0"));
+        // Linux: the worker runs at nice 19 (field 19 of its stat line).
+        let nice = pool
+            .run(|| {
+                let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
+                stat.rsplit(')').next()?.split_whitespace().nth(16).map(str::to_owned)
+            })
+            .await
+            .unwrap();
+        if cfg!(target_os = "linux") {
+            assert_eq!(nice.as_deref(), Some("19"), "the hashing thread kept its priority");
+        }
 
         // One job runs (blocked), one waits in the queue: a third is refused.
         let (release, blocked) = std::sync::mpsc::channel::<()>();
