@@ -72,6 +72,20 @@ pub(crate) enum Command {
         /// Which: phash, phash-wasm, relay, engine, app, node, node-test, gas, devnet.
         names: Vec<String>,
     },
+    /// Run the fuzz targets of `fuzz/` under AFL++ (all when none is named), one after the
+    /// other, and print executions, coverage and crashes per target. Not part of `test`.
+    Fuzz {
+        /// Seconds each target runs.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// Address-space limit of a target in MiB (AFL++'s `-m`; AFL++'s own shared maps
+        /// take about 0.5 GiB of it).
+        #[arg(long, default_value_t = 1024)]
+        memory_mb: u64,
+        /// Which: phash, task_args, compel, tokenizers, chat_template, relay_multipart,
+        /// relay_auth, history, worker_protocol.
+        targets: Vec<String>,
+    },
 }
 
 /// `cargo xtask contracts …`.

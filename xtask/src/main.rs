@@ -8,6 +8,7 @@ mod bench;
 mod cmd;
 mod engine_bench;
 mod flags;
+mod fuzz;
 mod test;
 mod tidy;
 mod tools;
@@ -33,5 +34,10 @@ fn main() -> Result<()> {
         Command::App { command } => app::run_command(command),
         Command::Relay { command } => test::relay(command),
         Command::Bench { names } => bench::run_all(&names),
+        Command::Fuzz {
+            seconds,
+            memory_mb,
+            targets,
+        } => fuzz::run_all(seconds, memory_mb, &targets),
     }
 }
