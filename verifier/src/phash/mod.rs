@@ -29,6 +29,9 @@
 //!   [`PHashError::UnsupportedJpeg`]. Corrupt files may fail here where Go recovers, or the
 //!   other way round; valid files decode identically.
 //! - [`Limits`] bound memory from the header, before any pixel buffer is allocated.
+//!   Their defaults are the largest image task arguments allow ([`MAX_PIXELS`]); a JPEG
+//!   with more than 100 scans is refused too (Go has no limit; each scan walks every
+//!   block, and one can cost 20 bytes).
 
 mod dct;
 mod image;
