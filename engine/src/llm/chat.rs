@@ -16,6 +16,12 @@ use crate::error::{EngineError, Result};
 pub const FALLBACK_TEMPLATE: &str = "{% for message in messages %}{{ message['role'] }}: \
 {{ message['content'] }}\n{% endfor %}{% if add_generation_prompt %}assistant:{% endif %}";
 
+/// Most template instructions one render may execute (minijinja's fuel). A template comes
+/// with the model's files, and two nested `range(100000)` loops would otherwise run for
+/// hours; real templates take a few dozen instructions a message, so this renders hundreds
+/// of thousands of messages.
+pub const TEMPLATE_FUEL: u64 = 20_000_000;
+
 /// A model's chat template with the special tokens it may refer to.
 #[derive(Clone, Debug)]
 pub struct ChatTemplate {
@@ -110,6 +116,7 @@ impl ChatTemplate {
         let mut env = Environment::new();
         env.set_trim_blocks(true);
         env.set_lstrip_blocks(true);
+        env.set_fuel(Some(TEMPLATE_FUEL));
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
         env.add_function("raise_exception", raise_exception);
         env.add_filter("tojson", python_tojson);
@@ -205,6 +212,35 @@ mod tests {
         let template = ChatTemplate::from_model_files(Some(source), None).unwrap();
         let error = template.render(&[], true).unwrap_err();
         assert!(error.to_string().contains("only user messages"), "{error}");
+    }
+
+    #[test]
+    fn a_template_that_would_run_for_hours_runs_out_of_fuel() {
+        // Found by the `chat_template` fuzz target: ten billion loop iterations.
+        let source =
+            "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}";
+        let template = ChatTemplate::from_model_files(Some(source), None).unwrap();
+        let error = template.render(&[msg("user", "a")], true).unwrap_err();
+        assert!(error.to_string().contains("fuel"), "{error}");
+    }
+
+    #[test]
+    #[ignore = "open: minijinja 2.24 repeats a sequence lazily with no bound, in one instruction"]
+    fn repeating_an_empty_sequence_a_huge_number_of_times_is_refused() {
+        // Found by the `chat_template` fuzz target (9 hangs, all this shape): the repeat is
+        // one instruction, so fuel does not stop it, and printing it spins 8e17 times.
+        let source = "{{ () * 800000000000000070 }}";
+        let template = ChatTemplate::from_model_files(Some(source), None).unwrap();
+        assert!(template.render(&[msg("user", "a")], true).is_err());
+    }
+
+    #[test]
+    fn many_messages_render_within_the_fuel() {
+        let source = "{%- for message in messages %}{%- if loop.first and message['role'] != 'system' %}{{- '<|im_start|>system\\nYou are a helpful assistant.<|im_end|>\\n' }}{%- endif %}{{- '<|im_start|>' + message['role'] + '\\n' + message['content'] | trim + '<|im_end|>\\n' }}{%- endfor %}{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}";
+        let template = ChatTemplate::from_model_files(Some(source), None).unwrap();
+        let messages: Vec<Message> = (0..20_000).map(|_| msg("user", " hi ")).collect();
+        let text = template.render(&messages, true).unwrap();
+        assert_eq!(text.matches("<|im_start|>user").count(), 20_000);
     }
 
     #[test]

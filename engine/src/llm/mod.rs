@@ -6,7 +6,7 @@ mod model;
 mod sampling;
 mod task;
 
-pub use chat::{ChatTemplate, FALLBACK_TEMPLATE};
+pub use chat::{ChatTemplate, FALLBACK_TEMPLATE, TEMPLATE_FUEL};
 pub use config::Gpt2Config;
 pub use model::{Gpt2, KvCache};
 pub use sampling::SamplingConfig;
