@@ -106,6 +106,8 @@ pub(crate) fn run_all(seconds: u64, memory_mb: u64, targets: &[String]) -> Resul
             std::fs::remove_dir_all(&out)
                 .with_context(|| format!("removing the last run's {}", out.display()))?;
         }
+        // afl-fuzz creates its output folder, not the folders above it.
+        std::fs::create_dir_all(target_dir.join("out"))?;
         let fuzzer = afl(&fuzz_dir)
             .arg("fuzz")
             .arg("-i")
