@@ -435,13 +435,34 @@ mod tests {
         request.verify(key.address(), &signature).unwrap();
         let other_nonce = Nonce::parse("0000000000000001").unwrap();
         let altered = [
-            RequestToSign { chain_id: 1, ..request.clone() },
-            RequestToSign { relay: "https://relay.example", ..request.clone() },
-            RequestToSign { method: "GET", ..request.clone() },
-            RequestToSign { path: "/v1/tasks/8/args", ..request.clone() },
-            RequestToSign { body_sha256: body_sha256(b"other"), ..request.clone() },
-            RequestToSign { timestamp: 1, ..request.clone() },
-            RequestToSign { nonce: &other_nonce, ..request.clone() },
+            RequestToSign {
+                chain_id: 1,
+                ..request.clone()
+            },
+            RequestToSign {
+                relay: "https://relay.example",
+                ..request.clone()
+            },
+            RequestToSign {
+                method: "GET",
+                ..request.clone()
+            },
+            RequestToSign {
+                path: "/v1/tasks/8/args",
+                ..request.clone()
+            },
+            RequestToSign {
+                body_sha256: body_sha256(b"other"),
+                ..request.clone()
+            },
+            RequestToSign {
+                timestamp: 1,
+                ..request.clone()
+            },
+            RequestToSign {
+                nonce: &other_nonce,
+                ..request.clone()
+            },
         ];
         for other in altered {
             assert!(
@@ -456,13 +477,22 @@ mod tests {
 
     #[test]
     fn actions_are_said_in_words() {
-        assert_eq!(describe("get", "/v1/tasks/7/results"), "Read the results of task 7");
+        assert_eq!(
+            describe("get", "/v1/tasks/7/results"),
+            "Read the results of task 7"
+        );
         assert_eq!(
             describe("GET", "/v1/tasks/7/results/0.png"),
             "Read result file 0.png of task 7"
         );
-        assert_eq!(describe("POST", "/v1/tasks/7/results"), "Upload the results of task 7");
-        assert_eq!(describe("GET", "/v1/tasks/7/args"), "Read the arguments of task 7");
+        assert_eq!(
+            describe("POST", "/v1/tasks/7/results"),
+            "Upload the results of task 7"
+        );
+        assert_eq!(
+            describe("GET", "/v1/tasks/7/args"),
+            "Read the arguments of task 7"
+        );
         assert_eq!(
             describe("PUT", "/v1/models/files?model=gpt2&path=a"),
             "Publish a model file"
@@ -472,9 +502,18 @@ mod tests {
 
     #[test]
     fn origins_are_normalised() {
-        assert_eq!(origin("http://127.0.0.1:8600/").unwrap(), "http://127.0.0.1:8600");
-        assert_eq!(origin("HTTP://Relay.Example:80/x?y").unwrap(), "http://relay.example");
-        assert_eq!(origin("https://relay.example:8443").unwrap(), "https://relay.example:8443");
+        assert_eq!(
+            origin("http://127.0.0.1:8600/").unwrap(),
+            "http://127.0.0.1:8600"
+        );
+        assert_eq!(
+            origin("HTTP://Relay.Example:80/x?y").unwrap(),
+            "http://relay.example"
+        );
+        assert_eq!(
+            origin("https://relay.example:8443").unwrap(),
+            "https://relay.example:8443"
+        );
         assert!(origin("ftp://relay.example").is_err());
         assert!(origin("not a url").is_err());
     }

@@ -16,8 +16,8 @@ use alloy_primitives::{Address, B256, Signature, U256};
 use reqwest::{Method, StatusCode, header};
 use serde::de::DeserializeOwned;
 
-use relay_api::auth::{self, Nonce};
 pub use relay_api::auth::RequestToSign;
+use relay_api::auth::{self, Nonce};
 use relay_api::{ArgsReceipt, ErrorBody, Health, ModelList, ModelListing, ResultsView};
 
 /// Why a relay request could not be signed.

@@ -339,18 +339,34 @@ async fn main() {
     for _ in 0..options.instances.max(1) {
         let db = db::connect(&database_url).await.unwrap();
         let blobs = DiskStore::open(dir.path().join("blobs")).unwrap();
-        let state = AppState::new(db, Box::new(blobs), index.clone(), limits.clone(), Vec::new())
-            .with_public_urls([PUBLIC_URL])
-            .unwrap();
+        let state = AppState::new(
+            db,
+            Box::new(blobs),
+            index.clone(),
+            limits.clone(),
+            Vec::new(),
+        )
+        .with_public_urls([PUBLIC_URL])
+        .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         bases.push(format!("http://{}", listener.local_addr().unwrap()));
         tokio::spawn(async move { axum::serve(listener, app(state)).await.unwrap() });
     }
     let (database, instances) = (options.database.as_str(), bases.len());
 
+    // The junk first, while the process holds nothing else, so its memory is the relay's.
+    let mut block = 0u64;
+    if options.junk > 0 {
+        junk(&index, &bases, options.junk, &mut block).await;
+    }
+
     let n = options.requests;
-    let creator = key(1);
-    let uploader = key(2);
+    // Many requesters and nodes, as on a network: a task's creator and uploader are one of
+    // 64 each (no one signer holds more than the relay's per-signer upload slots).
+    let creators: Vec<PrivateKeySigner> = (0..64).map(|i| key(1 + i)).collect();
+    let uploaders: Vec<PrivateKeySigner> = (0..64).map(|i| key(101 + i)).collect();
+    let creator_of = |t: u64| &creators[(t % 64) as usize];
+    let uploader_of = |t: u64| &uploaders[(t % 64) as usize];
     println!(
         "relay load benchmark: {database}, {instances} instance(s), {n} requests per phase at most, {} s at most, {} concurrent clients, files on disk in {}",
         options.seconds,
@@ -361,7 +377,6 @@ async fn main() {
     // Tasks on "chain": arguments hash, the uploader selected and its revealed pHash.
     let png_pool: Vec<Vec<u8>> = (0..16).map(result_png).collect();
     let mut args_requests = Vec::with_capacity(n);
-    let mut block = 0u64;
     for t in 0..n as u64 {
         let id = TaskId::from(t + 1);
         let args = format!(
@@ -374,17 +389,17 @@ async fn main() {
                 ChainEvent::TaskCreated {
                     id,
                     kind: TaskType::StableDiffusion,
-                    creator: creator.address(),
+                    creator: creator_of(t).address(),
                     task_hash: B256::from(verifier::commitment::task_hash(args.as_bytes())),
                 },
                 ChainEvent::NodeSelected {
                     id,
-                    node: uploader.address(),
+                    node: uploader_of(t).address(),
                 },
             ],
         );
         args_requests.push(prepare(
-            &creator,
+            creator_of(t),
             reqwest::Method::PUT,
             format!("/v1/tasks/{id}/args"),
             args.into_bytes(),
@@ -410,7 +425,7 @@ async fn main() {
     let reads: Vec<Prepared> = (0..uploaded.ok as u64)
         .map(|t| {
             prepare(
-                &uploader,
+                uploader_of(t),
                 reqwest::Method::GET,
                 format!("/v1/tasks/{}/args", t + 1),
                 Vec::new(),
@@ -446,13 +461,13 @@ async fn main() {
             block,
             [ChainEvent::ResultRevealed {
                 id,
-                uploader: uploader.address(),
+                uploader: uploader_of(t).address(),
                 score: ChainBytes::from(score),
             }],
         );
         let (ct, body) = multipart("0.png", &png);
         result_requests.push(prepare(
-            &uploader,
+            uploader_of(t),
             reqwest::Method::POST,
             format!("/v1/tasks/{id}/results"),
             body,
@@ -478,7 +493,7 @@ async fn main() {
     let downloads: Vec<Prepared> = (0..results.ok as u64)
         .map(|t| {
             prepare(
-                &creator,
+                creator_of(t),
                 reqwest::Method::GET,
                 format!("/v1/tasks/{}/results/0.png", t + 1),
                 Vec::new(),
@@ -514,10 +529,6 @@ async fn main() {
         &options,
     )
     .await;
-
-    if options.junk > 0 {
-        junk(&index, &bases, options.junk, &mut block).await;
-    }
 }
 
 /// Resident memory now and at its peak since the last reset, in MiB (Linux).
@@ -542,8 +553,9 @@ async fn junk(index: &ChainIndex, bases: &[String], count: usize, block: &mut u6
     let mut uploads = Vec::new();
     for i in 0..count as u64 {
         let id = TaskId::from(1_000_000 + i);
-        let signer = PrivateKeySigner::from_bytes(&B256::left_padding_from(&(1_000 + i).to_be_bytes()))
-            .unwrap();
+        let signer =
+            PrivateKeySigner::from_bytes(&B256::left_padding_from(&(1_000 + i).to_be_bytes()))
+                .unwrap();
         if i % 2 == 1 {
             *block += 1;
             index.apply(
@@ -555,7 +567,10 @@ async fn junk(index: &ChainIndex, bases: &[String], count: usize, block: &mut u6
                         creator: key(1).address(),
                         task_hash: B256::repeat_byte(1),
                     },
-                    ChainEvent::NodeSelected { id, node: signer.address() },
+                    ChainEvent::NodeSelected {
+                        id,
+                        node: signer.address(),
+                    },
                     ChainEvent::ResultRevealed {
                         id,
                         uploader: signer.address(),
@@ -564,11 +579,23 @@ async fn junk(index: &ChainIndex, bases: &[String], count: usize, block: &mut u6
                 ],
             );
         }
-        let mut prepared = prepare(&signer, reqwest::Method::POST, format!("/v1/tasks/{id}/results"), Vec::new(), None, i);
+        let mut prepared = prepare(
+            &signer,
+            reqwest::Method::POST,
+            format!("/v1/tasks/{id}/results"),
+            Vec::new(),
+            None,
+            i,
+        );
         // Sign the 64 MiB body's hash, not the empty one `prepare` saw.
         let relay = auth::origin(PUBLIC_URL).unwrap();
-        let timestamp = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
-        let nonce = Nonce::from_bytes(&B256::left_padding_from(&(7_000_000 + i).to_be_bytes()).0[..16]).unwrap();
+        let timestamp = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let nonce =
+            Nonce::from_bytes(&B256::left_padding_from(&(7_000_000 + i).to_be_bytes()).0[..16])
+                .unwrap();
         let hash = RequestToSign {
             chain_id: CHAIN_ID,
             relay: &relay,
@@ -586,7 +613,10 @@ async fn junk(index: &ChainIndex, bases: &[String], count: usize, block: &mut u6
             (auth::BODY_SHA256_HEADER, format!("{zeros_hash:#x}")),
             (auth::TIMESTAMP_HEADER, timestamp.to_string()),
             (auth::NONCE_HEADER, nonce.to_string()),
-            (auth::SIGNATURE_HEADER, format!("0x{}", alloy::hex::encode(signature.as_bytes()))),
+            (
+                auth::SIGNATURE_HEADER,
+                format!("0x{}", alloy::hex::encode(signature.as_bytes())),
+            ),
             ("content-type", "multipart/form-data; boundary=junk".into()),
         ];
         uploads.push(prepared);
@@ -611,8 +641,12 @@ async fn junk(index: &ChainIndex, bases: &[String], count: usize, block: &mut u6
     };
     let mut clients = Vec::new();
     for (i, upload) in uploads.into_iter().enumerate() {
-        let addr = bases[i % bases.len()].trim_start_matches("http://").to_owned();
-        clients.push(tokio::spawn(async move { raw_upload(&addr, &upload).await }));
+        let addr = bases[i % bases.len()]
+            .trim_start_matches("http://")
+            .to_owned();
+        clients.push(tokio::spawn(
+            async move { raw_upload(&addr, &upload).await },
+        ));
     }
     let mut answers: std::collections::BTreeMap<String, usize> = Default::default();
     for client in clients {

@@ -40,7 +40,10 @@ impl ReplayGuard {
         expires: u64,
         now: u64,
     ) -> Result<(), ReplayError> {
-        if !db.remember_nonce(address, nonce.as_str(), expires, now).await? {
+        if !db
+            .remember_nonce(address, nonce.as_str(), expires, now)
+            .await?
+        {
             return Err(AuthError::Replayed {
                 address,
                 nonce: nonce.to_string(),
@@ -74,17 +77,28 @@ mod tests {
         ));
         // A restarted relay (a new guard, the same database) still refuses it.
         let restarted = ReplayGuard::default();
-        assert!(restarted.remember(db.as_ref(), a, &n, 160, 150).await.is_err());
+        assert!(
+            restarted
+                .remember(db.as_ref(), a, &n, 160, 150)
+                .await
+                .is_err()
+        );
         // Fill up to a sweep: every nonce before it has expired by then.
         for i in 0..(SWEEP_EVERY - 2) {
             let n = Nonce::from_bytes(&i.to_be_bytes()).unwrap();
             guard.remember(db.as_ref(), a, &n, 1000, 999).await.unwrap();
         }
         let n = Nonce::from_bytes(&[9; 8]).unwrap();
-        guard.remember(db.as_ref(), a, &n, 5000, 2000).await.unwrap();
+        guard
+            .remember(db.as_ref(), a, &n, 5000, 2000)
+            .await
+            .unwrap();
         // Only the last nonce is left: a nonce swept may be reused (its timestamp is stale).
         assert_eq!(db.sweep_nonces(2000).await.unwrap(), 0);
         let first = Nonce::from_bytes(&[7; 8]).unwrap();
-        guard.remember(db.as_ref(), a, &first, 5000, 2000).await.unwrap();
+        guard
+            .remember(db.as_ref(), a, &first, 5000, 2000)
+            .await
+            .unwrap();
     }
 }

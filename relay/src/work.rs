@@ -127,12 +127,20 @@ mod tests {
         let nice = pool
             .run(|| {
                 let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
-                stat.rsplit(')').next()?.split_whitespace().nth(16).map(str::to_owned)
+                stat.rsplit(')')
+                    .next()?
+                    .split_whitespace()
+                    .nth(16)
+                    .map(str::to_owned)
             })
             .await
             .unwrap();
         if cfg!(target_os = "linux") {
-            assert_eq!(nice.as_deref(), Some("19"), "the hashing thread kept its priority");
+            assert_eq!(
+                nice.as_deref(),
+                Some("19"),
+                "the hashing thread kept its priority"
+            );
         }
 
         // One job runs (blocked), one waits in the queue: a third is refused.

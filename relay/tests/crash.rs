@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::key;
-use common::process::{Acknowledged, RelayProcess, check_everything, upload_until_refused};
+use common::process::{
+    Acknowledged, Endpoint, RelayProcess, check_everything, upload_until_refused,
+};
 
 const CHAIN_ID: u64 = 31337;
 
@@ -39,9 +41,11 @@ async fn sigkill_at_any_moment_loses_no_acknowledged_upload() {
         let mut workers = Vec::new();
         for worker in 0..3u64 {
             workers.push(tokio::spawn(upload_until_refused(
-                client.clone(),
-                relay.base.clone(),
-                CHAIN_ID,
+                Endpoint {
+                    client: client.clone(),
+                    base: relay.base.clone(),
+                    chain_id: CHAIN_ID,
+                },
                 publisher.clone(),
                 format!("crash/w{worker}"),
                 worker,

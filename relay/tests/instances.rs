@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use common::chain::{Chain, args, code, eventually, results};
 use common::moto::Moto;
-use common::process::{Acknowledged, RelayProcess, check_everything, upload_until_refused};
+use common::process::{
+    Acknowledged, Endpoint, RelayProcess, check_everything, upload_until_refused,
+};
 use common::testpg::TestPostgres;
 use common::{free_port, key, now, sign_for};
 use relay_api::auth::body_sha256;
@@ -18,8 +20,11 @@ use relay_client::RelayClient;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_relays_on_one_database_and_store_agree() {
-    let (postgres, moto, chain) =
-        tokio::join!(TestPostgres::start(), Moto::start("tessera"), Chain::start());
+    let (postgres, moto, chain) = tokio::join!(
+        TestPostgres::start(),
+        Moto::start("tessera"),
+        Chain::start()
+    );
     let database_url = postgres.fresh_database().await;
     let chain_id = chain.deployments.chain_id;
     let publisher = key(50);
@@ -27,8 +32,8 @@ async fn two_relays_on_one_database_and_store_agree() {
     let ports = [free_port(), free_port()];
     let urls = ports.map(|p| format!("http://127.0.0.1:{p}"));
     let config_path = |i: usize| dir.path().join(format!("relay-{i}.toml"));
-    for i in 0..2 {
-        let mut config = chain.relay_config(&dir.path().join(format!("data-{i}")), ports[i]);
+    for (i, &port) in ports.iter().enumerate() {
+        let mut config = chain.relay_config(&dir.path().join(format!("data-{i}")), port);
         config.database_url = Some(database_url.clone());
         config.object_store_url = Some(moto.url());
         config.public_urls = urls.to_vec();
@@ -51,9 +56,10 @@ async fn two_relays_on_one_database_and_store_agree() {
     let (files, score) = results(3);
     let (files, score) = (&files, &score);
     let (id, uploader) = chain.run_task(task_args, score, 1).await;
-    eventually("relay A has seen the task and takes its arguments", || async move {
-        a.put_args(creator, id, task_args).await.ok()
-    })
+    eventually(
+        "relay A has seen the task and takes its arguments",
+        || async move { a.put_args(creator, id, task_args).await.ok() },
+    )
     .await;
     let from_b = eventually("relay B serves the arguments", || async move {
         b.get_args(creator, id).await.ok()
@@ -87,7 +93,15 @@ async fn two_relays_on_one_database_and_store_agree() {
 
     // A request accepted by A is a replay at B (and at A), for as long as it is valid.
     let path = format!("/v1/tasks/{id}/args");
-    let auth = sign_for(&urls[0], creator, chain_id, "GET", &path, body_sha256(b""), now());
+    let auth = sign_for(
+        &urls[0],
+        creator,
+        chain_id,
+        "GET",
+        &path,
+        body_sha256(b""),
+        now(),
+    );
     let http = reqwest::Client::new();
     let send = |base: &str| {
         let mut request = http.get(format!("{base}{path}"));
@@ -117,9 +131,11 @@ async fn two_relays_on_one_database_and_store_agree() {
         let workers: Vec<_> = (0..2u64)
             .map(|worker| {
                 tokio::spawn(upload_until_refused(
-                    http.clone(),
-                    base.clone(),
-                    chain_id,
+                    Endpoint {
+                        client: http.clone(),
+                        base: base.clone(),
+                        chain_id,
+                    },
                     publisher.clone(),
                     format!("shared/w{worker}"),
                     worker,

@@ -369,7 +369,10 @@ async fn wrong_expired_and_replayed_signatures_are_refused() {
         now(),
     );
     rehashed.body_sha256 = body_sha256(&body);
-    assert_eq!(h.send(put(&rehashed, body.clone())).await.code(), "bad_signature");
+    assert_eq!(
+        h.send(put(&rehashed, body.clone())).await.code(),
+        "bad_signature"
+    );
 
     // Signed for another relay: refused as such, or (the header changed to this relay's
     // name) as a bad signature. Domain separation makes one relay's signatures useless at
@@ -388,7 +391,10 @@ async fn wrong_expired_and_replayed_signatures_are_refused() {
     assert_eq!(reply.code(), "wrong_relay");
     let mut relabelled = elsewhere;
     relabelled.relay = auth::origin(RELAY_URL).unwrap();
-    assert_eq!(h.send(put(&relabelled, body.clone())).await.code(), "bad_signature");
+    assert_eq!(
+        h.send(put(&relabelled, body.clone())).await.code(),
+        "bad_signature"
+    );
 
     // Signed for another chain, another method, another path.
     for (chain, method, signed_path) in [
@@ -1045,7 +1051,12 @@ async fn a_body_is_read_only_from_a_signer_entitled_to_send_it() {
         let reply = tokio::time::timeout(std::time::Duration::from_secs(10), h.send(request))
             .await
             .expect("the relay answered without waiting for the body");
-        assert_eq!(reply.code(), code, "{method} {path} by {}", signer.address());
+        assert_eq!(
+            reply.code(),
+            code,
+            "{method} {path} by {}",
+            signer.address()
+        );
         assert!(
             !polled.load(std::sync::atomic::Ordering::SeqCst),
             "the relay read a body before checking {} may send it",
@@ -1104,7 +1115,13 @@ async fn uploads_in_progress_are_bounded_per_signer_and_in_total() {
     let small = png(8, 8, 1);
     let (ct, body) = multipart(&[("0.png".to_owned(), small)]);
     let reply = h
-        .signed(&node(3), "POST", &format!("/v1/tasks/{}/results", ids[2]), Some(&ct), body)
+        .signed(
+            &node(3),
+            "POST",
+            &format!("/v1/tasks/{}/results", ids[2]),
+            Some(&ct),
+            body,
+        )
         .await;
     assert_eq!(reply.code(), "score_mismatch", "{}", reply.json());
     // Once the stalled upload ends (its client gone), its slot is free again.
@@ -1112,7 +1129,13 @@ async fn uploads_in_progress_are_bounded_per_signer_and_in_total() {
     let _ = pending.await.unwrap();
     let (ct, body) = multipart(&[("0.png".to_owned(), png(8, 8, 1))]);
     let reply = h
-        .signed(&node(1), "POST", &format!("/v1/tasks/{}/results", ids[0]), Some(&ct), body)
+        .signed(
+            &node(1),
+            "POST",
+            &format!("/v1/tasks/{}/results", ids[0]),
+            Some(&ct),
+            body,
+        )
         .await;
     assert_eq!(reply.code(), "score_mismatch", "{}", reply.json());
 }
@@ -1121,5 +1144,7 @@ async fn uploads_in_progress_are_bounded_per_signer_and_in_total() {
 fn tokio_stream_from(
     rx: tokio::sync::mpsc::Receiver<Result<Bytes, std::io::Error>>,
 ) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> {
-    futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) })
+    futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    })
 }

@@ -76,9 +76,11 @@ pub(crate) fn run_all(names: &[String]) -> Result<()> {
                 tools::debian_packages()?;
                 // SQLite and PostgreSQL with one relay, PostgreSQL with two behind one URL;
                 // the first run ends with 200 concurrent 64 MiB junk uploads.
-                for (database, instances, junk) in
-                    [("sqlite", "1", "200"), ("postgres", "1", "0"), ("postgres", "2", "0")]
-                {
+                for (database, instances, junk) in [
+                    ("sqlite", "1", "200"),
+                    ("postgres", "1", "0"),
+                    ("postgres", "2", "0"),
+                ] {
                     run(cargo()
                         .args(["run", "--release", "-p", "relay", "--example", "load", "--"])
                         .args(["--database", database, "--instances", instances])

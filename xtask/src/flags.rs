@@ -121,7 +121,7 @@ pub(crate) enum App {
 /// `cargo xtask relay …`.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Relay {
-    /// Install PostgreSQL's server binaries (the tests start their own cluster).
+    /// Install PostgreSQL's server binaries and moto's S3 server (the tests start their own).
     Prepare,
     /// `prepare`, then the relay's tests.
     Test,

@@ -191,7 +191,9 @@ pub(crate) fn relay(command: Relay) -> Result<()> {
     tools::python_packages()?;
     match command {
         Relay::Prepare => Ok(()),
-        Relay::Test => run(tools::with_test_servers(cargo().args(["test", "-p", "relay"]))),
+        Relay::Test => run(tools::with_test_servers(
+            cargo().args(["test", "-p", "relay"]),
+        )),
     }
 }
 

@@ -17,9 +17,14 @@ use verifier::digest::Sha256Stream;
 use super::{BlobError, BlobStore, ByteStream, blob_path, check_expected};
 
 /// Blobs under `<root>/ab/cd/<hash>`, in-flight uploads under `<root>/tmp/`.
+///
+/// A directory belongs to one relay process: opening it discards every temporary file in
+/// it. Instances that share their files share an object store ([`super::ObjectStoreBlobs`]).
 #[derive(Debug)]
 pub struct DiskStore {
     root: PathBuf,
+    /// Random per store, so two stores never name a temporary file alike.
+    tmp_prefix: String,
     next_tmp: AtomicU64,
 }
 
@@ -35,6 +40,7 @@ impl DiskStore {
         create_dirs_durably(&tmp)?;
         Ok(Self {
             root,
+            tmp_prefix: super::unique_prefix(),
             next_tmp: AtomicU64::new(0),
         })
     }
@@ -47,7 +53,7 @@ impl DiskStore {
         let n = self.next_tmp.fetch_add(1, Ordering::Relaxed);
         self.root
             .join("tmp")
-            .join(format!("{}-{n}", std::process::id()))
+            .join(format!("{}-{n}", self.tmp_prefix))
     }
 }
 

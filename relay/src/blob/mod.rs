@@ -91,6 +91,12 @@ pub(crate) fn check_expected(expected: Option<B256>, actual: B256) -> Result<(),
     }
 }
 
+/// A name prefix no other store will draw: the process id and 64 random bits.
+fn unique_prefix() -> String {
+    let random = alloy_primitives::B64::random();
+    format!("{}-{}", std::process::id(), hex::encode(random))
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     //! The contract every [`BlobStore`] must meet, run against each implementation.

@@ -20,6 +20,8 @@ use super::{BlobError, BlobStore, ByteStream, blob_path, check_expected};
 pub struct ObjectStoreBlobs {
     store: Arc<dyn ObjectStore>,
     prefix: Path,
+    /// Random per store: instances on other machines may share a process id.
+    tmp_prefix: String,
     next_tmp: AtomicU64,
 }
 
@@ -29,6 +31,7 @@ impl ObjectStoreBlobs {
         Self {
             store,
             prefix,
+            tmp_prefix: super::unique_prefix(),
             next_tmp: AtomicU64::new(0),
         }
     }
@@ -57,14 +60,10 @@ impl ObjectStoreBlobs {
 
     fn tmp_location(&self) -> Path {
         let n = self.next_tmp.fetch_add(1, Ordering::Relaxed);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos();
         self.prefix
             .clone()
             .join("tmp")
-            .join(format!("{}-{nanos}-{n}", std::process::id()))
+            .join(format!("{}-{n}", self.tmp_prefix))
     }
 }
 

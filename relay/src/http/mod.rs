@@ -181,7 +181,8 @@ impl AppState {
         let relay = get(auth::RELAY_HEADER)?;
         let timestamp = auth::parse_timestamp(get(auth::TIMESTAMP_HEADER)?)?;
         let nonce = Nonce::parse(get(auth::NONCE_HEADER)?)?;
-        let body_sha256 = auth::parse_hash(auth::BODY_SHA256_HEADER, get(auth::BODY_SHA256_HEADER)?)?;
+        let body_sha256 =
+            auth::parse_hash(auth::BODY_SHA256_HEADER, get(auth::BODY_SHA256_HEADER)?)?;
         let signature = auth::parse_signature(get(auth::SIGNATURE_HEADER)?)?;
         if !self.0.public_origins.iter().any(|o| o == relay) {
             return Err(AuthError::WrongRelay {
@@ -204,7 +205,12 @@ impl AppState {
         }
         .verify(address, &signature)?;
         let expires = timestamp.saturating_add(window);
-        match self.0.replay.remember(self.0.db.as_ref(), address, &nonce, expires, now).await {
+        match self
+            .0
+            .replay
+            .remember(self.0.db.as_ref(), address, &nonce, expires, now)
+            .await
+        {
             Ok(()) => Ok((address, body_sha256)),
             Err(ReplayError::Replayed(e)) => Err(e.into()),
             Err(ReplayError::Db(e)) => Err(e.into()),
@@ -266,10 +272,13 @@ impl Signed {
     /// Reads the body within the route's limit, in one of the signer's upload slots, and
     /// checks it against the signed hash. Call once the signer is known to be entitled.
     pub(crate) async fn body(&mut self, state: &AppState) -> Result<Bytes, ApiError> {
-        let body = self
-            .body
-            .take()
-            .ok_or_else(|| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "body read twice"))?;
+        let body = self.body.take().ok_or_else(|| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "body read twice",
+            )
+        })?;
         let limit = self.limit.unwrap_or(usize::MAX);
         let charge = self.content_length.unwrap_or(limit).min(limit);
         self.slot = Some(state.0.uploads.take(self.signer, charge)?);
@@ -277,7 +286,9 @@ impl Signed {
             let too_large = std::error::Error::source(&e)
                 .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
             if too_large {
-                ApiError::too_large(format!("request body is larger than the limit of {limit} bytes"))
+                ApiError::too_large(format!(
+                    "request body is larger than the limit of {limit} bytes"
+                ))
             } else {
                 ApiError::bad_request("body_read_failed", format!("reading the body: {e}"))
             }

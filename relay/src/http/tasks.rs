@@ -161,14 +161,7 @@ pub(crate) async fn post_results(
     let (extension, content_type, block) = file_format(task.kind);
     let expected_files = revealed.len() / block;
     let body = signed.body(&state).await?;
-    let files = read_files(
-        &state.0.limits,
-        &headers,
-        body,
-        extension,
-        expected_files,
-    )
-    .await?;
+    let files = read_files(&state.0.limits, &headers, body, extension, expected_files).await?;
 
     let max_side = state.0.limits.max_image_side;
     let kind = task.kind;

@@ -120,7 +120,11 @@ impl Chain {
     }
 
     /// A relay configuration that follows this chain every 50 ms.
-    pub(crate) fn relay_config(&self, data_dir: &std::path::Path, port: u16) -> relay::config::Config {
+    pub(crate) fn relay_config(
+        &self,
+        data_dir: &std::path::Path,
+        port: u16,
+    ) -> relay::config::Config {
         let mut config = relay::config::Config {
             data_dir: data_dir.to_owned(),
             listen: ([127, 0, 0, 1], port).into(),

@@ -40,7 +40,11 @@ impl Moto {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             // moto checks no credentials: a plain PUT creates the bucket.
-            match client.put(format!("{}/{bucket}", moto.endpoint)).send().await {
+            match client
+                .put(format!("{}/{bucket}", moto.endpoint))
+                .send()
+                .await
+            {
                 Ok(r) if r.status().is_success() => return moto,
                 _ if Instant::now() < deadline => {
                     tokio::time::sleep(Duration::from_millis(100)).await;

@@ -87,12 +87,18 @@ pub(crate) fn contents(worker: u64, seq: u64) -> Vec<u8> {
         .collect()
 }
 
-/// Uploads `model/f<seq>.bin` for seq = first, first+1, … to the relay at `base` until one
-/// is not acknowledged (the relay was killed), recording each acknowledged one.
+/// A relay as a client reaches it: its URL and the chain its signatures are bound to.
+#[derive(Clone)]
+pub(crate) struct Endpoint {
+    pub(crate) client: reqwest::Client,
+    pub(crate) base: String,
+    pub(crate) chain_id: u64,
+}
+
+/// Uploads `model/f<seq>.bin` for seq = first, first+1, … to the relay at `endpoint` until
+/// one is not acknowledged (the relay was killed), recording each acknowledged one.
 pub(crate) async fn upload_until_refused(
-    client: reqwest::Client,
-    base: String,
-    chain_id: u64,
+    endpoint: Endpoint,
     publisher: PrivateKeySigner,
     model: String,
     worker: u64,
@@ -103,7 +109,12 @@ pub(crate) async fn upload_until_refused(
         let bytes = contents(worker, s);
         let hash = body_sha256(&bytes);
         let path = format!("/v1/models/files?model={model}&path=f{s}.bin");
-        let auth = sign_for(&base, &publisher, chain_id, "PUT", &path, hash, now());
+        let Endpoint {
+            client,
+            base,
+            chain_id,
+        } = &endpoint;
+        let auth = sign_for(base, &publisher, *chain_id, "PUT", &path, hash, now());
         let mut request = client.put(format!("{base}{path}")).body(bytes.clone());
         for (name, value) in auth.pairs() {
             request = request.header(name, value);
