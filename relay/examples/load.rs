@@ -3,13 +3,17 @@
 //!
 //! ```text
 //! cargo run --release -p relay --example load -- [--requests N] [--seconds S]
-//!     [--concurrency C] [--database sqlite|postgres] [--instances K] [--junk J]
+//!     [--concurrency C] [--database sqlite|postgres] [--instances K] [--junk J] [--rate R]
 //! ```
 //!
 //! Phases: argument upload (signed PUT, hash checked against the task), argument download
 //! (a small signed GET), result upload (one 512x512 PNG per task, pHash recomputed and
 //! compared), result download, health. Each phase stops after N requests or S seconds,
-//! whichever comes first, and prints requests per second and p50/p99 latency. With K
+//! whichever comes first, and prints requests per second and p50/p99 latency. By default
+//! the C clients send as fast as they are answered (throughput at saturation, where latency
+//! is C divided by throughput by Little's law); `--rate R` instead offers R requests a
+//! second on a fixed schedule, and latency counts from each request's scheduled time, so a
+//! relay that falls behind shows it (no coordinated omission). With K
 //! instances, K relays share the database and the file store, requests alternate between
 //! them, and all are signed for the one public URL they serve under (as behind a load
 //! balancer). `--junk J` ends with J concurrent 64 MiB uploads of zeros, half from keys
@@ -45,6 +49,8 @@ struct Options {
     database: String,
     instances: usize,
     junk: usize,
+    /// Requests offered per second, on a schedule (0: as fast as answered).
+    rate: f64,
 }
 
 fn options() -> Options {
@@ -55,6 +61,7 @@ fn options() -> Options {
         database: "sqlite".into(),
         instances: 1,
         junk: 0,
+        rate: 0.0,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     for pair in args.chunks(2) {
@@ -69,11 +76,12 @@ fn options() -> Options {
             "--concurrency" => options.concurrency = value(),
             "--instances" => options.instances = value(),
             "--junk" => options.junk = value(),
+            "--rate" => options.rate = value() as f64,
             "--database" => {
                 options.database = pair.get(1).cloned().expect("sqlite or postgres");
             }
             other => panic!(
-                "unknown flag {other}; use --requests, --seconds, --concurrency, --database, --instances, --junk"
+                "unknown flag {other}; use --requests, --seconds, --concurrency, --database, --instances, --junk, --rate"
             ),
         }
     }
@@ -170,6 +178,8 @@ fn result_png(task: u64) -> Vec<u8> {
     let mut encoder = png::Encoder::new(Cursor::new(&mut out), w, h);
     encoder.set_color(png::ColorType::Rgb);
     encoder.set_depth(png::BitDepth::Eight);
+    // As the engine writes them (`engine::task::encode_png`).
+    encoder.set_compression(png::Compression::Fast);
     encoder
         .add_text_chunk("tessera-task".into(), task.to_string())
         .unwrap();
@@ -239,6 +249,7 @@ async fn drive(
     let next = Arc::new(AtomicUsize::new(0));
     let deadline = Instant::now() + Duration::from_secs(options.seconds);
     let started = Instant::now();
+    let rate = options.rate;
     let mut workers = Vec::new();
     for _ in 0..options.concurrency {
         let (requests, next, client, bases) = (
@@ -263,7 +274,13 @@ async fn drive(
                 for (k, v) in &r.headers {
                     request = request.header(*k, v);
                 }
-                let sent = Instant::now();
+                let sent = if rate > 0.0 {
+                    let due = started + Duration::from_secs_f64(i as f64 / rate);
+                    tokio::time::sleep_until(due.into()).await;
+                    due
+                } else {
+                    Instant::now()
+                };
                 let result = request.send().await;
                 let outcome = match result {
                     Ok(response) => {
@@ -368,9 +385,14 @@ async fn main() {
     let creator_of = |t: u64| &creators[(t % 64) as usize];
     let uploader_of = |t: u64| &uploaders[(t % 64) as usize];
     println!(
-        "relay load benchmark: {database}, {instances} instance(s), {n} requests per phase at most, {} s at most, {} concurrent clients, files on disk in {}",
+        "relay load benchmark: {database}, {instances} instance(s), {n} requests per phase at most, {} s at most, {} concurrent clients{}, files on disk in {}",
         options.seconds,
         options.concurrency,
+        if options.rate > 0.0 {
+            format!(" offering {} requests/s", options.rate)
+        } else {
+            String::new()
+        },
         dir.path().display()
     );
 
