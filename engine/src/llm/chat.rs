@@ -114,8 +114,13 @@ impl ChatTemplate {
     /// Renders `messages`; with `add_generation_prompt`, ends with the assistant's cue.
     pub fn render(&self, messages: &[Message], add_generation_prompt: bool) -> Result<String> {
         let mut env = Environment::new();
-        env.set_trim_blocks(true);
-        env.set_lstrip_blocks(true);
+        env.set_syntax(
+            minijinja::syntax::SyntaxConfig::builder()
+                .trim_blocks(true)
+                .lstrip_blocks(true)
+                .build()
+                .map_err(|e| EngineError::Template(e.to_string()))?,
+        );
         env.set_fuel(Some(TEMPLATE_FUEL));
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
         env.add_function("raise_exception", raise_exception);
@@ -125,7 +130,7 @@ impl ChatTemplate {
         env.get_template("chat")
             .and_then(|template| {
                 template.render(context! {
-                    messages => messages,
+                    messages => Value::from(minijinja::value::Serde(messages)),
                     add_generation_prompt => add_generation_prompt,
                     bos_token => &self.bos_token,
                     eos_token => &self.eos_token,
@@ -225,13 +230,20 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "open: minijinja 2.24 repeats a sequence lazily with no bound, in one instruction"]
-    fn repeating_an_empty_sequence_a_huge_number_of_times_is_refused() {
-        // Found by the `chat_template` fuzz target (9 hangs, all this shape): the repeat is
-        // one instruction, so fuel does not stop it, and printing it spins 8e17 times.
-        let source = "{{ () * 800000000000000070 }}";
-        let template = ChatTemplate::from_model_files(Some(source), None).unwrap();
-        assert!(template.render(&[msg("user", "a")], true).is_err());
+    fn repeating_a_sequence_a_huge_number_of_times_ends() {
+        // Found by the `chat_template` fuzz target (9 hangs, all the first shape): under
+        // minijinja 2.24 the repeat was one lazy instruction, so fuel did not stop it, and
+        // printing it spun 8e17 times. 3.1 repeats an empty sequence to an empty one and
+        // counts a repeat's work against the fuel.
+        let empty = ChatTemplate::from_model_files(Some("{{ () * 800000000000000070 }}"), None)
+            .unwrap()
+            .render(&[msg("user", "a")], true);
+        assert_eq!(empty.unwrap(), "()");
+        let full = ChatTemplate::from_model_files(Some("{{ (1,) * 800000000000000070 }}"), None)
+            .unwrap()
+            .render(&[msg("user", "a")], true)
+            .unwrap_err();
+        assert!(full.to_string().contains("fuel"), "{full}");
     }
 
     #[test]
