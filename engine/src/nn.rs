@@ -193,6 +193,37 @@ impl LayerNorm {
     }
 }
 
+/// Root-mean-square normalization over the last dimension (`LlamaRMSNorm`):
+/// `weight * x / sqrt(mean(x^2) + eps)`.
+#[derive(Clone, Debug)]
+pub struct RmsNorm {
+    weight: Tensor<1>,
+    epsilon: f64,
+}
+
+impl RmsNorm {
+    /// Loads `{name}.weight`, `[dim]`.
+    pub fn load(
+        scope: Scope<'_>,
+        name: &str,
+        dim: usize,
+        epsilon: f64,
+        device: &Device,
+    ) -> Result<Self> {
+        Ok(Self {
+            weight: scope.tensor(&format!("{name}.weight"), [dim], device)?,
+            epsilon,
+        })
+    }
+
+    /// Normalizes the last dimension of `x`.
+    pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
+        let variance = x.clone().powi_scalar(2).mean_dim(D - 1);
+        let normalized = x * (variance + self.epsilon).sqrt().recip();
+        normalized * self.weight.clone().unsqueeze::<D>()
+    }
+}
+
 /// `gelu_new` / `gelu_pytorch_tanh`: `0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`.
 pub fn gelu_tanh<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     let inner =

@@ -52,21 +52,16 @@ pub struct Choice {
 }
 
 /// The `content` the reference worker writes for decoded text (decoded with
-/// `skip_special_tokens=True`): transformers' `clean_up_tokenization` applied, then Python's
-/// `str.strip()`.
+/// `skip_special_tokens=True, clean_up_tokenization_spaces=True`): Python's `str.strip()`
+/// of it.
+///
+/// The cleanup is not applied: transformers 5, which made the reference cases, skips
+/// `clean_up_tokenization` for BPE tokenizers even when asked, because it deletes real
+/// spaces before punctuation (`tokenization_utils_tokenizers.py`, `_decode`), and every
+/// model the network serves has a byte-level BPE tokenizer. The reference Qwen2 case's
+/// reply `"... fiel ? sT"` keeps its space; transformers 4 would have written `"fiel?"`.
 pub fn response_content(decoded: &str) -> String {
-    let cleaned = decoded
-        .replace(" .", ".")
-        .replace(" ?", "?")
-        .replace(" !", "!")
-        .replace(" ,", ",")
-        .replace(" ' ", "'")
-        .replace(" n't", "n't")
-        .replace(" 'm", "'m")
-        .replace(" 's", "'s")
-        .replace(" 've", "'ve")
-        .replace(" 're", "'re");
-    python_strip(&cleaned).to_owned()
+    python_strip(decoded).to_owned()
 }
 
 /// Python's `str.strip()` with no argument: removes leading and trailing characters for
@@ -112,13 +107,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn content_is_cleaned_up_and_stripped_as_transformers_does() {
+    fn content_is_stripped_with_the_spaces_before_punctuation_kept() {
         assert_eq!(
             response_content("  Hello , world ! It 's  ok .\n"),
-            "Hello, world! It's  ok."
+            "Hello , world ! It 's  ok ."
         );
         assert_eq!(response_content("\u{3000}\u{1f}x\u{a0}"), "x");
-        assert_eq!(response_content("a ' b n't"), "a'bn't");
+        assert_eq!(response_content("a ' b n't"), "a ' b n't");
     }
 
     #[test]

@@ -1,16 +1,19 @@
-//! LLM text generation: GPT-2 from the transformers layout, chat templates, decoding.
+//! LLM text generation from the transformers layout: GPT-2 and the Llama family (Llama,
+//! Qwen2, Qwen3), chat templates, decoding.
 
+mod cache;
 mod chat;
-mod config;
-mod model;
+mod gpt2;
+mod llama;
 mod sampling;
 mod task;
 
+pub use cache::KvCache;
 pub use chat::{ChatTemplate, FALLBACK_TEMPLATE, TEMPLATE_FUEL};
-pub use config::Gpt2Config;
-pub use model::{Gpt2, KvCache};
+pub use gpt2::{Gpt2, Gpt2Config};
+pub use llama::{Family, Llama, LlamaConfig, RopeScaling};
 pub use sampling::SamplingConfig;
-pub use task::{Decoding, decoding};
+pub use task::{Decoding, GenerationDefaults, decoding};
 
 use burn::tensor::Device;
 use serde::Deserialize;
@@ -70,8 +73,87 @@ impl LlmFiles {
 pub struct LanguageModel {
     tokenizer: ByteLevelTokenizer,
     template: ChatTemplate,
-    model: Gpt2,
+    decoder: Decoder,
+    defaults: GenerationDefaults,
     eos_token_ids: Vec<u32>,
+}
+
+/// The architectures, chosen by `config.json`'s `model_type`.
+enum Decoder {
+    Gpt2(Gpt2),
+    Llama(Llama),
+}
+
+impl Decoder {
+    fn forward(&self, ids: &[u32], cache: &mut KvCache) -> Result<burn::tensor::Tensor<2>> {
+        match self {
+            Self::Gpt2(model) => model.forward(ids, cache),
+            Self::Llama(model) => model.forward(ids, cache),
+        }
+    }
+}
+
+/// A model's `config.json`, by architecture.
+#[derive(Clone, Debug)]
+pub enum ModelConfig {
+    /// `model_type` `gpt2` (or none, as early GPT-2 uploads).
+    Gpt2(Gpt2Config),
+    /// `model_type` `llama`, `qwen2` or `qwen3`.
+    Llama(LlamaConfig),
+}
+
+#[derive(Deserialize)]
+struct ModelType {
+    #[serde(default)]
+    model_type: Option<String>,
+}
+
+impl ModelConfig {
+    /// Parses `config.json`, refusing architectures the engine does not run by name.
+    pub fn parse(text: &str) -> Result<Self> {
+        let kind: ModelType =
+            serde_json::from_str(text).map_err(|e| EngineError::json("config.json", e))?;
+        match kind.model_type.as_deref() {
+            None | Some("gpt2") => Gpt2Config::parse(text).map(Self::Gpt2),
+            Some(kind) if LlamaConfig::handles(kind) => LlamaConfig::parse(text).map(Self::Llama),
+            Some(other) => Err(EngineError::InvalidModel(format!(
+                "config.json: model_type {other:?} is not supported (gpt2, llama, qwen2, qwen3)"
+            ))),
+        }
+    }
+
+    /// The number of weights the config implies.
+    pub fn parameter_count(&self) -> u64 {
+        match self {
+            Self::Gpt2(c) => c.parameter_count(),
+            Self::Llama(c) => c.parameter_count(),
+        }
+    }
+
+    /// Bytes of the key/value cache for `positions` positions at `bytes_per_value`.
+    pub fn kv_cache_bytes(&self, positions: usize, bytes_per_value: usize) -> u64 {
+        match self {
+            Self::Gpt2(c) => {
+                2 * (c.n_layer * c.n_embd) as u64 * positions as u64 * bytes_per_value as u64
+            }
+            Self::Llama(c) => c.kv_cache_bytes(positions, bytes_per_value),
+        }
+    }
+
+    /// The longest sequence (prompt and generation) the model takes.
+    pub fn max_positions(&self) -> usize {
+        match self {
+            Self::Gpt2(c) => c.n_positions,
+            Self::Llama(c) => c.max_position_embeddings,
+        }
+    }
+
+    fn eos_token_ids(&self) -> Vec<u32> {
+        match self {
+            Self::Gpt2(c) => c.eos_token_id.into_iter().collect(),
+            Self::Llama(c) => c.eos_token_ids.clone(),
+        }
+    }
 }
 
 /// The outcome of one generation.
@@ -83,7 +165,7 @@ pub struct Completion {
     pub prompt_ids: Vec<u32>,
     /// The generated token ids (an end-of-sequence token included).
     pub new_ids: Vec<u32>,
-    /// The generated text, special tokens left out, before the result file's cleanup
+    /// The generated text, special tokens left out, before the result file strips it
     /// ([`verifier::llm::response_content`]).
     pub text: String,
     /// Why generation ended.
@@ -106,9 +188,9 @@ enum OneOrMany {
 }
 
 impl LanguageModel {
-    /// Loads a GPT-2 model from its files onto `device`.
+    /// Loads a model from its files onto `device`; the architecture is `config.json`'s.
     pub fn load(files: &LlmFiles, device: &Device) -> Result<Self> {
-        let config = Gpt2Config::parse(&files.config_json)?;
+        let config = ModelConfig::parse(&files.config_json)?;
         let tokenizer = match (&files.tokenizer_json, &files.vocab_json, &files.merges_txt) {
             (Some(json), _, _) => ByteLevelTokenizer::from_tokenizer_json(json)?,
             (None, Some(vocab), Some(merges)) => {
@@ -124,26 +206,30 @@ impl LanguageModel {
             files.chat_template_jinja.as_deref(),
             files.tokenizer_config_json.as_deref(),
         )?;
-        let generation_eos = files
-            .generation_config_json
-            .as_deref()
-            .map(|text| {
+        let (defaults, generation_eos) = match files.generation_config_json.as_deref() {
+            Some(text) => (
+                GenerationDefaults::parse(text)?,
                 serde_json::from_str::<EosField>(text)
-                    .map_err(|e| EngineError::json("generation_config.json", e))
-            })
-            .transpose()?
-            .and_then(|field| field.eos_token_id);
+                    .map_err(|e| EngineError::json("generation_config.json", e))?
+                    .eos_token_id,
+            ),
+            None => (GenerationDefaults::default(), None),
+        };
         let eos_token_ids = match generation_eos {
             Some(OneOrMany::One(id)) => vec![id],
             Some(OneOrMany::Many(ids)) => ids,
-            None => config.eos_token_id.into_iter().collect(),
+            None => config.eos_token_ids(),
         };
         let weights = SafetensorsFile::from_slice("model.safetensors", &files.weights)?;
-        let model = Gpt2::load(config, &weights, device)?;
+        let decoder = match config {
+            ModelConfig::Gpt2(config) => Decoder::Gpt2(Gpt2::load(config, &weights, device)?),
+            ModelConfig::Llama(config) => Decoder::Llama(Llama::load(config, &weights, device)?),
+        };
         Ok(Self {
             tokenizer,
             template,
-            model,
+            decoder,
+            defaults,
             eos_token_ids,
         })
     }
@@ -165,12 +251,12 @@ impl LanguageModel {
         args: &LlmTaskArgs,
         mut on_token: impl FnMut(usize, usize),
     ) -> Result<Completion> {
-        let decoding = decoding(args)?;
+        let decoding = decoding(args, &self.defaults)?;
         let prompt = self.render_prompt(&args.messages)?;
         let prompt_ids = self.tokenizer.encode(&prompt)?;
         let mut generator = TorchGenerator::manual_seed(decoding.seed);
         let mut cache = KvCache::default();
-        let mut logits = self.model.forward(&prompt_ids, &mut cache)?;
+        let mut logits = self.decoder.forward(&prompt_ids, &mut cache)?;
         let mut new_ids = Vec::with_capacity(decoding.max_new_tokens);
         let mut prompt_logits = Vec::new();
         let finish_reason = loop {
@@ -214,7 +300,7 @@ impl LanguageModel {
             if new_ids.len() >= decoding.max_new_tokens {
                 break FinishReason::Length;
             }
-            logits = self.model.forward(&[next], &mut cache)?;
+            logits = self.decoder.forward(&[next], &mut cache)?;
         };
         Ok(Completion {
             text: self.tokenizer.decode(&new_ids, true),

@@ -1,6 +1,7 @@
 //! Reading the decoding options of an LLM task (`verifier::args::LlmTaskArgs`).
 
-use verifier::args::LlmTaskArgs;
+use serde::Deserialize;
+use verifier::args::{GenerationConfig, LlmTaskArgs};
 
 use super::sampling::SamplingConfig;
 use crate::error::{EngineError, Result};
@@ -22,9 +23,58 @@ pub struct Decoding {
 /// this engine generates up to 20 new tokens.
 const DEFAULT_MAX_NEW_TOKENS: usize = 20;
 
-/// Resolves the decoding options of `args` (already validated by the verifier), refusing
-/// the options this engine does not implement, by field name.
-pub fn decoding(args: &LlmTaskArgs) -> Result<Decoding> {
+/// The decoding defaults a model ships in its `generation_config.json` (Qwen's sample at
+/// temperature 0.7, top-p 0.8, top-k 20): `generate` merges them under the task's own
+/// settings, and so does [`decoding`]. Other keys of the file are not decoding options and
+/// are ignored.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+pub struct GenerationDefaults {
+    /// `max_new_tokens`.
+    #[serde(default)]
+    pub max_new_tokens: Option<i64>,
+    /// `do_sample`.
+    #[serde(default)]
+    pub do_sample: Option<bool>,
+    /// `temperature`.
+    #[serde(default)]
+    pub temperature: Option<f64>,
+    /// `top_k`.
+    #[serde(default)]
+    pub top_k: Option<i64>,
+    /// `top_p`.
+    #[serde(default)]
+    pub top_p: Option<f64>,
+    /// `min_p`.
+    #[serde(default)]
+    pub min_p: Option<f64>,
+    /// `repetition_penalty`.
+    #[serde(default)]
+    pub repetition_penalty: Option<f64>,
+}
+
+impl GenerationDefaults {
+    /// Parses `generation_config.json`.
+    pub fn parse(text: &str) -> Result<Self> {
+        serde_json::from_str(text).map_err(|e| EngineError::json("generation_config.json", e))
+    }
+
+    fn merge_under(&self, task: GenerationConfig) -> GenerationConfig {
+        GenerationConfig {
+            max_new_tokens: task.max_new_tokens.or(self.max_new_tokens),
+            do_sample: task.do_sample.or(self.do_sample),
+            temperature: task.temperature.or(self.temperature),
+            top_k: task.top_k.or(self.top_k),
+            top_p: task.top_p.or(self.top_p),
+            min_p: task.min_p.or(self.min_p),
+            repetition_penalty: task.repetition_penalty.or(self.repetition_penalty),
+            ..task
+        }
+    }
+}
+
+/// Resolves the decoding options of `args` (already validated by the verifier) over the
+/// model's `defaults`, refusing the options this engine does not implement, by field name.
+pub fn decoding(args: &LlmTaskArgs, defaults: &GenerationDefaults) -> Result<Decoding> {
     let arg = |field: &str, message: String| {
         EngineError::argument(format!("generation_config.{field}"), message)
     };
@@ -40,7 +90,7 @@ pub fn decoding(args: &LlmTaskArgs) -> Result<Decoding> {
             "tool definitions are not supported",
         ));
     }
-    let g = args.generation_config.clone().unwrap_or_default();
+    let g = defaults.merge_under(args.generation_config.clone().unwrap_or_default());
     if let Some(beams) = g.num_beams.filter(|&n| n != 1) {
         return Err(arg(
             "num_beams",
@@ -135,7 +185,7 @@ mod tests {
             r#"{{"model": "m", "messages": [{{"role": "user", "content": "hi"}}], "generation_config": {generation_config}}}"#
         );
         let args: LlmTaskArgs = serde_json::from_str(&json).unwrap();
-        decoding(&args)
+        decoding(&args, &GenerationDefaults::default())
     }
 
     #[test]
@@ -157,5 +207,27 @@ mod tests {
             let error = parse(config).unwrap_err().to_string();
             assert!(error.contains(field), "{config}: {error}");
         }
+    }
+
+    #[test]
+    fn the_models_defaults_fill_only_what_the_task_leaves_out() {
+        // Qwen2.5-Instruct's generation_config.json.
+        let qwen = GenerationDefaults::parse(
+            r#"{"bos_token_id": 151643, "do_sample": true, "eos_token_id": [151645, 151643],
+            "pad_token_id": 151643, "repetition_penalty": 1.05, "temperature": 0.7,
+            "top_p": 0.8, "top_k": 20, "transformers_version": "4.37.0"}"#,
+        )
+        .unwrap();
+        let json = r#"{"model": "m", "messages": [{"role": "user", "content": "hi"}],
+            "generation_config": {"temperature": 0.3, "max_new_tokens": 5}}"#;
+        let args: LlmTaskArgs = serde_json::from_str(json).unwrap();
+        let d = decoding(&args, &qwen).unwrap();
+        assert!(d.sampling.do_sample);
+        assert_eq!(d.max_new_tokens, 5);
+        assert_eq!(d.sampling.temperature, 0.3);
+        assert_eq!((d.sampling.top_k, d.sampling.top_p), (20, 0.8));
+        assert_eq!(d.sampling.repetition_penalty, 1.05);
+        let greedy = parse(r#"{"do_sample": false}"#).unwrap();
+        assert!(!greedy.sampling.do_sample);
     }
 }

@@ -86,4 +86,11 @@ impl Gpt2Config {
     pub fn inner(&self) -> usize {
         self.n_inner.unwrap_or(4 * self.n_embd)
     }
+
+    /// The number of weights, from the shapes the config implies (GPT-2 small: 124,439,808).
+    pub fn parameter_count(&self) -> u64 {
+        let (c, i) = (self.n_embd as u64, self.inner() as u64);
+        let layer = 2 * c + (3 * c * c + 3 * c) + (c * c + c) + 2 * c + (c * i + i) + (i * c + c);
+        (self.vocab_size as u64 + self.n_positions as u64) * c + self.n_layer as u64 * layer + 2 * c
+    }
 }

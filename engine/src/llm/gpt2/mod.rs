@@ -1,8 +1,12 @@
 //! GPT-2 (`GPT2LMHeadModel`) on Burn, with a key/value cache for decoding.
 
-use burn::tensor::{Bool, Device, Tensor, TensorData, activation::softmax};
+mod config;
 
-use super::config::Gpt2Config;
+use burn::tensor::{Bool, Device, Tensor, activation::softmax};
+
+pub use config::Gpt2Config;
+
+use super::cache::{KvCache, causal_mask};
 use crate::error::{EngineError, Result};
 use crate::nn::{LayerNorm, Linear, Table, gelu_tanh};
 use crate::weights::{SafetensorsFile, Scope};
@@ -25,25 +29,6 @@ struct Block {
     ln_2: LayerNorm,
     c_fc: Linear,
     mlp_proj: Linear,
-}
-
-/// Keys and values of the positions seen so far, per layer (`[1, heads, seen, head_dim]`).
-#[derive(Default)]
-pub struct KvCache {
-    layers: Vec<(Tensor<4>, Tensor<4>)>,
-    seen: usize,
-}
-
-impl KvCache {
-    /// How many positions the cache holds.
-    pub fn len(&self) -> usize {
-        self.seen
-    }
-
-    /// Whether the cache is empty.
-    pub fn is_empty(&self) -> bool {
-        self.seen == 0
-    }
 }
 
 impl Gpt2 {
@@ -92,7 +77,7 @@ impl Gpt2 {
     /// Runs `ids` (the tokens after those already in `cache`) through the model, extends the
     /// cache and returns the logits of the last position, `[1, vocab]`.
     pub fn forward(&self, ids: &[u32], cache: &mut KvCache) -> Result<Tensor<2>> {
-        let past = cache.seen;
+        let past = cache.len();
         let t = ids.len();
         if t == 0 {
             return Err(EngineError::argument(
@@ -126,25 +111,15 @@ impl Gpt2 {
         let mut x = self.wte.lookup(&token_ids, &self.device).reshape([1, t, c]) + positions;
 
         let mask = (t > 1).then(|| causal_mask(t, past, &self.device));
-        let first_pass = cache.layers.is_empty();
         for (i, block) in self.blocks.iter().enumerate() {
-            let kv = if first_pass {
-                None
-            } else {
-                Some(&mut cache.layers[i])
-            };
-            let (attn, new_kv) =
-                self.attention(block, i, block.ln_1.forward(x.clone()), kv, mask.clone());
-            if first_pass {
-                cache.layers.push(new_kv);
-            }
+            let attn = self.attention(block, i, block.ln_1.forward(x.clone()), cache, mask.clone());
             x = x + attn;
             let h = block
                 .mlp_proj
                 .forward(gelu_tanh(block.c_fc.forward(block.ln_2.forward(x.clone()))));
             x = x + h;
         }
-        cache.seen += t;
+        cache.advance(t);
         let last = self.ln_f.forward(x.slice([0..1, t - 1..t]).reshape([1, c]));
         Ok(self.wte.matmul_transposed(last))
     }
@@ -154,9 +129,9 @@ impl Gpt2 {
         block: &Block,
         layer: usize,
         x: Tensor<3>,
-        cache: Option<&mut (Tensor<4>, Tensor<4>)>,
+        cache: &mut KvCache,
         mask: Option<Tensor<4, Bool>>,
-    ) -> (Tensor<3>, (Tensor<4>, Tensor<4>)) {
+    ) -> Tensor<3> {
         let [b, t, c] = x.dims();
         let heads = self.config.n_head;
         let hd = c / heads;
@@ -167,13 +142,8 @@ impl Gpt2 {
                 .reshape([b, t, heads, hd])
                 .swap_dims(1, 2)
         };
-        let (q, mut k, mut v) = (split(0), split(1), split(2));
-        if let Some((past_k, past_v)) = cache {
-            k = Tensor::cat(vec![past_k.clone(), k], 2);
-            v = Tensor::cat(vec![past_v.clone(), v], 2);
-            *past_k = k.clone();
-            *past_v = v.clone();
-        }
+        let (k, v) = cache.extend(layer, split(1), split(2));
+        let q = split(0);
         let mut scale = 1.0;
         if self.config.scale_attn_weights {
             scale /= (hd as f64).sqrt();
@@ -181,28 +151,19 @@ impl Gpt2 {
         if self.config.scale_attn_by_inverse_layer_idx {
             scale /= (layer + 1) as f64;
         }
-        let mut scores = q.matmul(k.clone().swap_dims(2, 3)) * scale;
+        let mut scores = q.matmul(k.swap_dims(2, 3)) * scale;
         if let Some(mask) = mask {
             scores = scores.mask_fill(mask, f32::NEG_INFINITY);
         }
         let out = softmax(scores, 3)
-            .matmul(v.clone())
+            .matmul(v)
             .swap_dims(1, 2)
             .reshape([b, t, c]);
-        (block.c_proj.forward(out), (k, v))
+        block.c_proj.forward(out)
     }
 
     /// The device the model lives on.
     pub fn device(&self) -> &Device {
         &self.device
     }
-}
-
-/// `[1, 1, t, past + t]`: true where query `i` must not see key `j` (a later position).
-fn causal_mask(t: usize, past: usize, device: &Device) -> Tensor<4, Bool> {
-    let s = past + t;
-    let values: Vec<bool> = (0..t)
-        .flat_map(|i| (0..s).map(move |j| j > past + i))
-        .collect();
-    Tensor::from_data(TensorData::new(values, [1, 1, t, s]), device)
 }

@@ -1,0 +1,144 @@
+//! Llama, Qwen2 and Qwen3 end to end against `llm-cases.json` (transformers 5.24 on CPU):
+//! the rendered prompt and its ids, the prefill logits, the generated tokens and the
+//! `0.json` bytes, case by case.
+
+mod common;
+
+use std::collections::HashMap;
+
+use engine::llm::{LanguageModel, LlmFiles};
+use engine::task::llm_result_file;
+use verifier::args::LlmTaskArgs;
+
+fn ids(value: &serde_json::Value) -> Vec<u32> {
+    value
+        .as_array()
+        .expect("a list of ids")
+        .iter()
+        .map(|v| v.as_u64().expect("an id") as u32)
+        .collect()
+}
+
+fn cases() -> Vec<serde_json::Value> {
+    let cases = locate::json("llm-cases.json");
+    let cases = cases
+        .as_array()
+        .expect("llm-cases.json holds a list")
+        .clone();
+    for arch in ["llama", "qwen2", "qwen3"] {
+        assert!(
+            cases.iter().any(|c| c["arch"] == arch),
+            "llm-cases.json has no {arch} case"
+        );
+    }
+    cases
+}
+
+fn models() -> HashMap<String, LanguageModel> {
+    let device = common::device();
+    ["llama-tiny", "qwen2-tiny", "qwen3-tiny"]
+        .into_iter()
+        .map(|name| {
+            let files = LlmFiles::read_dir(&locate::reference(name)).expect("model files");
+            let model = LanguageModel::load(&files, &device)
+                .unwrap_or_else(|e| panic!("{name} loads: {e}"));
+            (name.to_string(), model)
+        })
+        .collect()
+}
+
+fn is_sampled(case: &serde_json::Value) -> bool {
+    case["task"]["generation_config"]["do_sample"] == true
+}
+
+/// What `label` names: the architecture, the seed and the decoding options.
+fn label(case: &serde_json::Value) -> String {
+    format!(
+        "{} seed {} {}",
+        case["arch"], case["task"]["seed"], case["task"]["generation_config"]
+    )
+}
+
+#[test]
+fn prompts_and_token_ids_match_transformers() {
+    let models = models();
+    for case in cases() {
+        let args = LlmTaskArgs::parse(case["task"].to_string().as_bytes()).unwrap();
+        let model = &models[&args.model];
+        let prompt = model.render_prompt(&args.messages).unwrap();
+        assert_eq!(
+            prompt,
+            case["rendered_prompt"].as_str().unwrap(),
+            "{}",
+            label(&case)
+        );
+        let expected = ids(&case["input_ids"]);
+        assert_eq!(
+            model.tokenizer().encode(&prompt).unwrap(),
+            expected,
+            "{prompt:?}"
+        );
+        assert_eq!(model.tokenizer().decode(&expected, false), prompt);
+    }
+}
+
+#[test]
+fn greedy_generation_matches_transformers_token_for_token() {
+    let models = models();
+    let mut checked = 0;
+    for case in cases().into_iter().filter(|c| !is_sampled(c)) {
+        let what = label(&case);
+        let args = LlmTaskArgs::parse(case["task"].to_string().as_bytes()).unwrap();
+        let completion =
+            pollster::block_on(models[&args.model].generate(&args, |_, _| {})).unwrap();
+        assert_eq!(completion.prompt_ids, ids(&case["input_ids"]), "{what}");
+        for (i, (got, want)) in completion
+            .prompt_logits
+            .iter()
+            .zip(case["last_logits_first8"].as_array().unwrap())
+            .enumerate()
+        {
+            let want = want.as_f64().unwrap();
+            assert!(
+                (f64::from(*got) - want).abs() < 1e-4,
+                "{what}: logit {i}: got {got}, transformers {want}"
+            );
+        }
+        assert_eq!(completion.new_ids, ids(&case["new_ids"]), "{what}");
+        // The cases' `text` is the reply as the result file holds it: stripped.
+        assert_eq!(
+            verifier::llm::response_content(&completion.text),
+            case["text"].as_str().unwrap(),
+            "{what}"
+        );
+        let file = llm_result_file(&args.model, &completion);
+        assert_eq!(
+            String::from_utf8(file).unwrap(),
+            case["result_json"].as_str().unwrap(),
+            "{what}: 0.json bytes"
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 18, "six greedy cases per architecture");
+}
+
+#[test]
+fn seeded_sampling_matches_torchs_generator_token_for_token() {
+    let models = models();
+    let mut checked = 0;
+    for case in cases().into_iter().filter(is_sampled) {
+        let what = label(&case);
+        let args = LlmTaskArgs::parse(case["task"].to_string().as_bytes()).unwrap();
+        let completion =
+            pollster::block_on(models[&args.model].generate(&args, |_, _| {})).unwrap();
+        assert_eq!(completion.new_ids, ids(&case["new_ids"]), "{what}");
+        let file = llm_result_file(&args.model, &completion);
+        assert_eq!(
+            String::from_utf8(file).unwrap(),
+            case["result_json"].as_str().unwrap(),
+            "{what}: 0.json bytes"
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 3, "one sampled case per architecture");
+}
