@@ -84,9 +84,11 @@ await test('a relay serving a tampered image turns the verdict red', async () =>
   }
 });
 
-await test('an LLM task is created and verifies green', async () => {
+await test('a Qwen2 LLM task is created and verifies green', async () => {
   await createAndWait(page, 'llm', async () => {
+    await page.locator('input[name=llm-model]').fill('qwen2-tiny');
     await page.locator('textarea[name=message-0]').fill('What is a GPU?');
+    await page.locator('textarea[name="generation_config.stop_strings"]').fill('sunset\n.');
     await page.locator('input[name="generation_config.max_new_tokens"]').fill('12');
   });
   const v = await verdict(page);

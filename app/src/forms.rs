@@ -93,6 +93,10 @@ pub struct LlmForm {
     pub top_k: String,
     /// Repetition penalty (blank: default).
     pub repetition_penalty: String,
+    /// Min-p (blank: default).
+    pub min_p: String,
+    /// Strings that end generation, one per line (blank lines ignored).
+    pub stop_strings: String,
     /// Sampling seed.
     pub seed: String,
     /// Fee in CNX.
@@ -113,6 +117,8 @@ impl Default for LlmForm {
             top_p: String::new(),
             top_k: String::new(),
             repetition_penalty: String::new(),
+            min_p: String::new(),
+            stop_strings: String::new(),
             seed: "0".into(),
             fee: "1".into(),
         }
@@ -257,6 +263,7 @@ pub fn build_llm(form: &LlmForm, gpu: Option<&(String, u64)>) -> Result<Order, F
         ("temperature", &form.temperature),
         ("top_p", &form.top_p),
         ("repetition_penalty", &form.repetition_penalty),
+        ("min_p", &form.min_p),
     ] {
         if !text.trim().is_empty() {
             let v = float(&mut errors, &format!("generation_config.{name}"), text);
@@ -266,6 +273,14 @@ pub fn build_llm(form: &LlmForm, gpu: Option<&(String, u64)>) -> Result<Order, F
     if !form.top_k.trim().is_empty() {
         let v = int(&mut errors, "generation_config.top_k", &form.top_k);
         generation.insert("top_k".into(), json!(v));
+    }
+    let stops: Vec<&str> = form
+        .stop_strings
+        .lines()
+        .filter(|line| !line.is_empty())
+        .collect();
+    if !stops.is_empty() {
+        generation.insert("stop_strings".into(), json!(stops));
     }
     let seed = int(&mut errors, "seed", &form.seed);
     let fee = fee(&mut errors, &form.fee);
@@ -376,5 +391,29 @@ mod tests {
         let errors = build_llm(&form, Some(&gpu)).unwrap_err();
         assert!(error_for(&errors, "messages").is_some(), "{errors:?}");
         assert!(error_for(&errors, "generation_config.temperature").is_some());
+    }
+
+    #[test]
+    fn stop_strings_go_one_per_line_and_min_p_is_checked() {
+        let gpu = ("cpu".to_owned(), 1);
+        let form = LlmForm {
+            stop_strings: "sunset\n\n. \n".into(),
+            min_p: "0.1".into(),
+            ..LlmForm::default()
+        };
+        let built = build_llm(&form, Some(&gpu)).unwrap();
+        let args = LlmTaskArgs::parse(&built.args).unwrap();
+        let generation = args.generation_config.unwrap();
+        assert_eq!(
+            generation.stop_strings.unwrap(),
+            ["sunset".to_owned(), ". ".to_owned()]
+        );
+        assert_eq!(generation.min_p, Some(0.1));
+        let form = LlmForm {
+            min_p: "2".into(),
+            ..LlmForm::default()
+        };
+        let errors = build_llm(&form, Some(&gpu)).unwrap_err();
+        assert!(error_for(&errors, "generation_config.min_p").is_some(), "{errors:?}");
     }
 }

@@ -26,7 +26,14 @@ use worker_wasm::node::fault::Fault;
 use crate::requester::{DevRequester, FileHost};
 
 /// The models the devnet's relay serves: folder names under `shared/reference`.
-pub const MODELS: [&str; 2] = ["sd-tiny", "gpt2-tiny"];
+pub const MODELS: [&str; 6] = [
+    "sd-tiny",
+    "lora-tiny",
+    "gpt2-tiny",
+    "llama-tiny",
+    "qwen2-tiny",
+    "qwen3-tiny",
+];
 
 /// What to start.
 #[derive(Debug, Clone)]

@@ -220,28 +220,28 @@ async fn a_dishonest_node_is_outvoted_and_slashed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn llm_task_runs_with_the_tiny_gpt2() {
+async fn llm_task_runs_with_the_tiny_qwen3() {
     let _turn = one_at_a_time().await;
     let net = devnet("llm", vec![Fault::None; 3]).await;
     let requester = net.requester(0).unwrap();
-    let args = serde_json::to_vec(&serde_json::json!({
-        "model": "gpt2-tiny",
-        "messages": [{"role": "user", "content": "What is LLM(large language model)? How can I use it?"}],
-        "generation_config": {"max_new_tokens": 20, "do_sample": false},
-        "seed": 1,
-        "dtype": "float32"
-    }))
-    .unwrap();
+    // The first Qwen3 case of the reference: a reference worker's 0.json for these
+    // arguments is in llm-cases.json.
+    let cases = locate::json("llm-cases.json");
+    let case = cases
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["arch"] == "qwen3")
+        .expect("a qwen3 case");
+    let args = serde_json::to_vec(&case["task"]).unwrap();
     let id = submit(&requester, args, "5").await;
     finish(&net, &requester, id).await;
     let (report, files) = requester.verify(id).await.unwrap();
     assert_eq!(report.verdict, Verdict::Verified, "{:?}", report.problems);
-    // The same case as the reference: the node's 0.json is byte for byte what a reference
-    // worker writes.
-    let cases = locate::json("gpt2-cases.json");
     assert_eq!(files[0].0, "0.json");
     assert_eq!(
-        files[0].1,
-        cases[0]["result_json"].as_str().unwrap().as_bytes()
+        String::from_utf8(files[0].1.clone()).unwrap(),
+        case["result_json"].as_str().unwrap(),
+        "the nodes' 0.json is byte for byte what a reference worker writes"
     );
 }

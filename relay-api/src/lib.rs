@@ -111,10 +111,14 @@ pub fn check_name(what: &'static str, value: &str, max_len: usize) -> Result<(),
 #[serde(rename_all = "snake_case")]
 pub enum Layout {
     /// A diffusers pipeline (`model_index.json`, `unet/`, `vae/`, `text_encoder/`, …):
-    /// Stable Diffusion 1.x.
+    /// Stable Diffusion 1.x or SDXL.
     DiffusersPipeline,
-    /// A transformers model (`config.json` and weights at the top): GPT-2.
+    /// A transformers model (`config.json` and weights at the top): GPT-2, Llama, Qwen2,
+    /// Qwen3.
     Transformers,
+    /// A LoRA adapter: weight files (`*.safetensors`) at the top and no `config.json`,
+    /// named by an image task's `lora.model`.
+    Lora,
     /// Anything else.
     Other,
 }

@@ -23,6 +23,13 @@ pub fn layout(files: &[ModelFile]) -> Layout {
             .any(|f| !f.path.contains('/') && f.path.ends_with(".safetensors"))
     {
         Layout::Transformers
+    } else if !files.is_empty()
+        && !has("model_index.json")
+        && files
+            .iter()
+            .all(|f| !f.path.contains('/') && f.path.ends_with(".safetensors"))
+    {
+        Layout::Lora
     } else {
         Layout::Other
     }
@@ -168,5 +175,40 @@ mod tests {
         );
         assert_eq!(parse_sha256("abc"), None);
         assert_eq!(parse_sha256(&"zz".repeat(32)), None);
+    }
+
+    #[test]
+    fn layouts_follow_the_paths() {
+        let files = |paths: &[&str]| -> Vec<ModelFile> {
+            paths
+                .iter()
+                .map(|p| ModelFile {
+                    path: (*p).into(),
+                    sha256: B256::ZERO,
+                    size: 1,
+                })
+                .collect()
+        };
+        for (paths, expected) in [
+            (
+                &[
+                    "model_index.json",
+                    "unet/diffusion_pytorch_model.safetensors",
+                    "vae/diffusion_pytorch_model.safetensors",
+                ][..],
+                Layout::DiffusersPipeline,
+            ),
+            (
+                &["config.json", "model.safetensors", "tokenizer.json"][..],
+                Layout::Transformers,
+            ),
+            (&["pytorch_lora_weights.safetensors"][..], Layout::Lora),
+            (&["a.safetensors", "b.safetensors"][..], Layout::Lora),
+            (&["lora/weights.safetensors"][..], Layout::Other),
+            (&["README.md", "a.safetensors"][..], Layout::Other),
+            (&[][..], Layout::Other),
+        ] {
+            assert_eq!(layout(&files(paths)), expected, "{paths:?}");
+        }
     }
 }

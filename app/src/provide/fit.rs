@@ -42,6 +42,7 @@ pub fn task_kind(layout: Layout) -> &'static str {
     match layout {
         Layout::DiffusersPipeline => "images (Stable Diffusion)",
         Layout::Transformers => "text (LLM)",
+        Layout::Lora => "LoRA adapters for images",
         Layout::Other => "no known task type",
     }
 }

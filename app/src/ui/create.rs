@@ -298,6 +298,14 @@ fn LlmFields(
             {text_input(form, "Top p", "generation_config.top_p", errors, "text", |f| f.top_p.clone(), |f, v| f.top_p = v)}
             {text_input(form, "Top k", "generation_config.top_k", errors, "text", |f| f.top_k.clone(), |f, v| f.top_k = v)}
             {text_input(form, "Repetition penalty", "generation_config.repetition_penalty", errors, "text", |f| f.repetition_penalty.clone(), |f, v| f.repetition_penalty = v)}
+            {text_input(form, "Min p", "generation_config.min_p", errors, "text", |f| f.min_p.clone(), |f, v| f.min_p = v)}
+            <label class="field" class:invalid=move || errors.with(|e| error_for(e, "generation_config.stop_strings").is_some())>
+                <span>"Stop strings (one per line)"</span>
+                <textarea rows="2" name="generation_config.stop_strings" data-field="generation_config.stop_strings"
+                          prop:value=move || form.with(|f| f.stop_strings.clone())
+                          on:input=move |ev| form.update(|f| f.stop_strings = event_target_value(&ev))></textarea>
+                <FieldError errors=errors field="generation_config.stop_strings"/>
+            </label>
             {text_input(form, "Seed", "seed", errors, "number", |f| f.seed.clone(), |f, v| f.seed = v)}
             {text_input(form, "Fee (CNX)", "fee", errors, "text", |f| f.fee.clone(), |f, v| f.fee = v)}
             <p class="field wide hint">
