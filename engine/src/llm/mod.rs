@@ -1,5 +1,11 @@
 //! LLM text generation from the transformers layout: GPT-2 and the Llama family (Llama,
 //! Qwen2, Qwen3), chat templates, decoding.
+//!
+//! Every backend computes in `float32`: `f16`/`bf16` checkpoints are widened on load, a
+//! task's `dtype` `auto` or `float32` runs so, and `float16`/`bfloat16` are refused with that
+//! reason ([`decoding`]), as are `quantize_bits`, beams and several returned sequences.
+//! Sizes for fit checks come from `config.json` ([`ModelConfig::parameter_count`],
+//! [`ModelConfig::kv_cache_bytes`]).
 
 mod cache;
 mod chat;

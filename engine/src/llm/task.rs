@@ -1,7 +1,7 @@
 //! Reading the decoding options of an LLM task (`verifier::args::LlmTaskArgs`).
 
 use serde::Deserialize;
-use verifier::args::{GenerationConfig, LlmTaskArgs};
+use verifier::args::{Dtype, GenerationConfig, LlmTaskArgs};
 
 use super::sampling::SamplingConfig;
 use crate::error::{EngineError, Result};
@@ -78,6 +78,19 @@ pub fn decoding(args: &LlmTaskArgs, defaults: &GenerationDefaults) -> Result<Dec
     let arg = |field: &str, message: String| {
         EngineError::argument(format!("generation_config.{field}"), message)
     };
+    if matches!(args.dtype, Dtype::Float16 | Dtype::Bfloat16) {
+        return Err(EngineError::argument(
+            "dtype",
+            format!(
+                "{}: this engine computes in float32 on every backend (half-precision \
+                 weights are widened on load); ask for \"auto\" or \"float32\"",
+                serde_json::to_value(args.dtype)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default()
+            ),
+        ));
+    }
     if let Some(bits) = args.quantize_bits {
         return Err(EngineError::argument(
             "quantize_bits",
@@ -206,6 +219,32 @@ mod tests {
         ] {
             let error = parse(config).unwrap_err().to_string();
             assert!(error.contains(field), "{config}: {error}");
+        }
+    }
+
+    #[test]
+    fn half_precision_is_refused_with_the_reason_and_auto_is_float32() {
+        for (dtype, ok) in [
+            ("auto", true),
+            ("float32", true),
+            ("float16", false),
+            ("bfloat16", false),
+        ] {
+            let json = format!(
+                r#"{{"model": "m", "messages": [{{"role": "user", "content": "hi"}}], "dtype": "{dtype}"}}"#
+            );
+            let args: LlmTaskArgs = serde_json::from_str(&json).unwrap();
+            match decoding(&args, &GenerationDefaults::default()) {
+                Ok(_) => assert!(ok, "{dtype} accepted"),
+                Err(e) => {
+                    assert!(!ok, "{dtype}: {e}");
+                    let e = e.to_string();
+                    assert!(
+                        e.contains("dtype") && e.contains(dtype) && e.contains("float32"),
+                        "{e}"
+                    );
+                }
+            }
         }
     }
 
