@@ -63,7 +63,7 @@ fn main() -> Result<()> {
     let ids: Vec<Vec<u32>> = vec![(0..77).map(|i| (i * 641) % 49408).collect()];
     let mut outputs = Vec::new();
     for (name, device) in [("cpu", &cpu), ("default-limits wgpu", &limited)] {
-        let encoder = ClipTextEncoder::load(clip_config.clone(), &clip_weights, device)?;
+        let encoder = ClipTextEncoder::load(clip_config.clone(), &clip_weights, None, device)?;
         let hidden = encoder.forward(&ids, None)?;
         let values: Vec<f32> = hidden
             .into_data()
@@ -81,7 +81,7 @@ fn main() -> Result<()> {
     if all {
         let unet = SafetensorsFile::open(&sd.join("unet/diffusion_pytorch_model.safetensors"))?;
         let config = UnetConfig::parse(&read_text(&sd.join("unet/config.json"))?)?;
-        Unet::load(config, &unet, &limited)?;
+        Unet::load(config, &unet, None, &limited)?;
         println!("SD 1.5 UNet loaded on the default-limits device");
         drop(unet);
         let vae = SafetensorsFile::open(&sd.join("vae/diffusion_pytorch_model.safetensors"))?;

@@ -10,10 +10,13 @@
 //! tokenizers and chat templates follow `transformers`, and the schedulers follow
 //! `diffusers`.
 //!
-//! - [`task`]: one network task end to end (arguments in, result files and score out, with
-//!   per-step [`task::Progress`]); what a node calls.
+//! - [`task`]: one network task end to end (arguments and the files of every model it names
+//!   in, result files and score out, with per-step [`task::Progress`]); what a node calls.
 //! - [`sd`], [`llm`]: the two pipelines; [`tokenizer`], [`nn`], [`weights`], [`randn`]:
-//!   their parts.
+//!   their parts. An SD task's LoRA ([`sd::lora`], diffusers/peft or Kohya files) is merged
+//!   into the UNet and text encoder as they load, at the task's `lora.weight` / 100: we honour
+//!   that weight as the adapter's strength, whereas the reference worker hands it to
+//!   diffusers, which ignores it (its images carry every LoRA at full strength).
 //! - [`files`]: a model's files from a folder or from memory, so one loader serves a native
 //!   node and a browser tab.
 //! - [`device`]: the backends and their devices; [`timing`]: how fast a device computes.

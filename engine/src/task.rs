@@ -1,4 +1,8 @@
 //! Running one network task end to end: arguments in, result files and score out.
+//!
+//! A task may name more than one model: an SD task with a `lora` names its base model and
+//! the LoRA's model. [`Task::model_names`] lists them; the caller fetches each and hands
+//! their files to [`run`] in a [`TaskModels`].
 
 use verifier::args::{LlmTaskArgs, SdTaskArgs};
 use verifier::llm::{Choice, LlmResult, Message, Role, Usage};
@@ -31,12 +35,55 @@ impl Task {
         }
     }
 
-    /// The model the task names: SD's `base_model` or the LLM's `model`.
+    /// The base model the task names: SD's `base_model` or the LLM's `model`.
     pub fn model_name(&self) -> &str {
         match self {
             Self::StableDiffusion(args) => &args.base_model.name,
             Self::Llm(args) => &args.model,
         }
+    }
+
+    /// The LoRA model an SD task names (`lora.model`), if any.
+    pub fn lora_model_name(&self) -> Option<&str> {
+        match self {
+            Self::StableDiffusion(args) => args.lora.as_ref().map(|l| l.model.as_str()),
+            Self::Llm(_) => None,
+        }
+    }
+
+    /// Every model the task needs, in order: the base model ([`Task::model_name`]), then
+    /// the LoRA's ([`Task::lora_model_name`]) if it has one. A node fetches each before
+    /// [`run`].
+    pub fn model_names(&self) -> Vec<&str> {
+        std::iter::once(self.model_name())
+            .chain(self.lora_model_name())
+            .collect()
+    }
+}
+
+/// The files of the models a task names ([`Task::model_names`]), as the caller holds them
+/// (a folder each, or files in memory).
+#[derive(Debug)]
+pub struct TaskModels<'a, M: ModelFiles + ?Sized> {
+    /// The base model's files ([`Task::model_name`]).
+    pub base: &'a M,
+    /// The LoRA model's files ([`Task::lora_model_name`]): required when the task has a
+    /// `lora`, ignored otherwise.
+    pub lora: Option<&'a M>,
+}
+
+impl<M: ModelFiles + ?Sized> Clone for TaskModels<'_, M> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<M: ModelFiles + ?Sized> Copy for TaskModels<'_, M> {}
+
+impl<'a, M: ModelFiles + ?Sized> TaskModels<'a, M> {
+    /// The files of a task that names one model.
+    pub fn base(base: &'a M) -> Self {
+        Self { base, lora: None }
     }
 }
 
@@ -114,17 +161,17 @@ pub struct Progress {
     pub detail: String,
 }
 
-/// Loads the task's model from `model` onto `device` and runs the task. `progress`
-/// receives each step or token.
-pub async fn run(
+/// Loads the task's models from `models` onto `device` (a LoRA merged into its base model)
+/// and runs the task. `progress` receives each step or token.
+pub async fn run<M: ModelFiles + ?Sized>(
     task: &Task,
-    model: &(impl ModelFiles + ?Sized),
+    models: TaskModels<'_, M>,
     device: &burn::tensor::Device,
     mut progress: impl FnMut(Progress),
 ) -> Result<Outcome> {
     match task {
         Task::Llm(args) => {
-            let files = crate::llm::LlmFiles::read(model)?;
+            let files = crate::llm::LlmFiles::read(models.base)?;
             let model = crate::llm::LanguageModel::load(&files, device)?;
             let completion = model
                 .generate(args, |done, max| {
@@ -144,8 +191,25 @@ pub async fn run(
         }
         Task::StableDiffusion(args) => {
             let settings = crate::sd::Settings::from_args(args)?;
-            let files = crate::sd::SdFiles::read(model, args.base_model.variant.as_deref())?;
-            let pipeline = crate::sd::StableDiffusion::load(&files, device)?;
+            let files = crate::sd::SdFiles::read(models.base, args.base_model.variant.as_deref())?;
+            let pipeline = match &settings.lora {
+                None => crate::sd::StableDiffusion::load(&files, device)?,
+                Some(lora) => {
+                    let lora_files = models.lora.ok_or_else(|| {
+                        EngineError::InvalidModel(format!(
+                            "the files of LoRA model {:?} were not supplied",
+                            lora.model
+                        ))
+                    })?;
+                    let adapter = crate::sd::Lora::read(lora_files, &lora.weight_file)?;
+                    crate::sd::StableDiffusion::load_with_lora(
+                        &files,
+                        &adapter,
+                        lora.strength,
+                        device,
+                    )?
+                }
+            };
             let images = pipeline
                 .generate(&settings, |p| {
                     progress(Progress {

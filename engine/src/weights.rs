@@ -1,7 +1,9 @@
 //! Reading safetensors checkpoints into Burn tensors.
 //!
 //! Weights stored as `F32`, `F16` or `BF16` are widened to `f32` on load, so one code path
-//! serves the reference checkpoints and half-precision downloads alike.
+//! serves the reference checkpoints and half-precision downloads alike. A [`Scope`] may
+//! carry [`Deltas`], added to tensors as they load: how an adapter (a LoRA,
+//! [`crate::sd::lora`]) is merged into the base weights, so the model runs at the base's cost.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -18,6 +20,7 @@ pub struct SafetensorsFile<'a> {
     bytes: Cow<'a, [u8]>,
     data_start: usize,
     tensors: HashMap<String, TensorInfo>,
+    metadata: HashMap<String, String>,
 }
 
 impl SafetensorsFile<'static> {
@@ -55,6 +58,7 @@ impl<'a> SafetensorsFile<'a> {
             .into_iter()
             .map(|(name, info)| (name, info.clone()))
             .collect();
+        let text = metadata.metadata().clone().unwrap_or_default();
         if let Some((name, _)) = tensors
             .iter()
             .find(|(_, info)| data_start + info.data_offsets.1 > bytes.len())
@@ -70,7 +74,18 @@ impl<'a> SafetensorsFile<'a> {
             bytes,
             data_start,
             tensors,
+            metadata: text,
         })
+    }
+
+    /// How error messages name the file.
+    pub fn what(&self) -> &str {
+        &self.what
+    }
+
+    /// The value of `key` in the header's `__metadata__` (string to string), if present.
+    pub fn metadata(&self, key: &str) -> Option<&str> {
+        self.metadata.get(key).map(String::as_str)
     }
 
     /// Whether the file holds a tensor called `name`.
@@ -174,7 +189,20 @@ impl<'a> SafetensorsFile<'a> {
     }
 }
 
-/// A view of a [`SafetensorsFile`] under a name prefix (`transformer.`, `text_model.`, ...).
+/// Additive changes to a checkpoint's tensors, made as a [`Scope`] loads them.
+///
+/// This is how a LoRA is merged into the base weights ([`crate::sd::lora::Merge`]): model
+/// code loads its layers as usual and never knows whether an adapter is there.
+pub trait Deltas {
+    /// What to add to tensor `name` (its full name in the file, prefix included), whose
+    /// stored shape is `shape`: a tensor with as many elements, in row-major order, or
+    /// `None` to leave it as stored. An implementation checks `shape` itself: a mismatch is
+    /// an error, never a panic.
+    fn delta(&self, name: &str, shape: &[usize], device: &Device) -> Result<Option<Tensor<2>>>;
+}
+
+/// A view of a [`SafetensorsFile`] under a name prefix (`transformer.`, `text_model.`, ...),
+/// optionally with [`Deltas`] added to what it loads.
 ///
 /// Checkpoints of the same architecture differ in whether their tensor names carry the
 /// wrapper's prefix; [`Scope::detect`] picks the one the file uses.
@@ -182,6 +210,7 @@ impl<'a> SafetensorsFile<'a> {
 pub struct Scope<'a> {
     file: &'a SafetensorsFile<'a>,
     prefix: &'a str,
+    deltas: Option<&'a dyn Deltas>,
 }
 
 impl<'a> Scope<'a> {
@@ -194,25 +223,39 @@ impl<'a> Scope<'a> {
         prefixes
             .iter()
             .find(|prefix| file.contains(&format!("{prefix}{probe}")))
-            .map(|prefix| Self { file, prefix })
+            .map(|prefix| Self {
+                file,
+                prefix,
+                deltas: None,
+            })
             .ok_or_else(|| EngineError::MissingTensor {
                 what: file.what.clone(),
                 name: format!("{}{probe}", prefixes.first().copied().unwrap_or_default()),
             })
     }
 
-    /// Tensor `name` (relative to the prefix), checked against `expected`.
+    /// The same view, with `deltas` added to every tensor it loads (or `None`: as stored).
+    pub fn with_deltas(self, deltas: Option<&'a dyn Deltas>) -> Self {
+        Self { deltas, ..self }
+    }
+
+    /// Tensor `name` (relative to the prefix), checked against `expected`, plus its delta.
     pub fn tensor<const D: usize>(
         &self,
         name: &str,
         expected: [usize; D],
         device: &Device,
     ) -> Result<Tensor<D>> {
-        self.file
-            .tensor(&format!("{}{name}", self.prefix), expected, device)
+        let full = format!("{}{name}", self.prefix);
+        let tensor = self.file.tensor(&full, expected, device)?;
+        Ok(match self.delta(&full, &expected, device)? {
+            Some(delta) => tensor + delta.reshape(expected),
+            None => tensor,
+        })
     }
 
-    /// Tensor `name` (relative to the prefix) in blocks of at most `block_rows` rows.
+    /// Tensor `name` (relative to the prefix) in blocks of at most `block_rows` rows, plus
+    /// its delta.
     pub fn row_blocks(
         &self,
         name: &str,
@@ -220,12 +263,43 @@ impl<'a> Scope<'a> {
         block_rows: usize,
         device: &Device,
     ) -> Result<Vec<Tensor<2>>> {
-        self.file.row_blocks(
-            &format!("{}{name}", self.prefix),
-            expected,
-            block_rows,
-            device,
-        )
+        let full = format!("{}{name}", self.prefix);
+        let blocks = self.file.row_blocks(&full, expected, block_rows, device)?;
+        let Some(delta) = self.delta(&full, &expected, device)? else {
+            return Ok(blocks);
+        };
+        let delta = delta.reshape(expected);
+        let mut start = 0;
+        Ok(blocks
+            .into_iter()
+            .map(|block| {
+                let rows = block.dims()[0];
+                let part = delta.clone().slice_dim(0, start..start + rows);
+                start += rows;
+                block + part
+            })
+            .collect())
+    }
+
+    /// The delta of the tensor whose full name is `full`, checked to have as many elements
+    /// as `shape`.
+    fn delta(&self, full: &str, shape: &[usize], device: &Device) -> Result<Option<Tensor<2>>> {
+        let Some(deltas) = self.deltas else {
+            return Ok(None);
+        };
+        let delta = deltas.delta(full, shape, device)?;
+        if let Some(delta) = &delta
+            && delta.dims().iter().product::<usize>() != shape.iter().product::<usize>()
+        {
+            return Err(self.file.bad(
+                full,
+                format!(
+                    "a delta of shape {:?} cannot be added to shape {shape:?}",
+                    delta.dims()
+                ),
+            ));
+        }
+        Ok(delta)
     }
 
     /// Whether tensor `name` (relative to the prefix) exists.
@@ -277,6 +351,63 @@ mod tests {
         let device = crate::device::Backend::Cpu.device().unwrap();
         let error = weights.tensor("w", [3], &device).unwrap_err().to_string();
         assert!(error.contains("[2]") && error.contains("[3]"), "{error}");
+    }
+
+    /// Adds `0, 1, 2, ...` to tensor `t`, or a tensor of the wrong size to `bad`.
+    struct Counting;
+
+    impl Deltas for Counting {
+        fn delta(&self, name: &str, shape: &[usize], device: &Device) -> Result<Option<Tensor<2>>> {
+            let n: usize = shape.iter().product();
+            let n = match name {
+                "t" => n,
+                "bad" => n + 1,
+                _ => return Ok(None),
+            };
+            let values: Vec<f32> = (0..n).map(|i| i as f32).collect();
+            Ok(Some(Tensor::from_data(
+                TensorData::new(values, [1, n]),
+                device,
+            )))
+        }
+    }
+
+    #[test]
+    fn deltas_are_added_to_tensors_and_row_blocks_and_checked() {
+        let values: Vec<f32> = (0..10).map(|i| i as f32 * 100.0).collect();
+        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let views = ["t", "bad", "other"].map(|name| {
+            (
+                name,
+                TensorView::new(Dtype::F32, vec![5, 2], &bytes).unwrap(),
+            )
+        });
+        let data = safetensors::serialize(views, None).unwrap();
+        let file = SafetensorsFile::from_bytes("d.safetensors", data).unwrap();
+        let device = crate::device::Backend::Cpu.device().unwrap();
+        let scope = Scope::detect(&file, &[""], "t")
+            .unwrap()
+            .with_deltas(Some(&Counting));
+        let expected: Vec<f32> = (0..10).map(|i| i as f32 * 101.0).collect();
+        let whole = scope.tensor("t", [5, 2], &device).unwrap();
+        assert_eq!(whole.into_data().try_to_vec::<f32>().unwrap(), expected);
+        let blocks = scope.row_blocks("t", [5, 2], 2, &device).unwrap();
+        assert_eq!(blocks.len(), 3);
+        let joined = Tensor::cat(blocks, 0)
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+        assert_eq!(joined, expected);
+        let other = scope.tensor("other", [5, 2], &device).unwrap();
+        assert_eq!(other.into_data().try_to_vec::<f32>().unwrap(), values);
+        let error = scope
+            .tensor("bad", [5, 2], &device)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("`bad`") && error.contains("[1, 11]"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -343,6 +343,10 @@ fn run_offline(task_path: &Path, models: &Path, out: &Path, backend: Backend) ->
         .with_context(|| format!("cannot read task file {}", task_path.display()))?;
     let task = Task::parse(&json).with_context(|| format!("task file {}", task_path.display()))?;
     let model_dir = model_folder(models, task.model_name())?;
+    let lora_dir = task
+        .lora_model_name()
+        .map(|name| model_folder(models, name))
+        .transpose()?;
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let device = backend.device()?;
     eprintln!("loading {} on {backend}", model_dir.display());
@@ -356,7 +360,11 @@ fn run_offline(task_path: &Path, models: &Path, out: &Path, backend: Backend) ->
         );
     }
     let mut clock = engine::timing::StepClock::default();
-    let outcome = pollster::block_on(task::run(&task, model_dir.as_path(), &device, |p| {
+    let task_models = task::TaskModels {
+        base: model_dir.as_path(),
+        lora: lora_dir.as_deref(),
+    };
+    let outcome = pollster::block_on(task::run(&task, task_models, &device, |p| {
         clock.step();
         eprintln!("{}", p.detail)
     }))?;

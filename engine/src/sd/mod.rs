@@ -1,7 +1,10 @@
-//! Stable Diffusion 1.x image generation from a `diffusers`-layout checkpoint.
+//! Stable Diffusion 1.x image generation from a `diffusers`-layout checkpoint, optionally
+//! with a LoRA merged into its UNet and text encoder as they load ([`lora`]; the task's
+//! `lora.weight` is honoured as the adapter's strength, which the reference worker ignores).
 
 mod blocks;
 pub mod conditioning;
+pub mod lora;
 pub mod prompt;
 pub mod scheduler;
 mod task;
@@ -9,8 +12,9 @@ pub mod text_encoder;
 pub mod unet;
 pub mod vae;
 
+pub use lora::Lora;
 pub use scheduler::{Scheduler, SchedulerConfig, SchedulerKind};
-pub use task::Settings;
+pub use task::{LoraSettings, Settings};
 
 use burn::tensor::{Device, Tensor, TensorData};
 
@@ -18,7 +22,7 @@ use crate::error::{EngineError, Result};
 use crate::files::ModelFiles;
 use crate::randn::TorchGenerator;
 use crate::tokenizer::ClipTokenizer;
-use crate::weights::SafetensorsFile;
+use crate::weights::{Deltas, SafetensorsFile};
 use conditioning::Conditioner;
 use text_encoder::{ClipTextConfig, ClipTextEncoder};
 use unet::{Unet, UnetConfig};
@@ -109,12 +113,35 @@ pub struct StableDiffusion {
     unet: Unet,
     vae: VaeDecoder,
     scheduler_config: SchedulerConfig,
+    /// The strength of the LoRA merged in, if any.
+    lora_strength: Option<f64>,
     device: Device,
 }
 
 impl StableDiffusion {
     /// Loads every component onto `device`.
     pub fn load(files: &SdFiles, device: &Device) -> Result<Self> {
+        Self::load_merged(files, None, device)
+    }
+
+    /// Loads every component onto `device` with `lora` merged into the UNet and the text
+    /// encoder at `strength` (the task's `lora.weight` / 100; see [`lora`]). Every tensor
+    /// the LoRA changes must be one these components load, with a matching shape, else the
+    /// error names it.
+    pub fn load_with_lora(
+        files: &SdFiles,
+        lora: &Lora<'_>,
+        strength: f64,
+        device: &Device,
+    ) -> Result<Self> {
+        Self::load_merged(files, Some((lora, strength)), device)
+    }
+
+    fn load_merged(
+        files: &SdFiles,
+        lora: Option<(&Lora<'_>, f64)>,
+        device: &Device,
+    ) -> Result<Self> {
         let tokenizer = match (&files.tokenizer_json, &files.vocab_json, &files.merges_txt) {
             (_, Some(vocab), Some(merges)) => ClipTokenizer::from_vocab_merges(vocab, merges)?,
             (Some(json), _, _) => ClipTokenizer::from_tokenizer_json(json)?,
@@ -126,22 +153,35 @@ impl StableDiffusion {
             }
         };
         let load = SafetensorsFile::from_slice;
+        let text_encoder_weights = load(
+            "text_encoder/model.safetensors",
+            &files.text_encoder_weights,
+        )?;
+        let merge = |component, base: &SafetensorsFile<'_>| {
+            lora.map(|(lora, strength)| lora.merge(component, base, strength))
+                .transpose()
+        };
+        let text_encoder_merge = merge(lora::Component::TextEncoder, &text_encoder_weights)?;
         let text_encoder = ClipTextEncoder::load(
             ClipTextConfig::parse(&files.text_encoder_config)?,
-            &load(
-                "text_encoder/model.safetensors",
-                &files.text_encoder_weights,
-            )?,
+            &text_encoder_weights,
+            text_encoder_merge.as_ref().map(|m| m as &dyn Deltas),
             device,
         )?;
+        let unet_weights = load(
+            "unet/diffusion_pytorch_model.safetensors",
+            &files.unet_weights,
+        )?;
+        let unet_merge = merge(lora::Component::Unet, &unet_weights)?;
         let unet = Unet::load(
             UnetConfig::parse(&files.unet_config)?,
-            &load(
-                "unet/diffusion_pytorch_model.safetensors",
-                &files.unet_weights,
-            )?,
+            &unet_weights,
+            unet_merge.as_ref().map(|m| m as &dyn Deltas),
             device,
         )?;
+        for merge in [&text_encoder_merge, &unet_merge].into_iter().flatten() {
+            merge.finish()?;
+        }
         let vae = VaeDecoder::load(
             VaeConfig::parse(&files.vae_config)?,
             &load(
@@ -165,8 +205,14 @@ impl StableDiffusion {
             unet,
             vae,
             scheduler_config,
+            lora_strength: lora.map(|(_, strength)| strength),
             device: device.clone(),
         })
+    }
+
+    /// The strength of the LoRA merged in, if any.
+    pub fn lora_strength(&self) -> Option<f64> {
+        self.lora_strength
     }
 
     /// The CLIP tokenizer.
@@ -191,11 +237,30 @@ impl StableDiffusion {
 
     /// Runs the task: `num_images` images, one after another, drawing from one CPU
     /// generator seeded with `seed` (initial latents, then any ancestral noise).
+    ///
+    /// Refuses settings whose LoRA (or its absence) differs from what was loaded: an
+    /// adapter is merged at load ([`StableDiffusion::load_with_lora`]), so a pipeline
+    /// loaded without it would otherwise silently ignore it.
     pub async fn generate(
         &self,
         c: &Settings,
         mut on_step: impl FnMut(Progress),
     ) -> Result<Vec<RgbImage>> {
+        let wanted = c.lora.as_ref().map(|l| l.strength);
+        if wanted != self.lora_strength {
+            let describe = |strength: Option<f64>| match strength {
+                Some(s) => format!("a LoRA at strength {s}"),
+                None => "no LoRA".to_owned(),
+            };
+            return Err(EngineError::argument(
+                "lora",
+                format!(
+                    "the task asks for {}, the pipeline was loaded with {}",
+                    describe(wanted),
+                    describe(self.lora_strength)
+                ),
+            ));
+        }
         let kind = c.scheduler;
         let scale = self.vae.config().scale_factor();
         let latent_channels = self.unet.config().in_channels;

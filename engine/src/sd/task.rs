@@ -2,6 +2,7 @@
 
 use verifier::args::{SchedulerMethod, SdTaskArgs};
 
+use super::lora;
 use super::scheduler::SchedulerKind;
 use crate::error::{EngineError, Result};
 
@@ -26,11 +27,27 @@ pub struct Settings {
     pub cfg: f64,
     /// The scheduler.
     pub scheduler: SchedulerKind,
+    /// The LoRA to merge into the base model, if any.
+    pub lora: Option<LoraSettings>,
+}
+
+/// The task's `lora`, checked.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LoraSettings {
+    /// The LoRA model's name (`lora.model`), whose files the node supplies.
+    pub model: String,
+    /// The weight file inside it (`lora.weight_file_name`, or
+    /// [`lora::DEFAULT_WEIGHT_FILE`]), a relative path checked by [`lora::weight_file`].
+    pub weight_file: String,
+    /// The adapter's strength, `lora.weight / 100` in `(0, 1]`. Honoured as the scale the
+    /// user asked for, where the reference worker ignores it (see [`lora`]).
+    pub strength: f64,
 }
 
 impl Settings {
     /// Reads `args` (already validated by the verifier), refusing by field name the options
-    /// this engine does not implement.
+    /// this engine does not implement (ControlNet, a refiner, a VAE or UNet swap, textual
+    /// inversion, scheduler overrides).
     pub fn from_args(args: &SdTaskArgs) -> Result<Self> {
         let unsupported = |field: &str| {
             Err(EngineError::argument(
@@ -38,9 +55,6 @@ impl Settings {
                 "is not supported by this engine",
             ))
         };
-        if args.lora.is_some() {
-            return unsupported("lora");
-        }
         if args.controlnet.as_ref().is_some_and(|c| !c.is_null()) {
             return unsupported("controlnet");
         }
@@ -88,7 +102,25 @@ impl Settings {
                 ));
             }
         }
+        let lora = match &args.lora {
+            None => None,
+            Some(l) => {
+                let strength = l.weight_fraction();
+                if !(strength > 0.0 && strength <= 1.0) {
+                    return Err(EngineError::argument(
+                        "lora.weight",
+                        format!("{} must be greater than 0, at most 100", l.weight),
+                    ));
+                }
+                Some(LoraSettings {
+                    model: l.model.clone(),
+                    weight_file: lora::weight_file(&l.weight_file_name)?,
+                    strength,
+                })
+            }
+        };
         Ok(Self {
+            lora,
             prompt: args.prompt.clone(),
             negative_prompt: args.negative_prompt.clone(),
             width,

@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use crate::error::{EngineError, Result};
 use crate::nn::{LayerNorm, Linear, Table, gelu_tanh, quick_gelu};
-use crate::weights::{SafetensorsFile, Scope};
+use crate::weights::{Deltas, SafetensorsFile, Scope};
 
 /// The fields of `text_encoder/config.json` that inference needs.
 #[derive(Clone, Debug, Deserialize)]
@@ -89,17 +89,20 @@ struct EncoderLayer {
 }
 
 impl ClipTextEncoder {
-    /// Loads the encoder, with tensor names with or without the `text_model.` prefix.
+    /// Loads the encoder, with tensor names with or without the `text_model.` prefix, and
+    /// `deltas` (a LoRA's [`crate::sd::lora::Merge`]) added to its weights.
     pub fn load(
         config: ClipTextConfig,
         weights: &SafetensorsFile<'_>,
+        deltas: Option<&dyn Deltas>,
         device: &Device,
     ) -> Result<Self> {
         let scope = Scope::detect(
             weights,
             &["text_model.", ""],
             "embeddings.token_embedding.weight",
-        )?;
+        )?
+        .with_deltas(deltas);
         let c = config.hidden_size;
         let eps = config.layer_norm_eps;
         let layers = (0..config.num_hidden_layers)

@@ -10,7 +10,7 @@ use super::blocks::{
 };
 use crate::error::{EngineError, Result};
 use crate::nn::{Conv2d, GroupNorm, Linear, silu};
-use crate::weights::{SafetensorsFile, Scope};
+use crate::weights::{Deltas, SafetensorsFile, Scope};
 
 /// An integer or one per block, as `diffusers` configs write head counts.
 #[derive(Clone, Debug, Deserialize)]
@@ -192,13 +192,15 @@ pub struct Unet {
 }
 
 impl Unet {
-    /// Loads the UNet from `unet/diffusion_pytorch_model.safetensors`.
+    /// Loads the UNet from `unet/diffusion_pytorch_model.safetensors`, with `deltas` (a
+    /// LoRA's [`crate::sd::lora::Merge`]) added to its weights.
     pub fn load(
         config: UnetConfig,
         weights: &SafetensorsFile<'_>,
+        deltas: Option<&dyn Deltas>,
         device: &Device,
     ) -> Result<Self> {
-        let scope = Scope::detect(weights, &[""], "conv_in.weight")?;
+        let scope = Scope::detect(weights, &[""], "conv_in.weight")?.with_deltas(deltas);
         let channels = &config.block_out_channels;
         let levels = channels.len();
         let c0 = channels[0];

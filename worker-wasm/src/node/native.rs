@@ -73,10 +73,15 @@ impl Host for NativeHost {
 
     async fn run_task(&self, id: U256, task: Task) -> Result<task::Outcome, engine::EngineError> {
         let folder = self.models.folder(task.model_name());
+        let lora = task.lora_model_name().map(|name| self.models.folder(name));
         let device = self.device.clone();
         tokio::task::spawn_blocking(move || {
             let mut last = Instant::now();
-            pollster::block_on(task::run(&task, folder.as_path(), &device, |p| {
+            let models = task::TaskModels {
+                base: folder.as_path(),
+                lora: lora.as_deref(),
+            };
+            pollster::block_on(task::run(&task, models, &device, |p| {
                 if last.elapsed() > Duration::from_millis(500) {
                     last = Instant::now();
                     log(&Activity::Progress {

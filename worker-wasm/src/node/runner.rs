@@ -454,9 +454,12 @@ impl<H: Host> Node<H> {
             ));
         }
         let model = parsed.model_name().to_owned();
-        self.ensure_model(&model)
-            .await
-            .map_err(|e| refuse(error_code::MODEL_UNAVAILABLE, e.to_string()))?;
+        // The base model, then any LoRA's model.
+        for name in parsed.model_names() {
+            self.ensure_model(name)
+                .await
+                .map_err(|e| refuse(error_code::MODEL_UNAVAILABLE, e.to_string()))?;
+        }
 
         self.host.report(Activity::Running {
             task: id.to_string(),

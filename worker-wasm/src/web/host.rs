@@ -153,17 +153,24 @@ impl Host for BrowserHost {
     }
 
     async fn run_task(&self, id: U256, task: Task) -> Result<task::Outcome, engine::EngineError> {
-        let files = self
-            .models
-            .borrow()
-            .get(task.model_name())
-            .cloned()
-            .ok_or_else(|| {
-                engine::EngineError::InvalidModel(format!("{} is not loaded", task.model_name()))
-            })?;
+        let (files, lora) = {
+            let held = self.models.borrow();
+            let loaded = |name: &str| {
+                let files = held.get(name).cloned();
+                files.ok_or_else(|| {
+                    engine::EngineError::InvalidModel(format!("{name} is not loaded"))
+                })
+            };
+            let base = loaded(task.model_name())?;
+            (base, task.lora_model_name().map(loaded).transpose()?)
+        };
+        let models = task::TaskModels {
+            base: &*files,
+            lora: lora.as_deref(),
+        };
         let mut last = Instant::now();
         let task_id = id.to_string();
-        task::run(&task, &*files, &self.device, |p| {
+        task::run(&task, models, &self.device, |p| {
             // Every SD step, and LLM tokens five times a second.
             if p.done == p.total || p.total <= 200 || last.elapsed() > Duration::from_millis(200) {
                 last = Instant::now();

@@ -403,9 +403,17 @@ async fn bench_task(
     let files = fetch_model(relay, task.model_name(), &report)
         .await
         .map_err(text)?;
+    let lora = match task.lora_model_name() {
+        Some(name) => Some(fetch_model(relay, name, &report).await.map_err(text)?),
+        None => None,
+    };
+    let models = engine::task::TaskModels {
+        base: &files,
+        lora: lora.as_ref(),
+    };
     let device = probe::device(backend).await?;
     let mut clock = engine::timing::StepClock::default();
-    engine::task::run(&task, &files, &device, |_| clock.step())
+    engine::task::run(&task, models, &device, |_| clock.step())
         .await
         .map_err(text)?;
     let timing = clock.finish();
