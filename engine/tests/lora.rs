@@ -331,7 +331,10 @@ fn text_encoder_loras_change_the_conditioning_in_either_format() {
     }
 
     let conditioning = |pipeline: &StableDiffusion| {
-        let (positive, _) = pipeline.conditioning("oil painting of castle", "").unwrap();
+        let positive = pipeline
+            .conditioning("oil painting of castle", "")
+            .unwrap()
+            .positive;
         positive.into_data().try_to_vec::<f32>().unwrap()
     };
     let base = conditioning(&StableDiffusion::load(&files, &device).unwrap());

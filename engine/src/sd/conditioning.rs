@@ -8,7 +8,7 @@
 use burn::tensor::{Tensor, TensorData};
 
 use super::prompt::{self, Fragment};
-use super::text_encoder::ClipTextEncoder;
+use super::text_encoder::{ClipTextEncoder, Output};
 use crate::error::{EngineError, Result};
 use crate::tokenizer::ClipTokenizer;
 
@@ -16,6 +16,8 @@ use crate::tokenizer::ClipTokenizer;
 pub struct Conditioner<'a> {
     tokenizer: &'a ClipTokenizer,
     encoder: &'a ClipTextEncoder,
+    /// Which hidden state becomes the conditioning.
+    output: Output,
     /// Tokens per chunk, start and end included (77).
     chunk: usize,
     empty: Tensor<3>,
@@ -29,18 +31,35 @@ struct Chunked {
 }
 
 impl<'a> Conditioner<'a> {
-    /// Prepares a conditioner (encodes the empty chunk once).
+    /// Prepares a conditioner on the last normalized hidden state (Stable Diffusion 1.x;
+    /// encodes the empty chunk once).
     pub fn new(tokenizer: &'a ClipTokenizer, encoder: &'a ClipTextEncoder) -> Result<Self> {
+        Self::with_output(tokenizer, encoder, Output::LastNormalized)
+    }
+
+    /// Prepares a conditioner on `output` (SDXL's encoders: the penultimate hidden state,
+    /// not normalized, as `CompelForSDXL` asks for).
+    pub fn with_output(
+        tokenizer: &'a ClipTokenizer,
+        encoder: &'a ClipTextEncoder,
+        output: Output,
+    ) -> Result<Self> {
         let chunk = encoder.max_positions();
         let mut ids = vec![tokenizer.bos(), tokenizer.eos()];
-        ids.resize(chunk, tokenizer.eos());
-        let empty = encoder.forward(&[ids], None)?;
+        ids.resize(chunk, tokenizer.pad());
+        let empty = encoder.encode(&[ids], None, output)?;
         Ok(Self {
             tokenizer,
             encoder,
+            output,
             chunk,
             empty,
         })
+    }
+
+    /// The conditioning of the empty prompt, one chunk (`[1, 77, hidden]`).
+    pub fn empty(&self) -> &Tensor<3> {
+        &self.empty
     }
 
     /// `compel.build_conditioning_tensor(prompt)`: `[1, chunks * 77, hidden]`.
@@ -96,23 +115,26 @@ impl<'a> Conditioner<'a> {
         Ok(blended.expect("at least the base embedding"))
     }
 
-    /// Pads conditionings to the same number of chunks with the empty prompt's embedding
-    /// (`pad_conditioning_tensors_to_same_length`).
-    pub fn pad_to_same_length(&self, conditionings: Vec<Tensor<3>>) -> Vec<Tensor<3>> {
-        let longest = conditionings.iter().map(|c| c.dims()[1]).max().unwrap_or(0);
-        conditionings
-            .into_iter()
-            .map(|c| {
-                let missing = (longest - c.dims()[1]) / self.chunk;
-                if missing == 0 {
-                    c
-                } else {
-                    let mut parts = vec![c];
-                    parts.extend(std::iter::repeat_n(self.empty.clone(), missing));
-                    Tensor::cat(parts, 1)
-                }
-            })
-            .collect()
+    /// Pads a conditioning to `len` tokens (a multiple of the chunk) with the empty prompt's
+    /// embedding (`pad_conditioning_tensors_to_same_length`).
+    pub fn pad_to(&self, conditioning: Tensor<3>, len: usize) -> Tensor<3> {
+        let missing = len.saturating_sub(conditioning.dims()[1]) / self.chunk;
+        if missing == 0 {
+            return conditioning;
+        }
+        let mut parts = vec![conditioning];
+        parts.extend(std::iter::repeat_n(self.empty.clone(), missing));
+        Tensor::cat(parts, 1)
+    }
+
+    /// The token ids the pooled embedding reads (compel's `get_pooled_embeddings`): the
+    /// prompt as plain text, weights syntax and all, truncated to one chunk and padded.
+    pub fn pooled_ids(&self, text: &str) -> Vec<u32> {
+        let mut ids = vec![self.tokenizer.bos()];
+        ids.extend(self.tokenizer.encode(text).into_iter().take(self.chunk - 2));
+        ids.push(self.tokenizer.eos());
+        ids.resize(self.chunk, self.tokenizer.pad());
+        ids
     }
 
     /// `_chunk_and_pad_token_ids` with `truncate=False` and sentence-aware splitting.
@@ -141,7 +163,7 @@ impl<'a> Conditioner<'a> {
             out.weights.push(1.0);
             let padded = out.ids.len().div_ceil(self.chunk) * self.chunk;
             out.weights.resize(padded, 1.0);
-            out.ids.resize(padded, self.tokenizer.eos());
+            out.ids.resize(padded, self.tokenizer.pad());
             out.mask.resize(padded, true);
             rest = end;
             if rest >= ids.len() {
@@ -175,7 +197,11 @@ impl<'a> Conditioner<'a> {
         ids: &[u32],
         per_fragment: &[Vec<u32>],
     ) -> Result<Vec<Option<(usize, usize)>>> {
-        let markers = [self.tokenizer.bos(), self.tokenizer.eos()];
+        let markers = [
+            self.tokenizer.bos(),
+            self.tokenizer.eos(),
+            self.tokenizer.pad(),
+        ];
         let mut start = 0;
         let mut ranges = Vec::new();
         for tokens in per_fragment {
@@ -224,9 +250,10 @@ impl<'a> Conditioner<'a> {
         let mut parts = Vec::new();
         for start in (0..chunked.ids.len()).step_by(self.chunk) {
             let range = start..start + self.chunk;
-            let z = self.encoder.forward(
+            let z = self.encoder.encode(
                 &[chunked.ids[range.clone()].to_vec()],
                 Some(&[mask[range.clone()].to_vec()]),
+                self.output,
             )?;
             let weights = &chunked.weights[range];
             if weights.iter().all(|&w| w == 1.0) {

@@ -1,4 +1,6 @@
-//! Stable Diffusion 1.x image generation from a `diffusers`-layout checkpoint, optionally
+//! Stable Diffusion 1.x and SDXL image generation from a `diffusers`-layout checkpoint
+//! (SDXL: two text encoders, their penultimate states concatenated, the second's pooled
+//! projection and the size/crop ids as the UNet's added conditioning), optionally
 //! with a LoRA merged into its UNet and text encoder as they load ([`lora`]; the task's
 //! `lora.weight` is honoured as the adapter's strength, which the reference worker ignores).
 
@@ -24,8 +26,8 @@ use crate::randn::TorchGenerator;
 use crate::tokenizer::ClipTokenizer;
 use crate::weights::{Deltas, SafetensorsFile};
 use conditioning::Conditioner;
-use text_encoder::{ClipTextConfig, ClipTextEncoder};
-use unet::{Unet, UnetConfig};
+use text_encoder::{ClipTextConfig, ClipTextEncoder, Output};
+use unet::{ADD_TIME_IDS, AddedConditioning, Unet, UnetConfig};
 use vae::{VaeConfig, VaeDecoder};
 
 /// The files of a `diffusers` Stable Diffusion folder, as bytes or text.
@@ -50,6 +52,26 @@ pub struct SdFiles {
     pub vae_weights: Vec<u8>,
     /// `scheduler/scheduler_config.json`.
     pub scheduler_config: String,
+    /// `tokenizer/tokenizer_config.json` (its `pad_token`).
+    pub tokenizer_config: Option<String>,
+    /// SDXL's second tokenizer and text encoder, when the checkpoint has them.
+    pub second_encoder: Option<SecondEncoderFiles>,
+}
+
+/// SDXL's `tokenizer_2/` and `text_encoder_2/` (`CLIPTextModelWithProjection`).
+pub struct SecondEncoderFiles {
+    /// `tokenizer_2/tokenizer.json`.
+    pub tokenizer_json: Option<String>,
+    /// `tokenizer_2/vocab.json`.
+    pub vocab_json: Option<String>,
+    /// `tokenizer_2/merges.txt`.
+    pub merges_txt: Option<String>,
+    /// `tokenizer_2/tokenizer_config.json`.
+    pub tokenizer_config: Option<String>,
+    /// `text_encoder_2/config.json`.
+    pub text_encoder_config: String,
+    /// `text_encoder_2/model.safetensors`.
+    pub text_encoder_weights: Vec<u8>,
 }
 
 impl SdFiles {
@@ -73,6 +95,18 @@ impl SdFiles {
             vae_config: files.required_text("vae/config.json")?,
             vae_weights: weights("vae", "diffusion_pytorch_model")?,
             scheduler_config: files.required_text("scheduler/scheduler_config.json")?,
+            tokenizer_config: files.text("tokenizer/tokenizer_config.json")?,
+            second_encoder: match files.text("text_encoder_2/config.json")? {
+                None => None,
+                Some(text_encoder_config) => Some(SecondEncoderFiles {
+                    tokenizer_json: files.text("tokenizer_2/tokenizer.json")?,
+                    vocab_json: files.text("tokenizer_2/vocab.json")?,
+                    merges_txt: files.text("tokenizer_2/merges.txt")?,
+                    tokenizer_config: files.text("tokenizer_2/tokenizer_config.json")?,
+                    text_encoder_config,
+                    text_encoder_weights: weights("text_encoder_2", "model")?,
+                }),
+            },
         })
     }
 
@@ -110,12 +144,56 @@ pub struct Progress {
 pub struct StableDiffusion {
     tokenizer: ClipTokenizer,
     text_encoder: ClipTextEncoder,
+    /// SDXL's second encoder.
+    xl: Option<Xl>,
     unet: Unet,
     vae: VaeDecoder,
     scheduler_config: SchedulerConfig,
     /// The strength of the LoRA merged in, if any.
     lora_strength: Option<f64>,
     device: Device,
+}
+
+/// What SDXL adds to the pipeline.
+///
+/// `model_index.json`'s `force_zeros_for_empty_prompt` does not apply: diffusers zeroes the
+/// negative conditioning only when it encodes an empty negative prompt itself, and the
+/// reference worker hands it Compel's embeddings of `""` instead (the `sdxl_dpm` reference
+/// case, negative prompt `""`, matches only so; zeroed, it is 2 pHash bits and a mean pixel
+/// error of 3.9 away).
+struct Xl {
+    tokenizer: ClipTokenizer,
+    text_encoder: ClipTextEncoder,
+}
+
+/// A prompt pair's conditioning.
+pub struct Conditioning {
+    /// `[1, tokens, cross_dim]`.
+    pub positive: Tensor<3>,
+    /// `[1, tokens, cross_dim]`, padded to the positive's length.
+    pub negative: Tensor<3>,
+    /// SDXL's pooled text embeddings `(positive, negative)`, `[1, pooled]` each.
+    pub pooled: Option<(Tensor<2>, Tensor<2>)>,
+}
+
+/// A CLIP tokenizer from a folder's files, padding as its `tokenizer_config.json` says.
+fn clip_tokenizer(
+    folder: &str,
+    json: Option<&str>,
+    vocab: Option<&str>,
+    merges: Option<&str>,
+    config: Option<&str>,
+) -> Result<ClipTokenizer> {
+    let tokenizer = match (json, vocab, merges) {
+        (_, Some(vocab), Some(merges)) => ClipTokenizer::from_vocab_merges(vocab, merges)?,
+        (Some(json), _, _) => ClipTokenizer::from_tokenizer_json(json)?,
+        _ => {
+            return Err(EngineError::InvalidModel(format!(
+                "no tokenizer: need {folder}/vocab.json and merges.txt, or tokenizer.json"
+            )));
+        }
+    };
+    tokenizer.with_config(config)
 }
 
 impl StableDiffusion {
@@ -142,16 +220,13 @@ impl StableDiffusion {
         lora: Option<(&Lora<'_>, f64)>,
         device: &Device,
     ) -> Result<Self> {
-        let tokenizer = match (&files.tokenizer_json, &files.vocab_json, &files.merges_txt) {
-            (_, Some(vocab), Some(merges)) => ClipTokenizer::from_vocab_merges(vocab, merges)?,
-            (Some(json), _, _) => ClipTokenizer::from_tokenizer_json(json)?,
-            _ => {
-                return Err(EngineError::InvalidModel(
-                    "no tokenizer: need tokenizer/vocab.json and merges.txt, or tokenizer.json"
-                        .into(),
-                ));
-            }
-        };
+        let tokenizer = clip_tokenizer(
+            "tokenizer",
+            files.tokenizer_json.as_deref(),
+            files.vocab_json.as_deref(),
+            files.merges_txt.as_deref(),
+            files.tokenizer_config.as_deref(),
+        )?;
         let load = SafetensorsFile::from_slice;
         let text_encoder_weights = load(
             "text_encoder/model.safetensors",
@@ -192,22 +267,70 @@ impl StableDiffusion {
         )?;
         let scheduler_config: SchedulerConfig = serde_json::from_str(&files.scheduler_config)
             .map_err(|e| EngineError::json("scheduler/scheduler_config.json", e))?;
-        if unet.config().cross_attention_dim != text_encoder.hidden_size() {
+        let xl = files
+            .second_encoder
+            .as_ref()
+            .map(|second| Self::load_second_encoder(second, device))
+            .transpose()?;
+        let context_width =
+            text_encoder.hidden_size() + xl.as_ref().map_or(0, |xl| xl.text_encoder.hidden_size());
+        if unet.config().cross_attention_dim != context_width {
             return Err(EngineError::InvalidModel(format!(
-                "unet cross_attention_dim {} differs from the text encoder's hidden_size {}",
+                "unet cross_attention_dim {} differs from the text encoders' hidden width {}",
                 unet.config().cross_attention_dim,
-                text_encoder.hidden_size()
+                context_width
             )));
+        }
+        match (unet.config().pooled_text_dim(), &xl) {
+            (None, None) => {}
+            (Some(dim), Some(xl)) if xl.text_encoder.projection_dim() == Some(dim) => {}
+            (want, _) => {
+                return Err(EngineError::InvalidModel(format!(
+                    "the UNet's added conditioning takes a pooled text embedding of {want:?}, \
+                     the second text encoder projects to {:?}",
+                    xl.as_ref().and_then(|xl| xl.text_encoder.projection_dim())
+                )));
+            }
         }
         Ok(Self {
             tokenizer,
             text_encoder,
+            xl,
             unet,
             vae,
             scheduler_config,
             lora_strength: lora.map(|(_, strength)| strength),
             device: device.clone(),
         })
+    }
+
+    fn load_second_encoder(second: &SecondEncoderFiles, device: &Device) -> Result<Xl> {
+        let tokenizer = clip_tokenizer(
+            "tokenizer_2",
+            second.tokenizer_json.as_deref(),
+            second.vocab_json.as_deref(),
+            second.merges_txt.as_deref(),
+            second.tokenizer_config.as_deref(),
+        )?;
+        let weights = SafetensorsFile::from_slice(
+            "text_encoder_2/model.safetensors",
+            &second.text_encoder_weights,
+        )?;
+        let text_encoder = ClipTextEncoder::load(
+            ClipTextConfig::parse(&second.text_encoder_config)?,
+            &weights,
+            None,
+            device,
+        )?;
+        Ok(Xl {
+            tokenizer,
+            text_encoder,
+        })
+    }
+
+    /// Whether this is an SDXL pipeline (two text encoders).
+    pub fn is_xl(&self) -> bool {
+        self.xl.is_some()
     }
 
     /// The strength of the LoRA merged in, if any.
@@ -220,19 +343,42 @@ impl StableDiffusion {
         &self.tokenizer
     }
 
-    /// The prompt conditioning, `(positive, negative)`, padded to the same length.
-    pub fn conditioning(
-        &self,
-        prompt: &str,
-        negative_prompt: &str,
-    ) -> Result<(Tensor<3>, Tensor<3>)> {
-        let conditioner = Conditioner::new(&self.tokenizer, &self.text_encoder)?;
-        let positive = conditioner.encode(prompt)?;
-        let negative = conditioner.encode(negative_prompt)?;
-        let mut padded = conditioner.pad_to_same_length(vec![positive, negative]);
-        let negative = padded.pop().expect("two conditionings");
-        let positive = padded.pop().expect("two conditionings");
-        Ok((positive, negative))
+    /// The prompt conditioning as the reference worker builds it with Compel: SD 1.x's
+    /// `CompelForSD`, or `CompelForSDXL` (each encoder's penultimate states, padded to the
+    /// same length with that encoder's empty prompt and concatenated, and the second
+    /// encoder's pooled projection of each prompt's plain text).
+    pub fn conditioning(&self, prompt: &str, negative_prompt: &str) -> Result<Conditioning> {
+        let Some(xl) = &self.xl else {
+            let conditioner = Conditioner::new(&self.tokenizer, &self.text_encoder)?;
+            let positive = conditioner.encode(prompt)?;
+            let negative = conditioner.encode(negative_prompt)?;
+            let longest = positive.dims()[1].max(negative.dims()[1]);
+            return Ok(Conditioning {
+                positive: conditioner.pad_to(positive, longest),
+                negative: conditioner.pad_to(negative, longest),
+                pooled: None,
+            });
+        };
+        let first =
+            Conditioner::with_output(&self.tokenizer, &self.text_encoder, Output::PenultimateRaw)?;
+        let second =
+            Conditioner::with_output(&xl.tokenizer, &xl.text_encoder, Output::PenultimateRaw)?;
+        let (p1, n1) = (first.encode(prompt)?, first.encode(negative_prompt)?);
+        let (p2, n2) = (second.encode(prompt)?, second.encode(negative_prompt)?);
+        let longest = [&p1, &n1, &p2, &n2]
+            .iter()
+            .map(|c| c.dims()[1])
+            .max()
+            .unwrap_or(0);
+        let both = |a: Tensor<3>, b: Tensor<3>| {
+            Tensor::cat(vec![first.pad_to(a, longest), second.pad_to(b, longest)], 2)
+        };
+        let pooled = |text: &str| xl.text_encoder.pooled(&second.pooled_ids(text));
+        Ok(Conditioning {
+            positive: both(p1, p2),
+            negative: both(n1, n2),
+            pooled: Some((pooled(prompt)?, pooled(negative_prompt)?)),
+        })
     }
 
     /// Runs the task: `num_images` images, one after another, drawing from one CPU
@@ -266,12 +412,28 @@ impl StableDiffusion {
         let latent_channels = self.unet.config().in_channels;
         let (h, w) = (c.height / scale, c.width / scale);
         let guided = c.cfg > 1.0;
-        let (positive, negative) = self.conditioning(&c.prompt, &c.negative_prompt)?;
+        let Conditioning {
+            positive,
+            negative,
+            pooled,
+        } = self.conditioning(&c.prompt, &c.negative_prompt)?;
         let context = if guided {
             Tensor::cat(vec![negative, positive.clone()], 0)
         } else {
             positive
         };
+        // SDXL: original size, crop top-left, target size, all the image's own.
+        let (height, width) = (c.height as f32, c.width as f32);
+        let time_ids = [height, width, 0.0, 0.0, height, width];
+        let added = pooled.map(|(positive, negative)| AddedConditioning {
+            text_embeds: if guided {
+                Tensor::cat(vec![negative, positive], 0)
+            } else {
+                positive
+            },
+            time_ids: vec![time_ids; if guided { 2 } else { 1 }],
+        });
+        debug_assert_eq!(ADD_TIME_IDS, time_ids.len());
         let mut generator = TorchGenerator::manual_seed(c.seed);
         let mut images = Vec::with_capacity(c.num_images);
         for image in 0..c.num_images {
@@ -289,7 +451,7 @@ impl StableDiffusion {
                     latents.clone()
                 };
                 let input = scheduler.scale_model_input(input, index);
-                let prediction = self.unet.forward(input, t, &context);
+                let prediction = self.unet.forward_added(input, t, &context, added.as_ref());
                 let eps = if guided {
                     let uncond = prediction.clone().slice_dim(0, 0..1);
                     let cond = prediction.slice_dim(0, 1..2);

@@ -1,5 +1,6 @@
-//! CLIP's text transformer (`CLIPTextModel`, transformers layout), as Stable Diffusion 1.x
-//! uses it: the last hidden state after the final layer norm.
+//! CLIP's text transformer (`CLIPTextModel` and `CLIPTextModelWithProjection`,
+//! transformers layout): the last hidden state after the final layer norm (Stable Diffusion
+//! 1.x), or the penultimate one as it is, and the projected pooled output (SDXL).
 
 use burn::tensor::{Bool, Device, Tensor, TensorData, activation::softmax};
 use serde::Deserialize;
@@ -29,6 +30,22 @@ pub struct ClipTextConfig {
     /// Layer-norm epsilon.
     #[serde(default = "default_eps")]
     pub layer_norm_eps: f64,
+    /// The end-of-text token, whose position's state is the pooled output (2: the largest
+    /// id in the sequence, as early CLIP configs meant it).
+    #[serde(default)]
+    pub eos_token_id: Option<u32>,
+    /// Width of `text_projection` (`CLIPTextModelWithProjection`).
+    #[serde(default)]
+    pub projection_dim: Option<usize>,
+}
+
+/// Which hidden state [`ClipTextEncoder::encode`] returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// The last layer's output after the final layer norm (`last_hidden_state`).
+    LastNormalized,
+    /// The output of the layer before the last, not normalized (`hidden_states[-2]`).
+    PenultimateRaw,
 }
 
 fn default_act() -> String {
@@ -74,6 +91,8 @@ pub struct ClipTextEncoder {
     position_embedding: Tensor<2>,
     layers: Vec<EncoderLayer>,
     final_layer_norm: LayerNorm,
+    /// `text_projection` (no bias), when the checkpoint has one.
+    text_projection: Option<Linear>,
     device: Device,
 }
 
@@ -150,6 +169,13 @@ impl ClipTextEncoder {
             )?,
             layers,
             final_layer_norm: LayerNorm::load(scope, "final_layer_norm", c, eps, device)?,
+            text_projection: match config.projection_dim {
+                Some(dim) if weights.contains("text_projection.weight") => {
+                    let root = Scope::detect(weights, &[""], "text_projection.weight")?;
+                    Some(Linear::torch(root, "text_projection", c, dim, device)?)
+                }
+                _ => None,
+            },
             config,
             device: device.clone(),
         })
@@ -165,13 +191,53 @@ impl ClipTextEncoder {
         self.config.hidden_size
     }
 
-    /// Encodes a batch of token sequences of equal length (at most [`Self::max_positions`])
-    /// into `[batch, len, hidden]`. `attention_mask` (one flag per token, `false` = hidden
-    /// from every query) is `transformers`' padding mask, applied on top of the causal one.
+    /// The width of [`Self::pooled`] when the checkpoint has a `text_projection`.
+    pub fn projection_dim(&self) -> Option<usize> {
+        self.text_projection
+            .as_ref()
+            .and(self.config.projection_dim)
+    }
+
+    /// The last normalized hidden state of a batch ([`Self::encode`] with
+    /// [`Output::LastNormalized`]).
     pub fn forward(
         &self,
         ids: &[Vec<u32>],
         attention_mask: Option<&[Vec<bool>]>,
+    ) -> Result<Tensor<3>> {
+        self.encode(ids, attention_mask, Output::LastNormalized)
+    }
+
+    /// `text_embeds` of `CLIPTextModelWithProjection` for one sequence: the final-normalized
+    /// state at the first end-of-text token, through `text_projection` (`[1, projection]`;
+    /// without a projection, `pooler_output`, `[1, hidden]`).
+    pub fn pooled(&self, ids: &[u32]) -> Result<Tensor<2>> {
+        let last = self.encode(&[ids.to_vec()], None, Output::LastNormalized)?;
+        let position = match self.config.eos_token_id {
+            // transformers' legacy rule: the end token has the largest id.
+            None | Some(2) => ids
+                .iter()
+                .enumerate()
+                .fold(0, |best, (i, &id)| if id > ids[best] { i } else { best }),
+            Some(eos) => ids.iter().position(|&id| id == eos).unwrap_or(0),
+        };
+        let c = self.config.hidden_size;
+        let pooled = last.slice([0..1, position..position + 1]).reshape([1, c]);
+        Ok(match &self.text_projection {
+            Some(projection) => projection.forward(pooled),
+            None => pooled,
+        })
+    }
+
+    /// Encodes a batch of token sequences of equal length (at most [`Self::max_positions`])
+    /// into `[batch, len, hidden]`, the hidden state `output`. `attention_mask` (one flag per
+    /// token, `false` = hidden from every query) is `transformers`' padding mask, applied on
+    /// top of the causal one.
+    pub fn encode(
+        &self,
+        ids: &[Vec<u32>],
+        attention_mask: Option<&[Vec<bool>]>,
+        output: Output,
     ) -> Result<Tensor<3>> {
         let batch = ids.len();
         let len = ids.first().map_or(0, Vec::len);
@@ -218,7 +284,11 @@ impl ClipTextEncoder {
             ));
         }
         let mask = attention_mask_tensor(batch, len, attention_mask, &self.device);
-        for layer in &self.layers {
+        let layers = match output {
+            Output::LastNormalized => self.layers.len(),
+            Output::PenultimateRaw => self.layers.len().saturating_sub(1),
+        };
+        for layer in &self.layers[..layers] {
             let h = self.attention(layer, layer.layer_norm1.forward(x.clone()), mask.clone());
             x = x + h;
             let h = layer.fc1.forward(layer.layer_norm2.forward(x.clone()));
@@ -229,7 +299,10 @@ impl ClipTextEncoder {
             };
             x = x + layer.fc2.forward(h);
         }
-        Ok(self.final_layer_norm.forward(x))
+        Ok(match output {
+            Output::LastNormalized => self.final_layer_norm.forward(x),
+            Output::PenultimateRaw => x,
+        })
     }
 
     fn attention(&self, layer: &EncoderLayer, x: Tensor<3>, mask: Tensor<4, Bool>) -> Tensor<3> {

@@ -1,6 +1,7 @@
-//! `UNet2DConditionModel` for Stable Diffusion 1.x/2.x-style configurations: any number of
-//! `DownBlock2D` / `CrossAttnDownBlock2D` levels, `UNetMidBlock2DCrossAttn`, and the
-//! mirrored up blocks, with positional time embeddings.
+//! `UNet2DConditionModel` for Stable Diffusion 1.x/2.x and SDXL configurations: any number
+//! of `DownBlock2D` / `CrossAttnDownBlock2D` levels, `UNetMidBlock2DCrossAttn`, and the
+//! mirrored up blocks, with positional time embeddings and SDXL's `text_time` added
+//! conditioning (the pooled text embedding and the size/crop ids).
 
 use burn::tensor::{Device, Tensor, TensorData};
 use serde::Deserialize;
@@ -75,6 +76,15 @@ pub struct UnetConfig {
     /// Linear instead of 1x1-convolution projections in the transformers.
     #[serde(default)]
     pub use_linear_projection: bool,
+    /// `text_time` (SDXL) or none.
+    #[serde(default)]
+    pub addition_embed_type: Option<String>,
+    /// Width of each size/crop id's sinusoidal features (SDXL: 256).
+    #[serde(default)]
+    pub addition_time_embed_dim: Option<usize>,
+    /// Input width of `add_embedding`: the pooled text width plus 6 ids' features.
+    #[serde(default)]
+    pub projection_class_embeddings_input_dim: Option<usize>,
 }
 
 fn thirty_two() -> usize {
@@ -89,7 +99,6 @@ fn yes() -> bool {
 
 /// Settings this implementation cannot honour, with the values it needs.
 const UNSUPPORTED: &[(&str, &str)] = &[
-    ("addition_embed_type", "null"),
     ("class_embed_type", "null"),
     ("time_cond_proj_dim", "null"),
     ("encoder_hid_dim", "null"),
@@ -145,6 +154,25 @@ impl UnetConfig {
                 )));
             }
         }
+        match config.addition_embed_type.as_deref() {
+            None => {}
+            Some("text_time")
+                if config.addition_time_embed_dim.is_some()
+                    && config.projection_class_embeddings_input_dim.is_some() => {}
+            Some("text_time") => {
+                return Err(EngineError::InvalidModel(
+                    "unet/config.json: text_time needs addition_time_embed_dim and \
+                     projection_class_embeddings_input_dim"
+                        .into(),
+                ));
+            }
+            Some(other) => {
+                return Err(EngineError::InvalidModel(format!(
+                    "unet/config.json: addition_embed_type {other:?} is not supported (only \
+                     null or \"text_time\")"
+                )));
+            }
+        }
         if let Some(mid) = &config.mid_block_type
             && mid != "UNetMidBlock2DCrossAttn"
         {
@@ -153,6 +181,13 @@ impl UnetConfig {
             )));
         }
         Ok(config)
+    }
+
+    /// Width of the pooled text embedding the added conditioning takes (SDXL), if any.
+    pub fn pooled_text_dim(&self) -> Option<usize> {
+        let time = self.addition_time_embed_dim?;
+        self.projection_class_embeddings_input_dim?
+            .checked_sub(ADD_TIME_IDS * time)
     }
 
     fn heads(&self, level: usize) -> usize {
@@ -169,6 +204,18 @@ impl UnetConfig {
     }
 }
 
+/// SDXL's size and crop ids: original height and width, crop top and left, target height and
+/// width.
+pub const ADD_TIME_IDS: usize = 6;
+
+/// SDXL's added conditioning of one batch row: the pooled text embedding and the six ids.
+pub struct AddedConditioning {
+    /// `[batch, pooled]`.
+    pub text_embeds: Tensor<2>,
+    /// One row of ids per batch row.
+    pub time_ids: Vec<[f32; ADD_TIME_IDS]>,
+}
+
 struct Level {
     resnets: Vec<ResnetBlock>,
     attentions: Vec<SpatialTransformer>,
@@ -182,6 +229,8 @@ pub struct Unet {
     conv_in: Conv2d,
     time_linear_1: Linear,
     time_linear_2: Linear,
+    /// SDXL's `add_embedding` (`linear_1`, `linear_2`).
+    add_embedding: Option<(Linear, Linear)>,
     down: Vec<Level>,
     mid_resnets: [ResnetBlock; 2],
     mid_attention: SpatialTransformer,
@@ -327,6 +376,13 @@ impl Unet {
             conv_in: Conv2d::load(scope, "conv_in", [config.in_channels, c0, 3], 1, device)?,
             time_linear_1: Linear::torch(scope, "time_embedding.linear_1", c0, temb, device)?,
             time_linear_2: Linear::torch(scope, "time_embedding.linear_2", temb, temb, device)?,
+            add_embedding: match config.projection_class_embeddings_input_dim {
+                Some(d_in) if config.addition_embed_type.is_some() => Some((
+                    Linear::torch(scope, "add_embedding.linear_1", d_in, temb, device)?,
+                    Linear::torch(scope, "add_embedding.linear_2", temb, temb, device)?,
+                )),
+                _ => None,
+            },
             down,
             mid_resnets,
             mid_attention,
@@ -343,36 +399,72 @@ impl Unet {
         &self.config
     }
 
-    /// `get_timestep_embedding`: sinusoidal features of `timestep` for a batch of `batch`.
-    fn time_features(&self, timestep: f32, batch: usize) -> Tensor<2> {
-        let dim = self.config.block_out_channels[0];
+    /// `get_timestep_embedding`: sinusoidal features of each of `values`, `[n, dim]`.
+    fn sinusoids(&self, values: &[f32], dim: usize) -> Tensor<2> {
         let half = dim / 2;
         let max_period = 10_000f32;
-        let freqs: Vec<f32> = (0..half)
+        let exponents: Vec<f32> = (0..half)
             .map(|i| {
                 let exponent =
                     -max_period.ln() * i as f32 / (half as f32 - self.config.freq_shift as f32);
-                timestep * exponent.exp()
+                exponent.exp()
             })
             .collect();
-        let (sin, cos): (Vec<f32>, Vec<f32>) = freqs.iter().map(|a| (a.sin(), a.cos())).unzip();
-        let mut row = if self.config.flip_sin_to_cos {
-            [cos, sin].concat()
-        } else {
-            [sin, cos].concat()
-        };
-        row.resize(dim, 0.0);
-        let values: Vec<f32> = (0..batch).flat_map(|_| row.iter().copied()).collect();
-        Tensor::from_data(TensorData::new(values, [batch, dim]), &self.device)
+        let rows: Vec<f32> = values
+            .iter()
+            .flat_map(|&value| {
+                let (sin, cos): (Vec<f32>, Vec<f32>) = exponents
+                    .iter()
+                    .map(|e| {
+                        let a = value * e;
+                        (a.sin(), a.cos())
+                    })
+                    .unzip();
+                let mut row = if self.config.flip_sin_to_cos {
+                    [cos, sin].concat()
+                } else {
+                    [sin, cos].concat()
+                };
+                row.resize(dim, 0.0);
+                row
+            })
+            .collect();
+        Tensor::from_data(TensorData::new(rows, [values.len(), dim]), &self.device)
     }
 
     /// Predicts the noise in `sample` `[b, in, h, w]` at `timestep`, conditioned on
     /// `context` `[b, n, cross_dim]`.
     pub fn forward(&self, sample: Tensor<4>, timestep: f32, context: &Tensor<3>) -> Tensor<4> {
+        self.forward_added(sample, timestep, context, None)
+    }
+
+    /// [`Unet::forward`] with SDXL's added conditioning (`added_cond_kwargs`), which a
+    /// `text_time` UNet needs and any other ignores.
+    pub fn forward_added(
+        &self,
+        sample: Tensor<4>,
+        timestep: f32,
+        context: &Tensor<3>,
+        added: Option<&AddedConditioning>,
+    ) -> Tensor<4> {
         let [b, _, _, _] = sample.dims();
-        let temb = self.time_linear_2.forward(silu(
-            self.time_linear_1.forward(self.time_features(timestep, b)),
+        let c0 = self.config.block_out_channels[0];
+        let mut temb = self.time_linear_2.forward(silu(
+            self.time_linear_1
+                .forward(self.sinusoids(&vec![timestep; b], c0)),
         ));
+        if let (Some((linear_1, linear_2)), Some(added), Some(dim)) = (
+            &self.add_embedding,
+            added,
+            self.config.addition_time_embed_dim,
+        ) {
+            let ids: Vec<f32> = added.time_ids.iter().flatten().copied().collect();
+            let time_embeds = self
+                .sinusoids(&ids, dim)
+                .reshape([added.time_ids.len(), ADD_TIME_IDS * dim]);
+            let embeds = Tensor::cat(vec![added.text_embeds.clone(), time_embeds], 1);
+            temb = temb + linear_2.forward(silu(linear_1.forward(embeds)));
+        }
         let mut x = self.conv_in.forward(sample);
         let mut skips = vec![x.clone()];
         for level in &self.down {

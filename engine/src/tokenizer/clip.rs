@@ -26,6 +26,9 @@ pub struct ClipTokenizer {
     byte_to_char: [char; 256],
     bos: u32,
     eos: u32,
+    /// The padding token: `eos` unless `tokenizer_config.json` names another (SDXL's second
+    /// tokenizer pads with `!`).
+    pad: u32,
     /// Id to token, for Compel's punctuation-aware chunk splitting.
     pieces: HashMap<u32, String>,
 }
@@ -77,7 +80,37 @@ impl ClipTokenizer {
             byte_to_char: bytes_to_unicode(),
             bos,
             eos,
+            pad: eos,
         })
+    }
+
+    /// The tokenizer padding with `pad_token` from `tokenizer_config.json` (a string or an
+    /// added-token object with `content`); absent, it pads with the end-of-text token.
+    pub fn with_config(mut self, tokenizer_config_json: Option<&str>) -> Result<Self> {
+        let Some(text) = tokenizer_config_json else {
+            return Ok(self);
+        };
+        let config: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| EngineError::json("tokenizer_config.json", e))?;
+        let token = match config.get("pad_token") {
+            Some(serde_json::Value::String(token)) => Some(token.as_str()),
+            Some(serde_json::Value::Object(added)) => {
+                added.get("content").and_then(serde_json::Value::as_str)
+            }
+            _ => None,
+        };
+        if let Some(token) = token {
+            self.pad = match token {
+                END => self.eos,
+                START => self.bos,
+                other => self.bpe.id(other).ok_or_else(|| {
+                    EngineError::InvalidModel(format!(
+                        "tokenizer_config.json: pad_token {other:?} is not in the vocabulary"
+                    ))
+                })?,
+            };
+        }
+        Ok(self)
     }
 
     /// The start-of-text token.
@@ -85,9 +118,14 @@ impl ClipTokenizer {
         self.bos
     }
 
-    /// The end-of-text token, also used for padding by Stable Diffusion 1.x.
+    /// The end-of-text token.
     pub fn eos(&self) -> u32 {
         self.eos
+    }
+
+    /// The padding token (the end-of-text token for Stable Diffusion 1.x).
+    pub fn pad(&self) -> u32 {
+        self.pad
     }
 
     /// The vocabulary entry of `id` (`</w>` marks a word's end).
