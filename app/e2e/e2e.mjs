@@ -84,6 +84,25 @@ await test('a relay serving a tampered image turns the verdict red', async () =>
   }
 });
 
+await test('an SDXL task and a LoRA task are created and verify green', async () => {
+  await createAndWait(page, 'sd', async () => {
+    await page.locator('input[name=model]').fill('sdxl-tiny');
+    await fillTinySd(page, 'a cat on the beach under sunset, (mountains)1.2', { images: 1 });
+  });
+  let v = await verdict(page);
+  if (v !== 'verified') throw new Error(`SDXL verdict ${v}: ${await page.getByTestId('verdict').textContent()}`);
+  await shot('05-sdxl-verified');
+  await createAndWait(page, 'sd', async () => {
+    await page.locator('input[name=model]').fill('sd-tiny');
+    await fillTinySd(page, 'oil painting of castle', { images: 1 });
+    await page.locator('input[name="lora.model"]').fill('lora-tiny');
+    await page.locator('input[name="lora.weight"]').fill('50');
+  });
+  v = await verdict(page);
+  if (v !== 'verified') throw new Error(`LoRA verdict ${v}: ${await page.getByTestId('verdict').textContent()}`);
+  await shot('06-lora-verified');
+});
+
 await test('a Qwen2 LLM task is created and verifies green', async () => {
   await createAndWait(page, 'llm', async () => {
     await page.locator('input[name=llm-model]').fill('qwen2-tiny');
@@ -94,7 +113,7 @@ await test('a Qwen2 LLM task is created and verifies green', async () => {
   const v = await verdict(page);
   if (v !== 'verified') throw new Error(`verdict ${v}: ${await page.getByTestId('verdict').textContent()}`);
   await page.getByTestId('llm-text').waitFor();
-  await shot('05-llm-verified');
+  await shot('07-llm-verified');
 });
 
 await test('my tasks and the network page list what happened', async () => {
@@ -102,13 +121,13 @@ await test('my tasks and the network page list what happened', async () => {
   await page.getByTestId('my-tasks').waitFor({ timeout: 30000 });
   const rows = await page.locator('[data-testid=my-tasks] tbody tr').count();
   if (rows < 2) throw new Error(`${rows} tasks listed`);
-  await shot('06-my-tasks');
+  await shot('08-my-tasks');
   await page.goto(`${APP_URL}/#/network`);
   await page.getByTestId('nodes').waitFor({ timeout: 30000 });
   const nodes = await page.locator('[data-testid=node-row]').count();
   if (nodes !== 3) throw new Error(`${nodes} nodes listed`);
   await page.getByTestId('chart').waitFor();
-  await shot('07-network');
+  await shot('09-network');
 });
 
 await test('the layout works on a phone', async () => {
@@ -117,11 +136,11 @@ await test('the layout works on a phone', async () => {
   watch(p);
   await connectDevWallet(p);
   const overflow = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-  await shot('08-phone-create', p);
+  await shot('10-phone-create', p);
   if (sdTask) {
     await p.goto(`${APP_URL}/#/task/${sdTask}`);
     await p.locator('[data-testid=verdict]').waitFor({ timeout: 120000 });
-    await shot('09-phone-task', p);
+    await shot('11-phone-task', p);
   }
   await phone.close();
   if (overflow > 2) throw new Error(`the page is ${overflow}px wider than a phone screen`);

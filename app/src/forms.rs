@@ -43,7 +43,16 @@ pub struct SdForm {
     pub fee: String,
     /// Minimum GPU memory in GB.
     pub min_vram: String,
+    /// The LoRA's model name (blank: none).
+    pub lora_model: String,
+    /// The LoRA's weight file inside its model.
+    pub lora_weight_file: String,
+    /// The LoRA's strength, 1 to 100 (%).
+    pub lora_weight: String,
 }
+
+/// The weight file diffusers writes for a LoRA, and the form's default.
+pub const LORA_WEIGHT_FILE: &str = "pytorch_lora_weights.safetensors";
 
 impl Default for SdForm {
     /// Defaults sized for the devnet's tiny CPU model: small images, few steps.
@@ -61,6 +70,9 @@ impl Default for SdForm {
             scheduler: SCHEDULERS[0].into(),
             fee: "1".into(),
             min_vram: "1".into(),
+            lora_model: String::new(),
+            lora_weight_file: LORA_WEIGHT_FILE.into(),
+            lora_weight: "100".into(),
         }
     }
 }
@@ -207,7 +219,15 @@ pub fn build_sd(form: &SdForm) -> Result<Order, FormErrors> {
         ));
     }
     let fee = fee(&mut errors, &form.fee);
-    let args = json!({
+    let lora = (!form.lora_model.trim().is_empty()).then(|| {
+        let weight = float(&mut errors, "lora.weight", &form.lora_weight);
+        json!({
+            "model": form.lora_model.trim(),
+            "weight_file_name": form.lora_weight_file.trim(),
+            "weight": weight
+        })
+    });
+    let mut args = json!({
         "version": "2.5.0",
         "base_model": {"name": form.model.trim(), "variant": null},
         "prompt": form.prompt,
@@ -223,6 +243,9 @@ pub fn build_sd(form: &SdForm) -> Result<Order, FormErrors> {
         },
         "scheduler": {"method": form.scheduler, "args": null}
     });
+    if let Some(lora) = lora {
+        args["lora"] = lora;
+    }
     let bytes = serde_json::to_vec_pretty(&args).unwrap_or_default();
     if let Err(e) = SdTaskArgs::parse(&bytes) {
         for error in args_errors(e) {
@@ -352,6 +375,31 @@ mod tests {
     }
 
     #[test]
+    fn a_lora_goes_into_the_arguments_only_when_named() {
+        let plain = SdTaskArgs::parse(&build_sd(&SdForm::default()).unwrap().args).unwrap();
+        assert!(plain.lora.is_none());
+        let form = SdForm {
+            lora_model: "lora-tiny".into(),
+            lora_weight: "50".into(),
+            ..SdForm::default()
+        };
+        let args = SdTaskArgs::parse(&build_sd(&form).unwrap().args).unwrap();
+        let lora = args.lora.unwrap();
+        assert_eq!(
+            (lora.model.as_str(), lora.weight_file_name.as_str()),
+            ("lora-tiny", LORA_WEIGHT_FILE)
+        );
+        assert_eq!(lora.weight_fraction(), 0.5);
+        let form = SdForm {
+            lora_model: "lora-tiny".into(),
+            lora_weight: "500".into(),
+            ..SdForm::default()
+        };
+        let errors = build_sd(&form).unwrap_err();
+        assert!(error_for(&errors, "lora.weight").is_some(), "{errors:?}");
+    }
+
+    #[test]
     fn sd_form_errors_name_their_fields() {
         let form = SdForm {
             steps: "500".into(),
@@ -414,6 +462,9 @@ mod tests {
             ..LlmForm::default()
         };
         let errors = build_llm(&form, Some(&gpu)).unwrap_err();
-        assert!(error_for(&errors, "generation_config.min_p").is_some(), "{errors:?}");
+        assert!(
+            error_for(&errors, "generation_config.min_p").is_some(),
+            "{errors:?}"
+        );
     }
 }

@@ -26,8 +26,9 @@ use worker_wasm::node::fault::Fault;
 use crate::requester::{DevRequester, FileHost};
 
 /// The models the devnet's relay serves: folder names under `shared/reference`.
-pub const MODELS: [&str; 6] = [
+pub const MODELS: [&str; 7] = [
     "sd-tiny",
+    "sdxl-tiny",
     "lora-tiny",
     "gpt2-tiny",
     "llama-tiny",

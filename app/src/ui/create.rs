@@ -229,6 +229,21 @@ fn SdFields(
             </label>
             {text_input(form, "Minimum GPU memory (GB)", "min_vram", errors, "number", |f| f.min_vram.clone(), |f, v| f.min_vram = v)}
             {text_input(form, "Fee (CNX)", "fee", errors, "text", |f| f.fee.clone(), |f, v| f.fee = v)}
+            <label class="field wide">
+                <span>"LoRA (blank: none)"</span>
+                <input list="lora-models" name="lora.model" data-field="lora.model"
+                       prop:value=move || form.with(|f| f.lora_model.clone())
+                       on:input=move |ev| form.update(|f| f.lora_model = event_target_value(&ev))/>
+                <datalist id="lora-models">
+                    {move || models.get().into_iter()
+                        .filter(|(_, layout)| *layout == Layout::Lora)
+                        .map(|(name, _)| view! { <option value=name/> })
+                        .collect_view()}
+                </datalist>
+                <FieldError errors=errors field="lora.model"/>
+            </label>
+            {text_input(form, "LoRA weight file", "lora.weight_file_name", errors, "text", |f| f.lora_weight_file.clone(), |f, v| f.lora_weight_file = v)}
+            {text_input(form, "LoRA strength (%)", "lora.weight", errors, "number", |f| f.lora_weight.clone(), |f, v| f.lora_weight = v)}
         </div>
     }
 }

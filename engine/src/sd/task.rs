@@ -55,6 +55,14 @@ impl Settings {
                 "is not supported by this engine",
             ))
         };
+        if args.task_config.safety_checker {
+            // Ignoring it would hand back images the requester asked to have screened.
+            return Err(EngineError::argument(
+                "task_config.safety_checker",
+                "no safety classifier runs on this engine; the task is refused rather than \
+                 served unscreened (ask for false)",
+            ));
+        }
         if args.controlnet.as_ref().is_some_and(|c| !c.is_null()) {
             return unsupported("controlnet");
         }
@@ -138,5 +146,30 @@ impl Settings {
                 SchedulerMethod::Lcm => SchedulerKind::Lcm,
             },
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(task_config: &str) -> SdTaskArgs {
+        SdTaskArgs::parse(
+            format!(
+                r#"{{"version": "2.5.0", "base_model": {{"name": "sd-tiny"}}, "prompt": "a cat",
+                "task_config": {task_config}}}"#
+            )
+            .as_bytes(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_safety_checker_request_is_refused_by_name_not_ignored() {
+        let error = Settings::from_args(&args(r#"{"seed": 1, "safety_checker": true}"#))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("task_config.safety_checker"), "{error}");
+        Settings::from_args(&args(r#"{"seed": 1, "safety_checker": false}"#)).unwrap();
     }
 }
