@@ -22,6 +22,34 @@ pub const FALLBACK_TEMPLATE: &str = "{% for message in messages %}{{ message['ro
 /// of thousands of messages.
 pub const TEMPLATE_FUEL: u64 = 20_000_000;
 
+/// Most bytes one render may write. Fuel counts instructions, and one instruction can
+/// print a sequence of 100 million items (minijinja's repeat limit): `{{ ['']*10**8 }}` took
+/// seconds and gigabytes before this bound. No model's context holds a prompt this long.
+pub const TEMPLATE_OUTPUT_LIMIT: usize = 8 << 20;
+
+/// A writer that fails once more than [`TEMPLATE_OUTPUT_LIMIT`] bytes were written, which
+/// ends the render.
+#[derive(Default)]
+struct Bounded {
+    bytes: Vec<u8>,
+    overflowed: bool,
+}
+
+impl std::io::Write for Bounded {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        if self.bytes.len() + bytes.len() > TEMPLATE_OUTPUT_LIMIT {
+            self.overflowed = true;
+            return Err(std::io::Error::other("output limit"));
+        }
+        self.bytes.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// A model's chat template with the special tokens it may refer to.
 #[derive(Clone, Debug)]
 pub struct ChatTemplate {
@@ -127,16 +155,29 @@ impl ChatTemplate {
         env.add_filter("tojson", python_tojson);
         env.add_template("chat", &self.source)
             .map_err(|e| EngineError::Template(e.to_string()))?;
+        let mut out = Bounded::default();
         env.get_template("chat")
             .and_then(|template| {
-                template.render(context! {
-                    messages => Value::from(minijinja::value::Serde(messages)),
-                    add_generation_prompt => add_generation_prompt,
-                    bos_token => &self.bos_token,
-                    eos_token => &self.eos_token,
-                })
+                template
+                    .render_captured_to(
+                        context! {
+                            messages => Value::from(minijinja::value::Serde(messages)),
+                            add_generation_prompt => add_generation_prompt,
+                            bos_token => &self.bos_token,
+                            eos_token => &self.eos_token,
+                        },
+                        &mut out,
+                    )
+                    .map(drop)
             })
-            .map_err(|e| EngineError::Template(e.to_string()))
+            .map_err(|e| {
+                EngineError::Template(if out.overflowed {
+                    format!("the rendered prompt exceeds {TEMPLATE_OUTPUT_LIMIT} bytes")
+                } else {
+                    e.to_string()
+                })
+            })?;
+        String::from_utf8(out.bytes).map_err(|e| EngineError::Template(e.to_string()))
     }
 }
 
@@ -244,6 +285,23 @@ mod tests {
             .render(&[msg("user", "a")], true)
             .unwrap_err();
         assert!(full.to_string().contains("fuel"), "{full}");
+    }
+
+    #[test]
+    fn printing_a_hundred_million_items_stops_at_the_output_limit() {
+        // Found by re-fuzzing `chat_template` after the fuel fix (15 hangs of this shape, 2 to
+        // 8 s each): one instruction prints a 10-million-item sequence.
+        let started = std::time::Instant::now();
+        let error = ChatTemplate::from_model_files(
+            Some("{{ ['', '']*3333332*3 }}{{ ['ab']*100000000 }}"),
+            None,
+        )
+        .unwrap()
+        .render(&[msg("user", "a")], true)
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("exceeds"), "{error}");
+        assert!(started.elapsed().as_secs() < 10, "{:?}", started.elapsed());
     }
 
     #[test]
