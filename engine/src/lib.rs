@@ -1,4 +1,5 @@
-//! Tessera's inference engine: Stable Diffusion 1.x and GPT-2 on Burn.
+//! Tessera's inference engine on Burn: Stable Diffusion 1.x and SDXL (with LoRAs), GPT-2 and
+//! the Llama family (Llama, Qwen2, Qwen3).
 //!
 //! One code base for the browser (WebGPU through wgpu, or the pure-Rust CPU backend in
 //! wasm) and native nodes (wgpu, CUDA or CPU). Model code never names a backend: tensors
