@@ -14,13 +14,20 @@ use safetensors::{Dtype, SafeTensors, tensor::TensorInfo};
 use crate::error::{EngineError, Result};
 
 /// One safetensors file in memory (owned, or borrowed from the caller so that loading a
-/// multi-gigabyte checkpoint does not hold two copies of it), with its header parsed.
+/// multi-gigabyte checkpoint does not hold two copies of it), with its header parsed; or
+/// the shards of one checkpoint ([`SafetensorsFile::from_shards`]) read as one file.
 pub struct SafetensorsFile<'a> {
     what: String,
+    parts: Vec<Part<'a>>,
+    /// Each tensor's part and header entry.
+    tensors: HashMap<String, (usize, TensorInfo)>,
+    metadata: HashMap<String, String>,
+}
+
+/// One file's bytes and where its data starts.
+struct Part<'a> {
     bytes: Cow<'a, [u8]>,
     data_start: usize,
-    tensors: HashMap<String, TensorInfo>,
-    metadata: HashMap<String, String>,
 }
 
 impl SafetensorsFile<'static> {
@@ -46,6 +53,37 @@ impl<'a> SafetensorsFile<'a> {
         Self::new(what.into(), Cow::Borrowed(bytes))
     }
 
+    /// The shards of one checkpoint (`model-00001-of-00002.safetensors`, ...: the files a
+    /// `model.safetensors.index.json` names), each `(name, bytes)`, read as one file. A tensor
+    /// in two shards is refused.
+    pub fn from_shards(what: impl Into<String>, shards: &[(&str, &'a [u8])]) -> Result<Self> {
+        let mut merged = Self {
+            what: what.into(),
+            parts: Vec::new(),
+            tensors: HashMap::new(),
+            metadata: HashMap::new(),
+        };
+        for (name, bytes) in shards {
+            let shard = Self::new((*name).to_owned(), Cow::Borrowed(*bytes))?;
+            let offset = merged.parts.len();
+            for (tensor, (part, info)) in shard.tensors {
+                if merged.tensors.contains_key(&tensor) {
+                    return Err(EngineError::BadTensor {
+                        what: merged.what.clone(),
+                        name: tensor,
+                        message: format!("is in more than one shard (again in {name})"),
+                    });
+                }
+                merged.tensors.insert(tensor, (offset + part, info));
+            }
+            for (key, value) in shard.metadata {
+                merged.metadata.entry(key).or_insert(value);
+            }
+            merged.parts.extend(shard.parts);
+        }
+        Ok(merged)
+    }
+
     fn new(what: String, bytes: Cow<'a, [u8]>) -> Result<Self> {
         let (header_len, metadata) =
             SafeTensors::read_metadata(&bytes).map_err(|error| EngineError::Safetensors {
@@ -53,15 +91,15 @@ impl<'a> SafetensorsFile<'a> {
                 message: error.to_string(),
             })?;
         let data_start = 8 + header_len;
-        let tensors: HashMap<String, TensorInfo> = metadata
+        let tensors: HashMap<String, (usize, TensorInfo)> = metadata
             .tensors()
             .into_iter()
-            .map(|(name, info)| (name, info.clone()))
+            .map(|(name, info)| (name, (0, info.clone())))
             .collect();
         let text = metadata.metadata().clone().unwrap_or_default();
         if let Some((name, _)) = tensors
             .iter()
-            .find(|(_, info)| data_start + info.data_offsets.1 > bytes.len())
+            .find(|(_, (_, info))| data_start + info.data_offsets.1 > bytes.len())
         {
             return Err(EngineError::BadTensor {
                 what,
@@ -71,8 +109,7 @@ impl<'a> SafetensorsFile<'a> {
         }
         Ok(Self {
             what,
-            bytes,
-            data_start,
+            parts: vec![Part { bytes, data_start }],
             tensors,
             metadata: text,
         })
@@ -105,9 +142,10 @@ impl<'a> SafetensorsFile<'a> {
 
     /// Tensor `name` as `f32` values in row-major order, with its shape.
     pub fn read_f32(&self, name: &str) -> Result<(Vec<f32>, Vec<usize>)> {
-        let info = self.info(name)?;
+        let (part, info) = self.entry(name)?;
         let (start, end) = info.data_offsets;
-        let raw = &self.bytes[self.data_start + start..self.data_start + end];
+        let Part { bytes, data_start } = &self.parts[*part];
+        let raw = &bytes[data_start + start..data_start + end];
         let values: Vec<f32> = match info.dtype {
             Dtype::F32 => raw
                 .chunks_exact(4)
@@ -172,6 +210,10 @@ impl<'a> SafetensorsFile<'a> {
     }
 
     fn info(&self, name: &str) -> Result<&TensorInfo> {
+        self.entry(name).map(|(_, info)| info)
+    }
+
+    fn entry(&self, name: &str) -> Result<&(usize, TensorInfo)> {
         self.tensors
             .get(name)
             .ok_or_else(|| EngineError::MissingTensor {

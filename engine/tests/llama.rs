@@ -142,3 +142,97 @@ fn seeded_sampling_matches_torchs_generator_token_for_token() {
     }
     assert_eq!(checked, 3, "one sampled case per architecture");
 }
+
+/// `qwen2-tiny` rewritten as a sharded checkpoint in a fresh folder: its tensors split over
+/// two files and `model.safetensors.index.json`, the other files copied.
+fn sharded_copy(index_extra: &[(&str, &str)]) -> std::path::PathBuf {
+    use safetensors::SafeTensors;
+    let source = locate::reference("qwen2-tiny");
+    let dir = std::env::temp_dir().join(format!(
+        "tessera-sharded-{}-{}",
+        std::process::id(),
+        index_extra.len()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for entry in std::fs::read_dir(&source).unwrap() {
+        let path = entry.unwrap().path();
+        if path.file_name().unwrap() != "model.safetensors" {
+            std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    let bytes = std::fs::read(source.join("model.safetensors")).unwrap();
+    let file = SafeTensors::deserialize(&bytes).unwrap();
+    let mut names: Vec<String> = file.names().into_iter().map(str::to_owned).collect();
+    names.sort();
+    let mut map = serde_json::Map::new();
+    for (shard, part) in [(1, 0), (2, 1)] {
+        let shard_name = format!("model-0000{shard}-of-00002.safetensors");
+        let mine: Vec<(String, safetensors::tensor::TensorView<'_>)> = names
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % 2 == part)
+            .map(|(_, name)| (name.clone(), file.tensor(name).unwrap()))
+            .collect();
+        for (name, _) in &mine {
+            map.insert(name.clone(), shard_name.clone().into());
+        }
+        let data = safetensors::serialize(mine, None).unwrap();
+        std::fs::write(dir.join(&shard_name), data).unwrap();
+    }
+    for (tensor, shard) in index_extra {
+        map.insert((*tensor).into(), (*shard).into());
+    }
+    let index = serde_json::json!({"metadata": {"total_size": bytes.len()}, "weight_map": map});
+    std::fs::write(
+        dir.join("model.safetensors.index.json"),
+        serde_json::to_vec_pretty(&index).unwrap(),
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn a_sharded_checkpoint_generates_what_the_single_file_does() {
+    let device = common::device();
+    let dir = sharded_copy(&[]);
+    let files = LlmFiles::read_dir(&dir).unwrap();
+    assert_eq!(files.weights.len(), 2, "two shards read");
+    let sharded = LanguageModel::load(&files, &device).unwrap();
+    let single = &models()["qwen2-tiny"];
+    let case = cases()
+        .into_iter()
+        .find(|c| c["arch"] == "qwen2" && !is_sampled(c))
+        .unwrap();
+    let args = LlmTaskArgs::parse(case["task"].to_string().as_bytes()).unwrap();
+    let a = pollster::block_on(sharded.generate(&args, |_, _| {})).unwrap();
+    let b = pollster::block_on(single.generate(&args, |_, _| {})).unwrap();
+    assert_eq!(a.new_ids, b.new_ids);
+    assert_eq!(a.new_ids, ids(&case["new_ids"]));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn an_index_naming_a_missing_tensor_or_shard_is_refused_by_name() {
+    let device = common::device();
+    let dir = sharded_copy(&[(
+        "model.layers.9.mlp.up_proj.weight",
+        "model-00001-of-00002.safetensors",
+    )]);
+    let error = LanguageModel::load(&LlmFiles::read_dir(&dir).unwrap(), &device)
+        .err()
+        .expect("a tensor the shards lack is refused")
+        .to_string();
+    assert!(
+        error.contains("model.layers.9.mlp.up_proj.weight"),
+        "{error}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+    let dir = sharded_copy(&[("x", "model-00003-of-00002.safetensors"), ("y", "z")]);
+    let error = LlmFiles::read_dir(&dir)
+        .err()
+        .expect("a shard that is not a .safetensors file is refused")
+        .to_string();
+    assert!(error.contains("\"z\""), "{error}");
+    std::fs::remove_dir_all(dir).unwrap();
+}

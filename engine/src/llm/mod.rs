@@ -15,7 +15,7 @@ mod sampling;
 mod task;
 
 pub use cache::KvCache;
-pub use chat::{ChatTemplate, FALLBACK_TEMPLATE, TEMPLATE_FUEL};
+pub use chat::{ChatTemplate, FALLBACK_TEMPLATE, TEMPLATE_FUEL, TEMPLATE_OUTPUT_LIMIT};
 pub use gpt2::{Gpt2, Gpt2Config};
 pub use llama::{Family, Llama, LlamaConfig, RopeScaling};
 pub use sampling::SamplingConfig;
@@ -38,8 +38,11 @@ use crate::weights::SafetensorsFile;
 pub struct LlmFiles {
     /// `config.json`.
     pub config_json: String,
-    /// `model.safetensors`.
-    pub weights: Vec<u8>,
+    /// The weight files by name: `model.safetensors`, or the shards
+    /// `model.safetensors.index.json` maps the tensors to (7B checkpoints and up), in order.
+    pub weights: Vec<(String, Vec<u8>)>,
+    /// `model.safetensors.index.json`'s tensor-to-shard map, when sharded.
+    pub weight_map: Option<std::collections::BTreeMap<String, String>>,
     /// `tokenizer.json`, preferred over `vocab.json` + `merges.txt` when present.
     pub tokenizer_json: Option<String>,
     /// `vocab.json`.
@@ -57,9 +60,38 @@ pub struct LlmFiles {
 impl LlmFiles {
     /// Reads the model from `files`; optional files may be absent.
     pub fn read(files: &(impl ModelFiles + ?Sized)) -> Result<Self> {
+        let weight_map = files
+            .text(WEIGHT_INDEX)?
+            .map(|text| {
+                serde_json::from_str::<WeightIndex>(&text)
+                    .map_err(|e| EngineError::json(WEIGHT_INDEX, e))
+                    .map(|index| index.weight_map)
+            })
+            .transpose()?;
+        let names: Vec<String> = match &weight_map {
+            None => vec!["model.safetensors".to_owned()],
+            Some(map) => {
+                let mut names: Vec<String> = map.values().cloned().collect();
+                names.sort();
+                names.dedup();
+                if let Some(bad) = names.iter().find(|name| {
+                    name.contains('/') || name.contains('\\') || !name.ends_with(".safetensors")
+                }) {
+                    return Err(EngineError::InvalidModel(format!(
+                        "{WEIGHT_INDEX}: shard {bad:?} is not a .safetensors file beside it"
+                    )));
+                }
+                names
+            }
+        };
+        let weights = names
+            .into_iter()
+            .map(|name| files.required(&name).map(|bytes| (name, bytes)))
+            .collect::<Result<Vec<_>>>()?;
         Ok(Self {
             config_json: files.required_text("config.json")?,
-            weights: files.required("model.safetensors")?,
+            weights,
+            weight_map,
             tokenizer_json: files.text("tokenizer.json")?,
             vocab_json: files.text("vocab.json")?,
             merges_txt: files.text("merges.txt")?,
@@ -184,6 +216,14 @@ pub struct Completion {
     pub prompt_logits: Vec<f32>,
 }
 
+/// The index of a sharded transformers checkpoint.
+const WEIGHT_INDEX: &str = "model.safetensors.index.json";
+
+#[derive(Deserialize)]
+struct WeightIndex {
+    weight_map: std::collections::BTreeMap<String, String>,
+}
+
 #[derive(Deserialize)]
 struct EosField {
     #[serde(default)]
@@ -230,7 +270,26 @@ impl LanguageModel {
             Some(OneOrMany::Many(ids)) => ids,
             None => config.eos_token_ids(),
         };
-        let weights = SafetensorsFile::from_slice("model.safetensors", &files.weights)?;
+        let shards: Vec<(&str, &[u8])> = files
+            .weights
+            .iter()
+            .map(|(name, bytes)| (name.as_str(), bytes.as_slice()))
+            .collect();
+        let weights = match shards.as_slice() {
+            [(name, bytes)] => SafetensorsFile::from_slice(*name, bytes)?,
+            _ => SafetensorsFile::from_shards(WEIGHT_INDEX, &shards)?,
+        };
+        if let Some((tensor, shard)) = files
+            .weight_map
+            .iter()
+            .flatten()
+            .find(|(tensor, _)| !weights.contains(tensor))
+        {
+            return Err(EngineError::MissingTensor {
+                what: shard.clone(),
+                name: tensor.clone(),
+            });
+        }
         let decoder = match config {
             ModelConfig::Gpt2(config) => Decoder::Gpt2(Gpt2::load(config, &weights, device)?),
             ModelConfig::Llama(config) => Decoder::Llama(Llama::load(config, &weights, device)?),
