@@ -236,3 +236,54 @@ fn an_index_naming_a_missing_tensor_or_shard_is_refused_by_name() {
     assert!(error.contains("\"z\""), "{error}");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// Real Qwen2 and Llama 3 `tokenizer.json` files split text with a `Split` regex (digits one
+/// or three at a time, case-insensitive contractions, newline runs) and Qwen2 normalizes to
+/// NFC: the tiny references use GPT-2's `ByteLevel` regex, so this checks the real
+/// pre-tokenizers on the tiny vocabularies against HF tokenizers' own output.
+#[test]
+fn real_qwen2_and_llama3_pre_tokenizers_split_as_hf_tokenizers_does() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/real_pre_tokenizers.json");
+    let data: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let texts: Vec<&str> = data["texts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    for (name, spec) in data["pre_tokenizers"].as_object().unwrap() {
+        let dir = locate::reference(spec["model"].as_str().unwrap());
+        let mut json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("tokenizer.json")).unwrap()).unwrap();
+        json["pre_tokenizer"] = serde_json::json!({"type": "Sequence", "pretokenizers": [
+            {"type": "Split", "pattern": {"Regex": spec["regex"]}, "behavior": "Isolated", "invert": false},
+            {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": false, "use_regex": false}
+        ]});
+        json["normalizer"] = if spec["nfc"] == true {
+            serde_json::json!({"type": "NFC"})
+        } else {
+            serde_json::Value::Null
+        };
+        let tokenizer =
+            engine::tokenizer::ByteLevelTokenizer::from_tokenizer_json(&json.to_string())
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+        for (text, expected) in texts.iter().zip(data["ids"][name].as_array().unwrap()) {
+            assert_eq!(
+                tokenizer.encode(text).unwrap(),
+                ids(expected),
+                "{name}: {text:?}"
+            );
+        }
+    }
+    // What the engine cannot split the same way is refused, not approximated.
+    let dir = locate::reference("qwen2-tiny");
+    let mut json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("tokenizer.json")).unwrap()).unwrap();
+    json["pre_tokenizer"] = serde_json::json!({"type": "Metaspace", "replacement": "▁"});
+    let error = engine::tokenizer::ByteLevelTokenizer::from_tokenizer_json(&json.to_string())
+        .err()
+        .expect("a Metaspace pre-tokenizer is refused")
+        .to_string();
+    assert!(error.contains("Metaspace"), "{error}");
+}

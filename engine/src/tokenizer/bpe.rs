@@ -87,6 +87,12 @@ pub(crate) struct TokenizerJson {
     pub(crate) model: TokenizerJsonModel,
     #[serde(default)]
     pub(crate) added_tokens: Vec<AddedToken>,
+    /// How text is split before BPE (`ByteLevel`, or `Split` then `ByteLevel`).
+    #[serde(default)]
+    pub(crate) pre_tokenizer: Option<serde_json::Value>,
+    /// How text is normalized first (`NFC` for Qwen2), if at all.
+    #[serde(default)]
+    pub(crate) normalizer: Option<serde_json::Value>,
 }
 
 /// `tokenizer.json`'s `model` section.
