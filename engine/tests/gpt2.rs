@@ -2,19 +2,11 @@
 
 mod common;
 
+use common::ids;
 use engine::llm::{LanguageModel, LlmFiles};
 use engine::task::llm_result_file;
 use engine::tokenizer::ByteLevelTokenizer;
 use verifier::args::LlmTaskArgs;
-
-fn ids(value: &serde_json::Value) -> Vec<u32> {
-    value
-        .as_array()
-        .expect("a list of ids")
-        .iter()
-        .map(|v| v.as_u64().expect("an id") as u32)
-        .collect()
-}
 
 fn cases() -> Vec<serde_json::Value> {
     let cases = locate::json("gpt2-cases.json");

@@ -6,18 +6,10 @@ mod common;
 
 use std::collections::HashMap;
 
+use common::ids;
 use engine::llm::{LanguageModel, LlmFiles};
 use engine::task::llm_result_file;
 use verifier::args::LlmTaskArgs;
-
-fn ids(value: &serde_json::Value) -> Vec<u32> {
-    value
-        .as_array()
-        .expect("a list of ids")
-        .iter()
-        .map(|v| v.as_u64().expect("an id") as u32)
-        .collect()
-}
 
 fn cases() -> Vec<serde_json::Value> {
     let cases = locate::json("llm-cases.json");
@@ -57,6 +49,21 @@ fn label(case: &serde_json::Value) -> String {
         "{} seed {} {}",
         case["arch"], case["task"]["seed"], case["task"]["generation_config"]
     )
+}
+
+/// The `0.json` the engine writes for `completion` is the case's, byte for byte.
+fn assert_result_file(
+    args: &LlmTaskArgs,
+    completion: &engine::llm::Completion,
+    case: &serde_json::Value,
+    what: &str,
+) {
+    let file = llm_result_file(&args.model, completion);
+    assert_eq!(
+        String::from_utf8(file).unwrap(),
+        case["result_json"].as_str().unwrap(),
+        "{what}: 0.json bytes"
+    );
 }
 
 #[test]
@@ -111,12 +118,7 @@ fn greedy_generation_matches_transformers_token_for_token() {
             case["text"].as_str().unwrap(),
             "{what}"
         );
-        let file = llm_result_file(&args.model, &completion);
-        assert_eq!(
-            String::from_utf8(file).unwrap(),
-            case["result_json"].as_str().unwrap(),
-            "{what}: 0.json bytes"
-        );
+        assert_result_file(&args, &completion, &case, &what);
         checked += 1;
     }
     assert_eq!(checked, 18, "six greedy cases per architecture");
@@ -132,12 +134,7 @@ fn seeded_sampling_matches_torchs_generator_token_for_token() {
         let completion =
             pollster::block_on(models[&args.model].generate(&args, |_, _| {})).unwrap();
         assert_eq!(completion.new_ids, ids(&case["new_ids"]), "{what}");
-        let file = llm_result_file(&args.model, &completion);
-        assert_eq!(
-            String::from_utf8(file).unwrap(),
-            case["result_json"].as_str().unwrap(),
-            "{what}: 0.json bytes"
-        );
+        assert_result_file(&args, &completion, &case, &what);
         checked += 1;
     }
     assert_eq!(checked, 3, "one sampled case per architecture");

@@ -17,31 +17,6 @@ use verifier::phash::PHash;
 
 const CASES: [&str; 2] = ["lora_full", "lora_half"];
 
-fn decode_png(bytes: &[u8], what: &str) -> RgbImage {
-    let decoder = png::Decoder::new(std::io::Cursor::new(bytes));
-    let mut reader = decoder.read_info().unwrap();
-    let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
-    let info = reader.next_frame(&mut pixels).unwrap();
-    assert_eq!(info.color_type, png::ColorType::Rgb, "{what}");
-    pixels.truncate(info.buffer_size());
-    RgbImage {
-        width: info.width as usize,
-        height: info.height as usize,
-        pixels,
-    }
-}
-
-fn mean_abs_diff(a: &RgbImage, b: &RgbImage) -> f64 {
-    assert_eq!((a.width, a.height), (b.width, b.height));
-    let total: u64 = a
-        .pixels
-        .iter()
-        .zip(&b.pixels)
-        .map(|(&x, &y)| u64::from(x.abs_diff(y)))
-        .sum();
-    total as f64 / a.pixels.len() as f64
-}
-
 fn case(name: &str) -> std::path::PathBuf {
     locate::reference("lora-cases").join(name)
 }
@@ -59,7 +34,7 @@ fn run_task(json: &[u8], lora: Option<&Path>) -> engine::Result<(RgbImage, PHash
     let (name, png) = &outcome.files[0];
     assert_eq!(name, "0.png");
     let hash = PHash(u64::from_be_bytes(outcome.score[..8].try_into().unwrap()));
-    Ok((decode_png(png, name), hash))
+    Ok((common::decode_png(png, name), hash))
 }
 
 #[test]
@@ -73,7 +48,7 @@ fn lora_tasks_match_the_reference_worker() {
         let task = Task::parse(&json).unwrap();
         assert_eq!(task.model_names(), ["sd-tiny", "lora-tiny"]);
         let (image, hash) = run_task(&json, Some(&lora_dir)).unwrap();
-        let reference = decode_png(&std::fs::read(dir.join("0.png")).unwrap(), name);
+        let reference = common::decode_png(&std::fs::read(dir.join("0.png")).unwrap(), name);
         let expected: PHash = std::fs::read_to_string(dir.join("phash.tsv"))
             .unwrap()
             .lines()
@@ -82,7 +57,7 @@ fn lora_tasks_match_the_reference_worker() {
             .parse()
             .unwrap();
         let bits = hash.distance(expected);
-        let mae = mean_abs_diff(&image, &reference);
+        let mae = common::mean_abs_diff(&image, &reference);
         report.push(format!(
             "{name}: pHash {hash} ({bits} bits off {expected}), mean abs diff {mae:.4}"
         ));
@@ -100,12 +75,12 @@ fn lora_tasks_match_the_reference_worker() {
     let (full, full_ref) = &images["lora_full"];
     let (half, half_ref) = &images["lora_half"];
     let pairs = [
-        ("lora_full vs lora_half", mean_abs_diff(full, half)),
-        ("lora_full vs base", mean_abs_diff(full, &base)),
-        ("lora_half vs base", mean_abs_diff(half, &base)),
+        ("lora_full vs lora_half", common::mean_abs_diff(full, half)),
+        ("lora_full vs base", common::mean_abs_diff(full, &base)),
+        ("lora_half vs base", common::mean_abs_diff(half, &base)),
         (
             "reference lora_full vs lora_half",
-            mean_abs_diff(full_ref, half_ref),
+            common::mean_abs_diff(full_ref, half_ref),
         ),
     ];
     for (what, mae) in pairs {
@@ -119,8 +94,8 @@ fn lora_tasks_match_the_reference_worker() {
         assert!(*mae > 0.5, "{what}: {mae}");
     }
     // Each of ours is nearer its own reference than the other case's.
-    assert!(mean_abs_diff(full, full_ref) < mean_abs_diff(full, half_ref));
-    assert!(mean_abs_diff(half, half_ref) < mean_abs_diff(half, full_ref));
+    assert!(common::mean_abs_diff(full, full_ref) < common::mean_abs_diff(full, half_ref));
+    assert!(common::mean_abs_diff(half, half_ref) < common::mean_abs_diff(half, full_ref));
 }
 
 #[test]

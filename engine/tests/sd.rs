@@ -3,37 +3,10 @@
 
 mod common;
 
-use std::path::Path;
-
-use engine::sd::{RgbImage, SdFiles, Settings, StableDiffusion};
+use engine::sd::{SdFiles, Settings, StableDiffusion};
 use engine::task::encode_png;
 use verifier::args::SdTaskArgs;
 use verifier::phash::PHash;
-
-fn read_png(path: &Path) -> RgbImage {
-    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
-    let mut reader = decoder.read_info().unwrap();
-    let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
-    let info = reader.next_frame(&mut pixels).unwrap();
-    assert_eq!(info.color_type, png::ColorType::Rgb, "{}", path.display());
-    pixels.truncate(info.buffer_size());
-    RgbImage {
-        width: info.width as usize,
-        height: info.height as usize,
-        pixels,
-    }
-}
-
-fn mean_abs_diff(a: &RgbImage, b: &RgbImage) -> f64 {
-    assert_eq!((a.width, a.height), (b.width, b.height));
-    let total: u64 = a
-        .pixels
-        .iter()
-        .zip(&b.pixels)
-        .map(|(&x, &y)| u64::from(x.abs_diff(y)))
-        .sum();
-    total as f64 / a.pixels.len() as f64
-}
 
 #[test]
 fn images_match_the_reference_worker() {
@@ -79,8 +52,10 @@ fn cases_match(cases: &str, model: &str) {
         assert_eq!(images.len(), settings.num_images);
         for (i, image) in images.iter().enumerate() {
             let name = case.file_name().unwrap().to_string_lossy().into_owned();
-            let reference = read_png(&case.join(format!("{i}.png")));
-            let mae = mean_abs_diff(image, &reference);
+            let path = case.join(format!("{i}.png"));
+            let reference =
+                common::decode_png(&std::fs::read(&path).unwrap(), &path.display().to_string());
+            let mae = common::mean_abs_diff(image, &reference);
             let png = encode_png(image).unwrap();
             let hash = verifier::phash::phash_bytes(&png).unwrap();
             let expected: PHash = expected_hashes[&(name.clone(), format!("{i}.png"))]

@@ -1,6 +1,9 @@
-//! The key/value cache of decoding and the causal mask, shared by every architecture.
+//! What every architecture's decoding shares: the key/value cache, the check of a forward
+//! pass's input, and the causal mask.
 
 use burn::tensor::{Bool, Device, Tensor, TensorData};
+
+use crate::error::{EngineError, Result};
 
 /// Keys and values of the positions seen so far, per layer (`[1, kv_heads, seen, head_dim]`).
 #[derive(Default)]
@@ -43,6 +46,33 @@ impl KvCache {
     pub(super) fn advance(&mut self, tokens: usize) {
         self.seen += tokens;
     }
+}
+
+/// Refuses a forward pass of `ids` after `past` cached positions that is empty, runs past the
+/// model's `positions`, or names a token outside its `vocab`.
+pub(super) fn check_input(ids: &[u32], past: usize, positions: usize, vocab: usize) -> Result<()> {
+    if ids.is_empty() {
+        return Err(EngineError::argument(
+            "messages",
+            "the prompt has no tokens",
+        ));
+    }
+    if past + ids.len() > positions {
+        return Err(EngineError::argument(
+            "generation_config.max_new_tokens",
+            format!(
+                "prompt and generation need {} positions, the model has {positions}",
+                past + ids.len()
+            ),
+        ));
+    }
+    if let Some(&bad) = ids.iter().find(|&&id| id as usize >= vocab) {
+        return Err(EngineError::argument(
+            "prompt",
+            format!("token id {bad} is outside the vocabulary"),
+        ));
+    }
+    Ok(())
 }
 
 /// `[1, 1, t, past + t]`: true where query `i` must not see key `j` (a later position).

@@ -182,14 +182,6 @@ impl ModelConfig {
         }
     }
 
-    /// The longest sequence (prompt and generation) the model takes.
-    pub fn max_positions(&self) -> usize {
-        match self {
-            Self::Gpt2(c) => c.n_positions,
-            Self::Llama(c) => c.max_position_embeddings,
-        }
-    }
-
     fn eos_token_ids(&self) -> Vec<u32> {
         match self {
             Self::Gpt2(c) => c.eos_token_id.into_iter().collect(),

@@ -57,11 +57,6 @@ impl<'a> Conditioner<'a> {
         })
     }
 
-    /// The conditioning of the empty prompt, one chunk (`[1, 77, hidden]`).
-    pub fn empty(&self) -> &Tensor<3> {
-        &self.empty
-    }
-
     /// `compel.build_conditioning_tensor(prompt)`: `[1, chunks * 77, hidden]`.
     pub fn encode(&self, text: &str) -> Result<Tensor<3>> {
         let mut fragments = prompt::parse(text);

@@ -328,11 +328,6 @@ impl StableDiffusion {
         })
     }
 
-    /// Whether this is an SDXL pipeline (two text encoders).
-    pub fn is_xl(&self) -> bool {
-        self.xl.is_some()
-    }
-
     /// The strength of the LoRA merged in, if any.
     pub fn lora_strength(&self) -> Option<f64> {
         self.lora_strength

@@ -6,8 +6,8 @@ use burn::tensor::{Bool, Device, Tensor, activation::softmax};
 
 pub use config::Gpt2Config;
 
-use super::cache::{KvCache, causal_mask};
-use crate::error::{EngineError, Result};
+use super::cache::{KvCache, causal_mask, check_input};
+use crate::error::Result;
 use crate::nn::{LayerNorm, Linear, Table, gelu_tanh};
 use crate::weights::{SafetensorsFile, Scope};
 
@@ -79,29 +79,8 @@ impl Gpt2 {
     pub fn forward(&self, ids: &[u32], cache: &mut KvCache) -> Result<Tensor<2>> {
         let past = cache.len();
         let t = ids.len();
-        if t == 0 {
-            return Err(EngineError::argument(
-                "messages",
-                "the prompt has no tokens",
-            ));
-        }
-        if past + t > self.config.n_positions {
-            return Err(EngineError::argument(
-                "generation_config.max_new_tokens",
-                format!(
-                    "prompt and generation need {} positions, the model has {}",
-                    past + t,
-                    self.config.n_positions
-                ),
-            ));
-        }
+        check_input(ids, past, self.config.n_positions, self.wte.rows())?;
         let c = self.config.n_embd;
-        if let Some(&bad) = ids.iter().find(|&&id| id as usize >= self.wte.rows()) {
-            return Err(EngineError::argument(
-                "prompt",
-                format!("token id {bad} is outside the vocabulary"),
-            ));
-        }
         let token_ids: Vec<i64> = ids.iter().map(|&id| i64::from(id)).collect();
         let positions = self
             .wpe

@@ -14,8 +14,8 @@ pub use config::{Family, LlamaConfig, RopeScaling};
 
 use burn::tensor::{Bool, Device, Tensor, activation::softmax};
 
-use super::cache::{KvCache, causal_mask};
-use crate::error::{EngineError, Result};
+use super::cache::{KvCache, causal_mask, check_input};
+use crate::error::Result;
 use crate::nn::{Linear, RmsNorm, Table, silu};
 use crate::weights::{SafetensorsFile, Scope};
 use rope::Rope;
@@ -123,31 +123,12 @@ impl Llama {
     pub fn forward(&self, ids: &[u32], cache: &mut KvCache) -> Result<Tensor<2>> {
         let past = cache.len();
         let t = ids.len();
-        if t == 0 {
-            return Err(EngineError::argument(
-                "messages",
-                "the prompt has no tokens",
-            ));
-        }
-        if past + t > self.config.max_position_embeddings {
-            return Err(EngineError::argument(
-                "generation_config.max_new_tokens",
-                format!(
-                    "prompt and generation need {} positions, the model has {}",
-                    past + t,
-                    self.config.max_position_embeddings
-                ),
-            ));
-        }
-        if let Some(&bad) = ids
-            .iter()
-            .find(|&&id| id as usize >= self.embed_tokens.rows())
-        {
-            return Err(EngineError::argument(
-                "prompt",
-                format!("token id {bad} is outside the vocabulary"),
-            ));
-        }
+        check_input(
+            ids,
+            past,
+            self.config.max_position_embeddings,
+            self.embed_tokens.rows(),
+        )?;
         let h = self.config.hidden_size;
         let token_ids: Vec<i64> = ids.iter().map(|&id| i64::from(id)).collect();
         let mut x = self
