@@ -3,7 +3,6 @@
 
 use alloy::primitives::U256;
 use alloy::primitives::utils::parse_ether;
-use contracts::requests;
 use requester::Order;
 use serde_json::{Map, Value, json};
 use verifier::args::{ArgsError, FieldError, LlmTaskArgs, SdTaskArgs};
@@ -247,27 +246,23 @@ pub fn build_sd(form: &SdForm) -> Result<Order, FormErrors> {
         args["lora"] = lora;
     }
     let bytes = serde_json::to_vec_pretty(&args).unwrap_or_default();
-    if let Err(e) = SdTaskArgs::parse(&bytes) {
-        for error in args_errors(e) {
+    let parsed = SdTaskArgs::parse(&bytes);
+    if let Err(e) = &parsed {
+        for error in args_errors(e.clone()) {
             if !errors.iter().any(|known| known.field == error.field) {
                 errors.push(error);
             }
         }
     }
-    if !errors.is_empty() {
-        return Err(errors);
+    match parsed {
+        Ok(parsed) if errors.is_empty() => Ok(Order::sd(
+            bytes,
+            &parsed,
+            u64::try_from(min_vram).unwrap_or(0),
+            fee,
+        )),
+        _ => Err(errors),
     }
-    let request = requests::sd_request(
-        &bytes,
-        form.model.trim(),
-        u64::try_from(images).unwrap_or(1),
-        u64::try_from(min_vram).unwrap_or(0),
-    );
-    Ok(Order {
-        args: bytes,
-        request,
-        fee,
-    })
 }
 
 /// Builds LLM task arguments and the request from the form, for the GPU group `gpu`
@@ -329,8 +324,9 @@ pub fn build_llm(form: &LlmForm, gpu: Option<&(String, u64)>) -> Result<Order, F
         "dtype": "auto"
     });
     let bytes = serde_json::to_vec_pretty(&args).unwrap_or_default();
-    if let Err(e) = LlmTaskArgs::parse(&bytes) {
-        for error in args_errors(e) {
+    let parsed = LlmTaskArgs::parse(&bytes);
+    if let Err(e) = &parsed {
+        for error in args_errors(e.clone()) {
             if !errors.iter().any(|known| known.field == error.field) {
                 errors.push(error);
             }
@@ -344,15 +340,15 @@ pub fn build_llm(form: &LlmForm, gpu: Option<&(String, u64)>) -> Result<Order, F
         ));
         return Err(errors);
     };
-    if !errors.is_empty() {
-        return Err(errors);
+    match parsed {
+        Ok(parsed) if errors.is_empty() => Ok(Order::llm(
+            bytes,
+            &parsed,
+            (gpu_name, *gpu_vram),
+            fee,
+        )),
+        _ => Err(errors),
     }
-    let request = requests::llm_request(&bytes, form.model.trim(), gpu_name, *gpu_vram);
-    Ok(Order {
-        args: bytes,
-        request,
-        fee,
-    })
 }
 
 #[cfg(test)]

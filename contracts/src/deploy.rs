@@ -16,10 +16,12 @@ pub struct Parameters {
 }
 
 impl Parameters {
-    /// 400 CNX minimum stake, 1 day unbonding, similarity threshold 5, 15 min to commit,
-    /// 5 min to reveal, 15 min to upload, 64 blocks to reveal the seed, a pool of at least
-    /// 5 eligible nodes, a queue of 50, 10% of the fee lost for an unrevealed seed, 10% of
-    /// stake lost for silence or a lone error, 100% for dissent or a withheld reveal.
+    /// 400 CNX minimum stake, 1 day unbonding, similarity threshold 5, 15 min to commit
+    /// plus 2 min per unit of work past the first, 5 min to reveal, 15 min to upload, 64
+    /// blocks to reveal the seed, a pool of at least 5 eligible nodes, a queue of 50, a fee
+    /// of at least 0.01 CNX per unit of work, 10% of the fee lost for an unrevealed seed,
+    /// 10% of stake lost for silence or a lone error, 100% for dissent or a withheld
+    /// reveal.
     pub fn defaults(treasury: Address) -> Self {
         Self {
             registry: NodeRegistry::Params {
@@ -30,11 +32,13 @@ impl Parameters {
             tasks: TaskManager::Params {
                 similarityThreshold: 5,
                 taskTimeout: 15 * 60,
+                taskTimeoutPerUnit: 2 * 60,
                 revealTimeout: 5 * 60,
                 uploadTimeout: 15 * 60,
                 seedWindowBlocks: 64,
                 minPoolSize: 5,
                 maxQueueSize: 50,
+                minFeePerUnit: U256::from(10u64).pow(U256::from(16u64)),
                 seedPenaltyBps: 1_000,
                 timeoutSlashBps: 1_000,
                 dissentSlashBps: 10_000,

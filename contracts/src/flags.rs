@@ -20,9 +20,15 @@ pub struct DeployFlags {
     /// Bits two image hashes may differ in and still agree.
     #[arg(long)]
     pub threshold: Option<u64>,
-    /// Seconds the seats have to commit.
+    /// Seconds the seats have to commit to a task of one unit of work.
     #[arg(long)]
     pub task_timeout: Option<u64>,
+    /// Seconds more to commit per unit of work past the first.
+    #[arg(long)]
+    pub task_timeout_per_unit: Option<u64>,
+    /// Smallest fee per unit of work, in wei.
+    #[arg(long)]
+    pub min_fee_per_unit: Option<U256>,
     /// Seconds the seats have to reveal.
     #[arg(long)]
     pub reveal_timeout: Option<u64>,
@@ -56,6 +62,10 @@ impl DeployFlags {
         set(&mut p.tasks.minPoolSize, self.min_pool);
         set(&mut p.tasks.similarityThreshold, self.threshold);
         set(&mut p.tasks.taskTimeout, self.task_timeout);
+        set(&mut p.tasks.taskTimeoutPerUnit, self.task_timeout_per_unit);
+        if let Some(wei) = self.min_fee_per_unit {
+            p.tasks.minFeePerUnit = wei;
+        }
         set(&mut p.tasks.revealTimeout, self.reveal_timeout);
         set(&mut p.tasks.uploadTimeout, self.upload_timeout);
         set(&mut p.tasks.seedWindowBlocks, self.seed_window);

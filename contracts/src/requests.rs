@@ -8,6 +8,8 @@
 use alloy::primitives::{B256, U256};
 use alloy::providers::Provider;
 
+use verifier::args::{LlmTaskArgs, SdTaskArgs};
+
 use crate::TaskManager::{self, TaskManagerInstance, TaskRequest};
 use crate::{Error, send};
 
@@ -21,33 +23,35 @@ pub const TASK_TYPE_SD: u8 = 0;
 /// `TaskRequest::taskType` of an LLM task.
 pub const TASK_TYPE_LLM: u8 = 1;
 
-/// A request for an SD task over `args` (the exact bytes the relay will serve) producing
-/// `images` images with `model`, on any GPU with at least `min_vram` GB.
-pub fn sd_request(args: &[u8], model: &str, images: u64, min_vram: u64) -> TaskRequest {
+/// A request for an SD task over `args` (the exact bytes the relay will serve, `parsed`
+/// from them), on any GPU with at least `min_vram` GB. Its size is the arguments' work
+/// units, which nodes check.
+pub fn sd_request(args: &[u8], parsed: &SdTaskArgs, min_vram: u64) -> TaskRequest {
     TaskRequest {
         taskType: TASK_TYPE_SD,
         taskHash: task_hash(args),
-        modelIds: vec![model.to_owned()],
+        modelIds: vec![parsed.base_model.name.trim().to_owned()],
         minVram: min_vram,
         gpuName: String::new(),
         gpuVram: 0,
         version: PROTOCOL_VERSION,
-        size: images.max(1),
+        size: parsed.work_units(),
     }
 }
 
-/// A request for an LLM task over `args` with `model`. LLM results are compared for
-/// equality, so the task names the GPU group (name and VRAM) all three nodes must share.
-pub fn llm_request(args: &[u8], model: &str, gpu_name: &str, gpu_vram: u64) -> TaskRequest {
+/// A request for an LLM task over `args` (`parsed` from them). LLM results are compared
+/// for equality, so the task names the GPU group (name and VRAM) all three nodes must
+/// share. Its size is the arguments' work units.
+pub fn llm_request(args: &[u8], parsed: &LlmTaskArgs, gpu_name: &str, gpu_vram: u64) -> TaskRequest {
     TaskRequest {
         taskType: TASK_TYPE_LLM,
         taskHash: task_hash(args),
-        modelIds: vec![model.to_owned()],
+        modelIds: vec![parsed.model.trim().to_owned()],
         minVram: gpu_vram,
         gpuName: gpu_name.to_owned(),
         gpuVram: gpu_vram,
         version: PROTOCOL_VERSION,
-        size: 1,
+        size: parsed.work_units(),
     }
 }
 

@@ -653,15 +653,13 @@ async fn queueing_and_eviction() {
     assert_eq!(task(&net, d).await.state, TaskState::RUNNING);
     assert_eq!(task(&net, c).await.state, TaskState::QUEUED);
 
-    // Only its creator may cancel a queued task, and only after the timeout.
+    // A queued task expires after the task timeout: before, only its creator may withdraw
+    // it; after, anyone may end it, and its creator is refunded in full.
     expect_revert(send("cancel", requester.tasks.cancelTask(c)).await, |r| {
-        is_tm(r, |e| matches!(e, TmErr::NotCreator(_)))
-    });
-    expect_revert(send("cancel", other.tasks.cancelTask(c)).await, |r| {
         is_tm(r, |e| matches!(e, TmErr::DeadlineNotReached(_)))
     });
     net.advance(15 * 60).await;
-    send("TaskManager.cancelTask", other.tasks.cancelTask(c))
+    send("TaskManager.cancelTask", requester.tasks.cancelTask(c))
         .await
         .unwrap();
     let tc = task(&net, c).await;
@@ -1283,7 +1281,7 @@ async fn every_access_rule_holds() {
             "selectNodes",
             stranger
                 .registry
-                .selectNodes(filter, B256::ZERO, U256::from(1)),
+                .selectNodes(filter, B256::ZERO, U256::from(1), U256::from(3)),
         )
         .await,
         |r| is_reg(r, |e| matches!(e, RegErr::NotTaskManager(_))),
@@ -1343,14 +1341,38 @@ async fn every_access_rule_holds() {
             |e| matches!(e, TmErr::InvalidTask(x) if x.field == "taskHash"),
         )
     });
+    // The fee floor: 0.01 CNX per unit of work, checked against the declared size.
     expect_revert(
         create(&requester, sd_request(b"{}"), U256::ZERO, secret(1)).await,
-        |r| {
-            is_tm(
-                r,
-                |e| matches!(e, TmErr::InvalidTask(x) if x.field == "fee"),
-            )
-        },
+        |r| is_tm(r, |e| matches!(e, TmErr::FeeTooLow(x) if x.fee.is_zero())),
+    );
+    let mut req = sd_request(b"{}");
+    req.size = 3;
+    let floor = cnx(3) / U256::from(100);
+    expect_revert(
+        create(&requester, req.clone(), floor - U256::from(1), secret(1)).await,
+        |r| is_tm(r, |e| matches!(e, TmErr::FeeTooLow(x) if x.minimum == floor)),
+    );
+    // At most 8 model ids of at most 128 bytes: each draw re-checks them per candidate.
+    req.modelIds = (0..9).map(|i| format!("model-{i}")).collect();
+    expect_revert(create(&requester, req.clone(), cnx(1), secret(1)).await, |r| {
+        is_tm(
+            r,
+            |e| matches!(e, TmErr::InvalidTask(x) if x.field == "modelIds"),
+        )
+    });
+    req.modelIds = vec!["m".repeat(129)];
+    expect_revert(create(&requester, req.clone(), cnx(1), secret(1)).await, |r| {
+        is_tm(
+            r,
+            |e| matches!(e, TmErr::InvalidTask(x) if x.field == "modelIds"),
+        )
+    });
+    // A node announces at most 64.
+    let many: Vec<String> = (0..65).map(|i| format!("model-{i}")).collect();
+    expect_revert(
+        send("updateModels", net.accounts[1].registry.updateModels(many)).await,
+        |r| is_reg(r, |e| matches!(e, RegErr::InvalidModelId(x) if x.index == U256::from(64))),
     );
     let mut req = sd_request(b"{}");
     req.taskType = 2;

@@ -35,6 +35,14 @@ impl Task {
         }
     }
 
+    /// Units of work the arguments ask for ([`verifier::args::TaskArgs::work_units`]).
+    pub fn work_units(&self) -> u64 {
+        match self {
+            Self::StableDiffusion(args) => args.work_units(),
+            Self::Llm(args) => args.work_units(),
+        }
+    }
+
     /// The base model the task names: SD's `base_model` or the LLM's `model`.
     pub fn model_name(&self) -> &str {
         match self {

@@ -21,14 +21,13 @@ pub struct Order {
 impl Order {
     /// An SD task over `args` (already validated), on any GPU with at least `min_vram` GB.
     pub fn sd(args: Vec<u8>, parsed: &SdTaskArgs, min_vram: u64, fee: U256) -> Self {
-        let images = u64::try_from(parsed.task_config.num_images).unwrap_or(1);
-        let request = requests::sd_request(&args, &parsed.base_model.name, images, min_vram);
+        let request = requests::sd_request(&args, parsed, min_vram);
         Self { args, request, fee }
     }
 
     /// An LLM task over `args` (already validated) for the GPU group `(name, VRAM)`.
     pub fn llm(args: Vec<u8>, parsed: &LlmTaskArgs, group: (&str, u64), fee: U256) -> Self {
-        let request = requests::llm_request(&args, &parsed.model, group.0, group.1);
+        let request = requests::llm_request(&args, parsed, group.0, group.1);
         Self { args, request, fee }
     }
 

@@ -45,11 +45,13 @@ async fn main() -> Result<()> {
         None => print!("{}", deployments.to_json()),
     }
     eprintln!(
-        "parameters: min stake {} wei, min pool {}, threshold {}, task timeout {} s",
+        "parameters: min stake {} wei, min pool {}, threshold {}, task timeout {} s + {} s per unit, min fee {} wei per unit",
         params.registry.minStake,
         params.tasks.minPoolSize,
         params.tasks.similarityThreshold,
-        params.tasks.taskTimeout
+        params.tasks.taskTimeout,
+        params.tasks.taskTimeoutPerUnit,
+        params.tasks.minFeePerUnit
     );
     Ok(())
 }

@@ -30,6 +30,12 @@ contract NodeRegistry is INodeRegistry {
     uint256 internal constant HEALTH_RECOVERY = 150;
     /// A node that already holds every model of a task weighs 1.3 times more.
     uint256 internal constant MODEL_BOOST_PERCENT = 130;
+    /// A node announces at most this many models, each id at most `MAX_MODEL_ID_BYTES`.
+    uint256 public constant MAX_NODE_MODELS = 64;
+    uint256 public constant MAX_MODEL_ID_BYTES = 128;
+    /// A draw walks at most this many available nodes (a window of the list starting at a
+    /// place the seed picks), so its cost does not grow with the network.
+    uint256 public constant MAX_WALK = 128;
 
     // ---------------------------------------------------------------- errors
 
@@ -283,11 +289,12 @@ contract NodeRegistry is INodeRegistry {
 
     // ---------------------------------------------------------------- task manager hooks
 
-    /// Number of nodes that could serve a task with this filter: joined, available or
-    /// busy (not paused or leaving), matching GPU, VRAM and version, not the creator.
-    function countEligible(NodeFilter calldata filter) external view returns (uint256 count) {
+    /// Number of nodes that could serve a task with this filter, counted up to `limit`:
+    /// joined, available or busy (not paused or leaving), matching GPU, VRAM and version,
+    /// not the creator. The walk stops once `limit` are found.
+    function countEligible(NodeFilter calldata filter, uint256 limit) external view returns (uint256 count) {
         uint256 len = activeList.length;
-        for (uint256 i = 0; i < len; i++) {
+        for (uint256 i = 0; i < len && count < limit; i++) {
             address a = activeList[i];
             Node storage n = nodes[a];
             if (n.status != NodeStatus.Available && n.status != NodeStatus.Busy) continue;
@@ -297,20 +304,25 @@ contract NodeRegistry is INodeRegistry {
 
     /// Draws three distinct available nodes for a task, weighted by stake and QoS, and
     /// marks them busy. Returns `selected = false` (changing nothing) when fewer than
-    /// three qualify. Nodes that joined or resumed in this very block do not qualify, so
-    /// nobody can join after seeing a seed and still enter its draw.
-    function selectNodes(NodeFilter calldata filter, bytes32 seed, uint256 taskId)
+    /// `minCandidates` (at least three) qualify: the pool minimum a task was admitted with
+    /// holds for the nodes the draw actually chooses from. Nodes that joined or resumed in
+    /// this very block do not qualify, so nobody can join after seeing a seed and still
+    /// enter its draw. At most `MAX_WALK` available nodes are walked, from a place in the
+    /// list the seed picks.
+    function selectNodes(NodeFilter calldata filter, bytes32 seed, uint256 taskId, uint256 minCandidates)
         external
         onlyTaskManager
         returns (bool selected, address[3] memory chosen)
     {
         uint256 len = availableList.length;
-        address[] memory cands = new address[](len);
-        uint256[] memory weights = new uint256[](len);
+        uint256 walk = len < MAX_WALK ? len : MAX_WALK;
+        uint256 start = len == 0 ? 0 : uint256(keccak256(abi.encodePacked(seed, "window"))) % len;
+        address[] memory cands = new address[](walk);
+        uint256[] memory weights = new uint256[](walk);
         uint256 count;
         uint256 total;
-        for (uint256 i = 0; i < len; i++) {
-            address a = availableList[i];
+        for (uint256 i = 0; i < walk; i++) {
+            address a = availableList[(start + i) % len];
             Node storage n = nodes[a];
             if (n.activeSince >= block.number || !_matches(a, n, filter)) continue;
             uint256 w = _weight(n);
@@ -320,7 +332,7 @@ contract NodeRegistry is INodeRegistry {
             total += w;
             count++;
         }
-        if (count < 3) return (false, chosen);
+        if (count < 3 || count < minCandidates) return (false, chosen);
 
         for (uint256 k = 0; k < 3; k++) {
             uint256 r = uint256(keccak256(abi.encodePacked(seed, k))) % total;
@@ -481,10 +493,12 @@ contract NodeRegistry is INodeRegistry {
     }
 
     function _setModels(address a, Node storage n, string[] calldata modelIds) internal {
+        if (modelIds.length > MAX_NODE_MODELS) revert InvalidModelId(MAX_NODE_MODELS);
         n.modelsEpoch += 1;
         delete n.modelIds;
         for (uint256 i = 0; i < modelIds.length; i++) {
-            if (bytes(modelIds[i]).length == 0) revert InvalidModelId(i);
+            uint256 len = bytes(modelIds[i]).length;
+            if (len == 0 || len > MAX_MODEL_ID_BYTES) revert InvalidModelId(i);
             n.modelIds.push(modelIds[i]);
             modelEpochOf[a][keccak256(bytes(modelIds[i]))] = n.modelsEpoch;
         }

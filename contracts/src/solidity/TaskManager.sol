@@ -21,9 +21,12 @@ contract TaskManager {
     struct Params {
         /// SD: two 8-byte image hashes agree when they differ in fewer than this many bits.
         uint64 similarityThreshold;
-        /// Seconds selected nodes have to commit (or report an error); also how long a
-        /// queued task waits before its creator may cancel it.
+        /// Seconds selected nodes have to commit (or report an error) on a task of one unit;
+        /// `taskTimeoutPerUnit` more per further unit. Also how long a task may wait in the
+        /// queue: then it expires and its fee is refunded.
         uint64 taskTimeout;
+        /// Extra seconds to commit per unit of work beyond the first (images for SD).
+        uint64 taskTimeoutPerUnit;
         /// Seconds committed nodes have to reveal once all commitments are in.
         uint64 revealTimeout;
         /// Seconds the designated uploader has to report the upload.
@@ -32,8 +35,11 @@ contract TaskManager {
         uint64 seedWindowBlocks;
         /// A task whose filters leave fewer eligible nodes than this is refused (>= 3).
         uint64 minPoolSize;
-        /// Queued tasks at most; the cheapest per unit of work is evicted when full.
+        /// Queued tasks at most (1..64); the cheapest per unit of work is evicted when full.
         uint64 maxQueueSize;
+        /// Smallest fee per unit of work (wei) a task may offer: work nobody pays for is
+        /// refused before it reaches a node.
+        uint256 minFeePerUnit;
         /// Share of the fee (basis points) a requester loses by not revealing its secret.
         uint16 seedPenaltyBps;
         /// Share of stake a node loses by staying silent, by reporting an error while the
@@ -175,6 +181,7 @@ contract TaskManager {
     error InvalidParameter(string name);
     error InvalidTask(string field);
     error PoolTooSmall(uint256 eligible, uint256 minimum);
+    error FeeTooLow(uint256 fee, uint256 minimum);
     error UnknownTask(uint256 taskId);
     error WrongState(uint256 taskId, TaskState state);
     error SeedTooEarly(uint256 taskId, uint256 firstBlock);
@@ -235,12 +242,23 @@ contract TaskManager {
     uint256 internal constant REWARD_THIRD = 6;
     uint256 internal constant REWARD_TOTAL = 50;
     uint8 internal constant NO_SEAT = 255;
+    /// A task names at most this many models, each id at most `MAX_MODEL_ID_BYTES` long:
+    /// every draw re-checks them per candidate, so they bound its cost.
+    uint256 public constant MAX_MODEL_IDS = 8;
+    uint256 public constant MAX_MODEL_ID_BYTES = 128;
+    /// Queued tasks tried after each settlement (by whoever settles), and at most per
+    /// `processQueue` call: no call's cost grows with the queue.
+    uint256 public constant AUTO_TRIES = 1;
+    uint256 public constant MAX_TRIES = 8;
+    uint256 internal constant MAX_QUEUE = 64;
 
     INodeRegistry public immutable registry;
     address public owner;
     Params internal params;
 
     mapping(uint256 => Task) internal tasks;
+    /// keccak256 of each model id of a task, computed once at creation.
+    mapping(uint256 => bytes32[]) internal modelHashesOf;
     mapping(address => uint256[]) internal tasksByCreator;
     mapping(address => uint256) public withdrawable;
     uint256[] internal queue;
@@ -281,7 +299,8 @@ contract TaskManager {
         if (p.uploadTimeout == 0) revert InvalidParameter("uploadTimeout");
         if (p.seedWindowBlocks == 0 || p.seedWindowBlocks > 256) revert InvalidParameter("seedWindowBlocks");
         if (p.minPoolSize < 3) revert InvalidParameter("minPoolSize");
-        if (p.maxQueueSize == 0) revert InvalidParameter("maxQueueSize");
+        if (p.maxQueueSize == 0 || p.maxQueueSize > MAX_QUEUE) revert InvalidParameter("maxQueueSize");
+        if (p.minFeePerUnit == 0) revert InvalidParameter("minFeePerUnit");
         if (p.seedPenaltyBps > 10_000) revert InvalidParameter("seedPenaltyBps");
         if (p.timeoutSlashBps > 10_000) revert InvalidParameter("timeoutSlashBps");
         if (p.dissentSlashBps > 10_000) revert InvalidParameter("dissentSlashBps");
@@ -298,10 +317,13 @@ contract TaskManager {
     /// @param seedCommitment `keccak256(abi.encodePacked(secret))` of a fresh 32-byte secret
     ///        the requester reveals with `revealSeed` in a later block
     function createTask(TaskRequest calldata request, bytes32 seedCommitment) external payable returns (uint256 taskId) {
-        if (msg.value == 0) revert InvalidTask("fee");
         if (request.taskType > uint8(TaskType.Llm)) revert InvalidTask("taskType");
         if (request.taskHash == bytes32(0)) revert InvalidTask("taskHash");
         if (request.size == 0) revert InvalidTask("size");
+        if (msg.value < params.minFeePerUnit * request.size) {
+            revert FeeTooLow(msg.value, params.minFeePerUnit * request.size);
+        }
+        if (request.modelIds.length > MAX_MODEL_IDS) revert InvalidTask("modelIds");
         if (seedCommitment == bytes32(0)) revert InvalidTask("seedCommitment");
         bool anyGpu = bytes(request.gpuName).length == 0;
         if (request.taskType == uint8(TaskType.Llm) && anyGpu) revert InvalidTask("gpuName");
@@ -319,10 +341,15 @@ contract TaskManager {
         t.feeLeft = msg.value;
         t.seedCommitment = seedCommitment;
         t.request = request;
+        for (uint256 i = 0; i < request.modelIds.length; i++) {
+            uint256 len = bytes(request.modelIds[i]).length;
+            if (len == 0 || len > MAX_MODEL_ID_BYTES) revert InvalidTask("modelIds");
+            modelHashesOf[taskId].push(keccak256(bytes(request.modelIds[i])));
+        }
         t.uploaderSeat = NO_SEAT;
         t.state = TaskState.WaitingSeed;
 
-        uint256 eligible = registry.countEligible(_filter(t));
+        uint256 eligible = registry.countEligible(_filter(t), params.minPoolSize);
         if (eligible < params.minPoolSize) revert PoolTooSmall(eligible, params.minPoolSize);
 
         tasksByCreator[msg.sender].push(taskId);
@@ -376,7 +403,7 @@ contract TaskManager {
         emit ErrorReported(taskId, msg.sender, errorCode, s.commitRank);
         if (t.errors >= 2) {
             _abort(t, AbortReason.TooManyErrors);
-            _processQueue(2);
+            _processQueue(AUTO_TRIES);
         } else if (t.commits + t.errors == 3) {
             _openReveals(t);
         }
@@ -399,7 +426,7 @@ contract TaskManager {
         emit ResultRevealed(taskId, msg.sender, score, s.revealRank);
         if (t.reveals == t.commits) {
             _settle(t);
-            _processQueue(2);
+            _processQueue(AUTO_TRIES);
         }
     }
 
@@ -416,7 +443,7 @@ contract TaskManager {
         _pay(t, s.node, _share(t, s), PaymentKind.Reward);
         _release(t, t.uploaderSeat, NodeOutcome.Success, 0);
         _refundRest(t);
-        _processQueue(2);
+        _processQueue(AUTO_TRIES);
     }
 
     // ---------------------------------------------------------------- timeouts
@@ -425,7 +452,8 @@ contract TaskManager {
     /// for its seed (after the seed window, the requester loses `seedPenaltyBps` of the fee),
     /// running (silent nodes are slashed `timeoutSlashBps`), revealing (nodes that committed
     /// but did not reveal are slashed `withheldSlashBps`) or validated (the uploader is
-    /// slashed `timeoutSlashBps`); only the creator may cancel a task waiting in the queue.
+    /// slashed `timeoutSlashBps`) or queued past its expiry (refunded in full); its creator
+    /// may also withdraw a queued task at any time.
     function cancelTask(uint256 taskId) external {
         Task storage t = _task(taskId);
         TaskState st = t.state;
@@ -437,16 +465,19 @@ contract TaskManager {
             return;
         }
         if (st == TaskState.Queued) {
-            if (msg.sender != t.creator) revert NotCreator(taskId, msg.sender);
-        } else if (st != TaskState.Running && st != TaskState.Revealing && st != TaskState.Validated) {
+            if (msg.sender != t.creator && block.timestamp < t.deadline) {
+                revert DeadlineNotReached(taskId, t.deadline);
+            }
+            _dequeue(taskId);
+            _abort(t, AbortReason.QueueTimeout);
+            return;
+        }
+        if (st != TaskState.Running && st != TaskState.Revealing && st != TaskState.Validated) {
             revert WrongState(taskId, st);
         }
         if (block.timestamp < t.deadline) revert DeadlineNotReached(taskId, t.deadline);
 
-        if (st == TaskState.Queued) {
-            _dequeue(taskId);
-            _abort(t, AbortReason.QueueTimeout);
-        } else if (st == TaskState.Running) {
+        if (st == TaskState.Running) {
             for (uint8 i = 0; i < 3; i++) {
                 if (t.seats[i].status == SeatStatus.Selected) {
                     t.seats[i].status = SeatStatus.TimedOut;
@@ -466,13 +497,14 @@ contract TaskManager {
             _release(t, t.uploaderSeat, NodeOutcome.UploadMissed, params.timeoutSlashBps);
             _abort(t, AbortReason.UploadMissed);
         }
-        _processQueue(2);
+        _processQueue(AUTO_TRIES);
     }
 
-    /// Starts up to `maxStarts` queued tasks for which enough eligible nodes are free,
-    /// best fee per unit first. Anyone may call it (nodes do after resuming).
-    function processQueue(uint256 maxStarts) external returns (uint256 started) {
-        return _processQueue(maxStarts);
+    /// Tries up to `maxTries` (at most `MAX_TRIES`) queued tasks, best fee per unit first:
+    /// starts those for which enough eligible nodes are free and expires those past their
+    /// deadline (refunded). Anyone may call it (nodes do after resuming).
+    function processQueue(uint256 maxTries) external returns (uint256 started) {
+        return _processQueue(maxTries > MAX_TRIES ? MAX_TRIES : maxTries);
     }
 
     /// Pays the caller its credited rewards and refunds.
@@ -556,10 +588,7 @@ contract TaskManager {
         f.gpuId = t.gpuId;
         f.version = t.request.version;
         f.creator = t.creator;
-        f.modelHashes = new bytes32[](t.request.modelIds.length);
-        for (uint256 i = 0; i < t.request.modelIds.length; i++) {
-            f.modelHashes[i] = keccak256(bytes(t.request.modelIds[i]));
-        }
+        f.modelHashes = modelHashesOf[t.id];
     }
 
     function _checkScore(Task storage t, bytes calldata score) internal view {
@@ -575,11 +604,11 @@ contract TaskManager {
     }
 
     function _tryStart(Task storage t) internal returns (bool) {
-        (bool ok, address[3] memory chosen) = registry.selectNodes(_filter(t), t.seed, t.id);
+        (bool ok, address[3] memory chosen) = registry.selectNodes(_filter(t), t.seed, t.id, params.minPoolSize);
         if (!ok) return false;
         t.state = TaskState.Running;
         t.startedAt = uint64(block.timestamp);
-        t.deadline = uint64(block.timestamp) + params.taskTimeout;
+        t.deadline = uint64(block.timestamp) + params.taskTimeout + params.taskTimeoutPerUnit * (t.request.size - 1);
         for (uint8 i = 0; i < 3; i++) {
             t.seats[i].node = chosen[i];
             t.seats[i].status = SeatStatus.Selected;
@@ -598,18 +627,25 @@ contract TaskManager {
 
     function _enqueue(Task storage t) internal {
         if (queue.length >= params.maxQueueSize) {
+            // The victim: an expired task if there is one, else the cheapest per unit.
             uint256 worst = 0;
-            for (uint256 i = 1; i < queue.length; i++) {
-                if (_before(tasks[queue[worst]], tasks[queue[i]])) worst = i;
+            bool expired = block.timestamp >= tasks[queue[0]].deadline;
+            for (uint256 i = 1; i < queue.length && !expired; i++) {
+                if (block.timestamp >= tasks[queue[i]].deadline) {
+                    worst = i;
+                    expired = true;
+                } else if (_before(tasks[queue[worst]], tasks[queue[i]])) {
+                    worst = i;
+                }
             }
             Task storage w = tasks[queue[worst]];
-            if (!_before(t, w)) {
+            if (!expired && !_before(t, w)) {
                 _abort(t, AbortReason.QueueFull);
                 return;
             }
             queue[worst] = queue[queue.length - 1];
             queue.pop();
-            _abort(w, AbortReason.Evicted);
+            _abort(w, expired ? AbortReason.QueueTimeout : AbortReason.Evicted);
         }
         queue.push(t.id);
         t.state = TaskState.Queued;
@@ -627,27 +663,41 @@ contract TaskManager {
         }
     }
 
-    function _processQueue(uint256 maxStarts) internal returns (uint256 started) {
-        uint256 n = queue.length;
-        if (n == 0 || maxStarts == 0 || registry.availableCount() < 3) return 0;
-        // Order a copy by fee per unit, best first (insertion sort; the queue is small).
-        uint256[] memory order = new uint256[](n);
-        for (uint256 i = 0; i < n; i++) {
-            uint256 id = queue[i];
-            uint256 j = i;
-            while (j > 0 && _before(tasks[id], tasks[order[j - 1]])) {
-                order[j] = order[j - 1];
-                j--;
+    /// Tries at most `maxTries` queued tasks, each the best per unit of work not yet tried
+    /// in this call: an expired one is refunded, another starts if the draw finds nodes.
+    /// Work per call: `maxTries` scans of the bounded queue and `maxTries` bounded draws.
+    function _processQueue(uint256 maxTries) internal returns (uint256 started) {
+        uint256[] memory tried = new uint256[](maxTries);
+        for (uint256 k = 0; k < maxTries; k++) {
+            uint256 best = 0;
+            bool bestExpired = false;
+            for (uint256 i = 0; i < queue.length; i++) {
+                uint256 id = queue[i];
+                bool seen = false;
+                for (uint256 j = 0; j < k; j++) {
+                    if (tried[j] == id) seen = true;
+                }
+                if (seen) continue;
+                // Expired tasks first (refunding is cheap and frees a place), then by fee.
+                bool expired = block.timestamp >= tasks[id].deadline;
+                if (best == 0 || (expired && !bestExpired) || (expired == bestExpired && _before(tasks[id], tasks[best]))) {
+                    best = id;
+                    bestExpired = expired;
+                }
             }
-            order[j] = id;
-        }
-        for (uint256 i = 0; i < n && started < maxStarts; i++) {
-            // No draw can succeed with fewer than three free nodes: stop paying for tries.
-            if (registry.availableCount() < 3) break;
-            Task storage t = tasks[order[i]];
-            if (_tryStart(t)) {
-                _dequeue(t.id);
-                started++;
+            if (best == 0) break;
+            tried[k] = best;
+            Task storage t = tasks[best];
+            if (bestExpired) {
+                _dequeue(best);
+                _abort(t, AbortReason.QueueTimeout);
+            } else {
+                // No draw can succeed with fewer than three free nodes: stop paying for tries.
+                if (registry.availableCount() < 3) break;
+                if (_tryStart(t)) {
+                    _dequeue(best);
+                    started++;
+                }
             }
         }
     }

@@ -82,9 +82,9 @@ struct GpuGroup {
 
 /// Interface the task manager uses to draw, release and punish nodes.
 interface INodeRegistry {
-    function countEligible(NodeFilter calldata filter) external view returns (uint256);
+    function countEligible(NodeFilter calldata filter, uint256 limit) external view returns (uint256);
     function availableCount() external view returns (uint256);
-    function selectNodes(NodeFilter calldata filter, bytes32 seed, uint256 taskId)
+    function selectNodes(NodeFilter calldata filter, bytes32 seed, uint256 taskId, uint256 minCandidates)
         external
         returns (bool selected, address[3] memory nodes);
     function releaseNode(address node, uint256 taskId, NodeOutcome outcome, uint256 finishRank, uint256 slashBps)

@@ -21,6 +21,8 @@ use contracts::NodeRegistry::NodeRegistryInstance;
 use contracts::TaskManager::{TaskManagerInstance, TaskRequest};
 use contracts::{Deployments, Error, NodeRegistry, Parameters, Revert, TaskManager};
 
+pub(crate) mod attacks;
+
 pub(crate) const GPU: &str = "NVIDIA GeForce RTX 4090";
 pub(crate) const VRAM: u64 = 24;
 pub(crate) const SD_MODEL: &str = "crynux-network/stable-diffusion-v1-5";
@@ -101,7 +103,14 @@ pub(crate) struct Net {
 impl Net {
     /// Starts anvil (30 accounts), deploys with the default parameters changed by `tweak`.
     pub(crate) async fn start(tweak: impl FnOnce(&mut Parameters)) -> Self {
-        let anvil = Anvil::at(anvil_binary()).args(["--accounts", "30"]).spawn();
+        Self::with_accounts(30, tweak).await
+    }
+
+    /// [`Net::start`] with `accounts` funded accounts (the owner is the first).
+    pub(crate) async fn with_accounts(accounts: usize, tweak: impl FnOnce(&mut Parameters)) -> Self {
+        let anvil = Anvil::at(anvil_binary())
+            .args(["--accounts", &accounts.to_string()])
+            .spawn();
         let url = anvil.endpoint_url();
         let actors: Vec<(Address, DynProvider)> = anvil
             .keys()
@@ -109,7 +118,13 @@ impl Net {
             .map(|key| {
                 let signer = PrivateKeySigner::from(key.clone());
                 let address = signer.address();
-                (address, contracts::connect(url.clone(), signer))
+                let provider = contracts::connect(url.clone(), signer);
+                // anvil mines each transaction at once: look for receipts every 10 ms, not
+                // alloy's 250 ms for local nodes.
+                provider
+                    .client()
+                    .set_poll_interval(std::time::Duration::from_millis(10));
+                (address, provider)
             })
             .collect();
 

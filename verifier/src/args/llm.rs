@@ -170,6 +170,17 @@ impl LlmTaskArgs {
         c.finish()
     }
 
+    /// Units of work the task declares on chain (`TaskRequest.size`): one unit is up to
+    /// 512 new tokens of one sequence. `max_new_tokens` (512 when absent) in blocks of 512
+    /// (rounded up), times the sequences returned and the beams searched.
+    pub fn work_units(&self) -> u64 {
+        let g = self.generation();
+        let tokens = g.max_new_tokens.unwrap_or(512).max(1) as u64;
+        let sequences = g.num_return_sequences.unwrap_or(1).max(1) as u64;
+        let beams = g.num_beams.unwrap_or(1).max(1) as u64;
+        tokens.div_ceil(512) * sequences * beams
+    }
+
     /// The decoding settings, default when absent.
     pub fn generation(&self) -> GenerationConfig {
         self.generation_config.clone().unwrap_or_default()

@@ -117,6 +117,16 @@ impl TaskArgs {
         })
     }
 
+    /// Units of work the task declares on chain (`TaskRequest.size`); nodes refuse a task
+    /// whose declared size differs. See [`SdTaskArgs::work_units`] and
+    /// [`LlmTaskArgs::work_units`].
+    pub fn work_units(&self) -> u64 {
+        match self {
+            Self::StableDiffusion(args) => args.work_units(),
+            Self::Llm(args) => args.work_units(),
+        }
+    }
+
     /// The task type these arguments belong to.
     pub fn task_type(&self) -> TaskType {
         match self {

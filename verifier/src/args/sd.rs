@@ -368,6 +368,18 @@ impl SdTaskArgs {
             .unwrap_or(if self.version.is_none() { 25 } else { 1 })
     }
 
+    /// Units of work the task declares on chain (`TaskRequest.size`): one unit is one
+    /// 512×512 image at 25 denoising steps. Per image, pixels in 512² blocks (rounded up)
+    /// times steps, the refiner's included, in blocks of 25 (rounded up). The fee floor
+    /// and the commit deadline scale with it; at most 10 × 16 × 8 = 1280.
+    pub fn work_units(&self) -> u64 {
+        let tc = &self.task_config;
+        let pixels = tc.image_width.max(1) as u64 * tc.image_height.max(1) as u64;
+        let refiner = self.refiner.as_ref().map_or(0, |r| r.steps.max(0) as u64);
+        let steps = self.steps().max(1) as u64 + refiner;
+        tc.num_images.max(1) as u64 * pixels.div_ceil(512 * 512) * steps.div_ceil(25)
+    }
+
     /// The scheduler method, DPM-Solver++ multistep by default.
     pub fn scheduler_method(&self) -> SchedulerMethod {
         self.scheduler

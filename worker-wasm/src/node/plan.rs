@@ -126,7 +126,16 @@ mod tests {
             seedCommitment: Default::default(),
             seed: Default::default(),
             gpuId: Default::default(),
-            request: contracts::requests::sd_request(b"{}", "sd-tiny", 1, 1),
+            request: contracts::TaskManager::TaskRequest {
+                taskType: contracts::requests::TASK_TYPE_SD,
+                taskHash: Default::default(),
+                modelIds: vec!["sd-tiny".into()],
+                minVram: 1,
+                gpuName: String::new(),
+                gpuVram: 0,
+                version: contracts::requests::PROTOCOL_VERSION,
+                size: 1,
+            },
             seats: [
                 seat(1, statuses[0]),
                 seat(2, statuses[1]),

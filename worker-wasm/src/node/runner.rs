@@ -453,6 +453,19 @@ impl<H: Host> Node<H> {
                 ),
             ));
         }
+        // The declared size sets the fee floor and the deadline: a task declaring less work
+        // than its arguments ask for is refused by every honest seat alike (two errors
+        // abort it, so refusing costs no one stake).
+        let units = parsed.work_units();
+        if task.request.size != units {
+            return Err(refuse(
+                error_code::BAD_ARGS,
+                format!(
+                    "the arguments are {units} units of work, the task declares {}",
+                    task.request.size
+                ),
+            ));
+        }
         let model = parsed.model_name().to_owned();
         // The base model, then any LoRA's model.
         for name in parsed.model_names() {

@@ -1,0 +1,47 @@
+//! The review's attacks, each tried on a fresh anvil (`support::attacks`), and asserted to
+//! fail. `cargo bench -p contracts --bench attacks` prints the same runs as a table.
+
+mod support;
+
+use alloy::primitives::U256;
+use contracts::TaskManager::TaskState;
+use support::attacks;
+
+#[tokio::test]
+async fn a_queue_of_unstartable_tasks_does_not_freeze_settlement() {
+    let r = attacks::queue_freeze().await;
+    assert_eq!(r.queued, 50, "the attack filled the queue");
+    assert_eq!(r.model_ids, 8);
+    // Every settlement path stays far below the block gas limit; the draw walks a bounded
+    // window and at most one queued task is tried per settlement.
+    for (label, gas) in &r.worst_gas {
+        assert!(
+            *gas < r.block_gas_limit / 6,
+            "{label} used {gas} gas with the queue full (limit {})",
+            r.block_gas_limit
+        );
+    }
+    for label in ["revealResult", "reportResultsUploaded", "reportError", "cancelTask"] {
+        assert!(r.worst_gas.contains_key(label), "{label} measured");
+    }
+    assert_eq!(r.honest_succeeded, r.honest_tasks);
+    assert_eq!(r.honest_stake_lost, U256::ZERO);
+    // The attacker's tasks expired and were refunded; nothing is stuck.
+    assert_eq!(r.queue_after_expiry, 0);
+    assert_eq!(r.attacker_refunded, r.attacker_fees);
+}
+
+#[tokio::test]
+async fn the_draw_needs_the_pool_minimum_among_free_nodes() {
+    let r = attacks::busy_pool().await;
+    assert_eq!(
+        r.state_while_busy,
+        TaskState::QUEUED,
+        "with only the Sybils free the task waits"
+    );
+    assert!(
+        r.candidates_at_draw >= r.min_pool as usize,
+        "drawn from {} candidates",
+        r.candidates_at_draw
+    );
+}

@@ -1,0 +1,426 @@
+//! The attacks of the protocol review, each tried on a fresh anvil. Every scenario returns
+//! what it measured; `tests/attacks.rs` asserts the attack failed and `benches/attacks.rs`
+//! prints one row per attack (what it tried, what it cost the attacker, what it got, what
+//! honest parties lost).
+
+use std::collections::BTreeMap;
+
+use alloy::primitives::{Address, U256};
+use alloy::providers::Provider as _;
+use contracts::TaskManager::TaskState;
+
+use super::*;
+
+/// One row of the attack table.
+pub(crate) struct Row {
+    pub attack: &'static str,
+    pub tried: String,
+    pub cost: String,
+    pub got: String,
+    pub honest_lost: String,
+}
+
+/// Prints rows as a table.
+pub(crate) fn print_rows(rows: &[Row]) {
+    for row in rows {
+        println!("attack: {}", row.attack);
+        println!("  tried:       {}", row.tried);
+        println!("  cost:        {}", row.cost);
+        println!("  got:         {}", row.got);
+        println!("  honest lost: {}", row.honest_lost);
+    }
+}
+
+/// `wei` as CNX with 4 decimals.
+pub(crate) fn cnx_text(wei: U256) -> String {
+    let milli = wei / U256::from(10u64).pow(U256::from(14u64));
+    let milli: u128 = milli.to();
+    format!("{}.{:04} CNX", milli / 10_000, milli % 10_000)
+}
+
+async fn tasks_withdrawable(net: &Net, who: Address) -> U256 {
+    net.owner.tasks.withdrawable(who).call().await.expect("withdrawable")
+}
+
+async fn stake_of(net: &Net, who: Address) -> U256 {
+    node_info(net, who).await.stake
+}
+
+/// Gas of the settlement calls an honest task makes while the queue is full of tasks no
+/// node can start, and what happened to both sides' money.
+pub(crate) struct QueueFreeze {
+    pub honest_nodes: usize,
+    pub queued: usize,
+    pub model_ids: usize,
+    /// Worst gas per call label over the honest tasks.
+    pub worst_gas: BTreeMap<&'static str, u64>,
+    pub block_gas_limit: u64,
+    /// Gas the attacker spent creating and queueing its tasks.
+    pub attacker_gas: u64,
+    pub attacker_fees: U256,
+    /// Refunded to the attacker once its tasks expired.
+    pub attacker_refunded: U256,
+    /// Queue length once the tasks expired and the queue was processed.
+    pub queue_after_expiry: usize,
+    /// Tasks the honest requester created and that succeeded.
+    pub honest_succeeded: usize,
+    pub honest_tasks: usize,
+    /// Stake the nodes that followed the protocol lost.
+    pub honest_stake_lost: U256,
+}
+
+impl QueueFreeze {
+    pub(crate) fn row(&self) -> Row {
+        let gas: Vec<String> = self
+            .worst_gas
+            .iter()
+            .map(|(label, gas)| format!("{label} {:.2} M", *gas as f64 / 1e6))
+            .collect();
+        Row {
+            attack: "1. queue that freezes every settlement",
+            tried: format!(
+                "{} unstartable tasks queued (a version only its paused Sybils claim, {} model ids of 128 B each, best fee per unit) beside {} honest nodes",
+                self.queued, self.model_ids, self.honest_nodes
+            ),
+            cost: format!(
+                "{:.1} M gas; {} locked until expiry, then refunded",
+                self.attacker_gas as f64 / 1e6,
+                cnx_text(self.attacker_fees)
+            ),
+            got: format!(
+                "honest settlement stays bounded: worst {} (block limit {:.0} M); queue {} after expiry",
+                gas.join(", "),
+                self.block_gas_limit as f64 / 1e6,
+                self.queue_after_expiry
+            ),
+            honest_lost: format!(
+                "{} of {} honest tasks succeeded; stake lost {}",
+                self.honest_succeeded,
+                self.honest_tasks,
+                cnx_text(self.honest_stake_lost)
+            ),
+        }
+    }
+}
+
+/// Attack 1: fill the queue with tasks no free node can start, each naming as many
+/// models as allowed, and see what an honest task's settlement costs.
+pub(crate) async fn queue_freeze() -> QueueFreeze {
+    const HONEST: usize = 150;
+    const SYBILS: usize = 5;
+    let net = Net::with_accounts(HONEST + SYBILS + 10, |_| {}).await;
+    let honest = net.join_nodes(1..HONEST + 1, 400).await;
+    let sybils = net.join_nodes(HONEST + 1..HONEST + SYBILS + 1, 400).await;
+    for s in &sybils {
+        send("updateVersion", s.registry.updateVersion([1, 9, 9]))
+            .await
+            .expect("updateVersion");
+    }
+    let attacker = net.accounts[HONEST + SYBILS + 2].clone();
+    let requester = net.accounts[HONEST + SYBILS + 3].clone();
+    let params = net.owner.tasks.getParams().call().await.expect("params");
+    let queue_size = params.maxQueueSize as usize;
+    let max_models: usize = net
+        .owner
+        .tasks
+        .MAX_MODEL_IDS()
+        .call()
+        .await
+        .expect("MAX_MODEL_IDS")
+        .to();
+
+    let mut request = sd_request(b"unstartable");
+    request.version = [1, 9, 9];
+    request.modelIds = (0..max_models)
+        .map(|i| format!("{i:0>128}"))
+        .collect();
+    let fee = cnx(1);
+    let mut attacker_gas = 0;
+    let mut ids = Vec::new();
+    for n in 0..queue_size as u64 {
+        let receipt = send(
+            "attack.createTask",
+            attacker
+                .tasks
+                .createTask(request.clone(), seed_commitment(secret(1000 + n)))
+                .value(fee),
+        )
+        .await
+        .expect("create");
+        attacker_gas += receipt.gas_used;
+        ids.push(
+            receipt
+                .decoded_log::<contracts::TaskManager::TaskCreated>()
+                .expect("TaskCreated")
+                .taskId,
+        );
+    }
+    for s in &sybils {
+        attacker_gas += send("pause", s.registry.pause())
+            .await
+            .expect("pause")
+            .gas_used;
+    }
+    for (n, id) in ids.iter().enumerate() {
+        attacker_gas += send(
+            "attack.revealSeed",
+            attacker.tasks.revealSeed(*id, secret(1000 + n as u64)),
+        )
+        .await
+        .expect("reveal")
+        .gas_used;
+    }
+    let queued = net.owner.tasks.getQueue().call().await.expect("queue").len();
+
+    // Honest tasks through every settlement path while the queue is full.
+    let mut worst: BTreeMap<&'static str, u64> = BTreeMap::new();
+    let mut note = |label: &'static str, gas: u64| {
+        let e = worst.entry(label).or_default();
+        *e = (*e).max(gas);
+    };
+    let score = [0x22u8, 0x2b, 0x2a, 0xe9, 0x89, 0x36, 0x44, 0xc2];
+    let stakes_before: Vec<U256> = {
+        let mut v = Vec::new();
+        for h in &honest {
+            v.push(stake_of(&net, h.address).await);
+        }
+        v
+    };
+    let mut honest_tasks = 0;
+    let mut honest_succeeded = 0;
+    // A task that settles and uploads.
+    for round in 0..2u64 {
+        let id = create(&requester, sd_request(b"{}"), cnx(1), secret(round))
+            .await
+            .expect("create");
+        honest_tasks += 1;
+        note(
+            "revealSeed",
+            send("revealSeed", requester.tasks.revealSeed(id, secret(round)))
+                .await
+                .expect("reveal seed")
+                .gas_used,
+        );
+        let nodes = seated(&net, id).await;
+        for (i, node) in nodes.iter().enumerate() {
+            let gas = commit(node, id, &score, nonce(round * 3 + i as u64))
+                .await
+                .expect("commit")
+                .gas_used;
+            note("submitCommitment", gas);
+        }
+        for node in &nodes {
+            note("revealResult", reveal(node, id, &score).await.expect("reveal").gas_used);
+        }
+        let t = task(&net, id).await;
+        let uploader = &nodes[t.uploaderSeat as usize];
+        note(
+            "reportResultsUploaded",
+            send("upload", uploader.tasks.reportResultsUploaded(id))
+                .await
+                .expect("upload")
+                .gas_used,
+        );
+        if task(&net, id).await.state == TaskState::SUCCESS {
+            honest_succeeded += 1;
+        }
+    }
+    // A task two nodes cannot run: the second error aborts it.
+    let id = create_and_start(&requester, sd_request(b"{}"), cnx(1), 10).await;
+    let nodes = seated(&net, id).await;
+    for node in &nodes[..2] {
+        let gas = send("reportError", node.tasks.reportError(id, 4))
+            .await
+            .expect("reportError")
+            .gas_used;
+        note("reportError", gas);
+    }
+    // A task left silent past the commit deadline: anyone cancels it (the silent seats are
+    // the ones slashed; they are not counted as honest).
+    let id = create_and_start(&requester, sd_request(b"{}"), cnx(1), 11).await;
+    let silent = seated(&net, id).await;
+    net.advance(params.taskTimeout + 1).await;
+    note(
+        "cancelTask",
+        send("cancelTask", requester.tasks.cancelTask(id))
+            .await
+            .expect("cancel")
+            .gas_used,
+    );
+
+    // By now the attacker's tasks have expired: settlement and anyone's `processQueue`
+    // refund them, a bounded number per call.
+    for _ in 0..queue_size {
+        if net.owner.tasks.getQueue().call().await.expect("queue").is_empty() {
+            break;
+        }
+        let gas = send("processQueue", requester.tasks.processQueue(U256::from(8)))
+            .await
+            .expect("processQueue")
+            .gas_used;
+        note("processQueue(8)", gas);
+    }
+    let queue_after_expiry = net.owner.tasks.getQueue().call().await.expect("queue").len();
+    let attacker_refunded = tasks_withdrawable(&net, attacker.address).await;
+
+    let mut honest_stake_lost = U256::ZERO;
+    for (h, before) in honest.iter().zip(stakes_before) {
+        if silent.iter().any(|s| s.address == h.address) {
+            continue;
+        }
+        honest_stake_lost += before - stake_of(&net, h.address).await;
+    }
+    let block_gas_limit = net
+        .owner
+        .provider
+        .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+        .await
+        .expect("block")
+        .expect("latest block")
+        .header
+        .gas_limit;
+    QueueFreeze {
+        honest_nodes: HONEST,
+        queued,
+        model_ids: max_models,
+        worst_gas: worst,
+        block_gas_limit,
+        attacker_gas,
+        attacker_fees: fee * U256::from(queue_size),
+        attacker_refunded,
+        queue_after_expiry,
+        honest_succeeded,
+        honest_tasks,
+        honest_stake_lost,
+    }
+}
+
+/// What a draw chose when the attacker's Sybils were the only free nodes that match.
+pub(crate) struct BusyPool {
+    pub sybils: usize,
+    pub honest_busy: usize,
+    pub min_pool: u64,
+    /// The task's state right after the seed was revealed.
+    pub state_while_busy: u8,
+    /// Seats the Sybils took once the task started.
+    pub sybil_seats: usize,
+    /// Candidates the draw chose from once it started.
+    pub candidates_at_draw: usize,
+}
+
+impl BusyPool {
+    pub(crate) fn row(&self) -> Row {
+        Row {
+            attack: "4a. pool minimum counted over busy nodes",
+            tried: format!(
+                "a task created while {} honest nodes are busy and only the attacker's {} Sybils are free (pool minimum {})",
+                self.honest_busy, self.sybils, self.min_pool
+            ),
+            cost: "one task's fee (paid for work done)".into(),
+            got: format!(
+                "task {} until {} candidates were free; then {} of 3 seats from {} candidates",
+                if self.state_while_busy == TaskState::QUEUED { "queued" } else { "drawn" },
+                self.min_pool,
+                self.sybil_seats,
+                self.candidates_at_draw
+            ),
+            honest_lost: "0".into(),
+        }
+    }
+}
+
+/// Attack 4a: wait until the honest nodes are busy, then create a task only the
+/// attacker's free Sybils can take at once.
+pub(crate) async fn busy_pool() -> BusyPool {
+    const HONEST: usize = 6;
+    const SYBILS: usize = 3;
+    let net = Net::start(|_| {}).await;
+    // Honest nodes run a newer version than the Sybils, so filler tasks asking for it
+    // occupy only honest nodes.
+    let honest = net.join_nodes(1..HONEST + 1, 400).await;
+    for h in &honest {
+        send("updateVersion", h.registry.updateVersion([1, 1, 0]))
+            .await
+            .expect("updateVersion");
+    }
+    let sybils = net.join_nodes(HONEST + 1..HONEST + SYBILS + 1, 400).await;
+    let owner = &net.owner;
+    let mut params = owner.tasks.getParams().call().await.expect("params");
+    let min_pool = params.minPoolSize;
+    // Two filler tasks take all six honest nodes (with the pool minimum lowered for them
+    // only: this is the state a busy network is in, not a step of the attack).
+    params.minPoolSize = 3;
+    send("setParams", owner.tasks.setParams(params.clone()))
+        .await
+        .expect("setParams");
+    let filler_requester = net.accounts[20].clone();
+    let mut filler = sd_request(b"filler");
+    filler.version = [1, 1, 0];
+    let mut fillers = Vec::new();
+    for n in 0..2u64 {
+        fillers.push(create_and_start(&filler_requester, filler.clone(), cnx(1), 100 + n).await);
+    }
+    params.minPoolSize = min_pool;
+    send("setParams", owner.tasks.setParams(params))
+        .await
+        .expect("setParams");
+
+    let attacker = net.accounts[21].clone();
+    let id = create_and_start(&attacker, sd_request(b"{}"), cnx(1), 1).await;
+    let state_while_busy = task(&net, id).await.state;
+
+    // The fillers end; their nodes come back, and the queued task is drawn as soon as
+    // enough are free: right after the call that started it, the draw's candidates were
+    // the free nodes plus the three it took (every node matches the attacker's task).
+    let score = [0x22u8, 0x2b, 0x2a, 0xe9, 0x89, 0x36, 0x44, 0xc2];
+    let mut candidates_at_draw = 0;
+    let mut step = async |receipt: alloy::rpc::types::TransactionReceipt| {
+        assert!(receipt.status());
+        if candidates_at_draw == 0 && task(&net, id).await.state == TaskState::RUNNING {
+            let free: usize = net
+                .owner
+                .registry
+                .availableCount()
+                .call()
+                .await
+                .expect("availableCount")
+                .to();
+            candidates_at_draw = free + 3;
+        }
+    };
+    for (k, f) in fillers.iter().enumerate() {
+        let nodes = seated(&net, *f).await;
+        for (i, node) in nodes.iter().enumerate() {
+            step(
+                commit(node, *f, &score, nonce(50 + k as u64 * 3 + i as u64))
+                    .await
+                    .expect("commit"),
+            )
+            .await;
+        }
+        for node in &nodes {
+            step(reveal(node, *f, &score).await.expect("reveal")).await;
+        }
+        let t = task(&net, *f).await;
+        step(
+            send("upload", nodes[t.uploaderSeat as usize].tasks.reportResultsUploaded(*f))
+                .await
+                .expect("upload"),
+        )
+        .await;
+    }
+    let t = task(&net, id).await;
+    let sybil_seats = t
+        .seats
+        .iter()
+        .filter(|s| sybils.iter().any(|y| y.address == s.node))
+        .count();
+    BusyPool {
+        sybils: SYBILS,
+        honest_busy: HONEST,
+        min_pool,
+        state_while_busy,
+        sybil_seats,
+        candidates_at_draw,
+    }
+}
