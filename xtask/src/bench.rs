@@ -44,6 +44,10 @@ pub(crate) const BENCHES: &[(&str, &str)] = &[
         "gas used per contract call over a full task life cycle on anvil",
     ),
     (
+        "attacks",
+        "the review's attacks on anvil, one row each: tried, cost to the attacker, gain, honest loss",
+    ),
+    (
         "devnet",
         "task creation to verified result on a devnet, and the part that is not inference",
     ),
@@ -104,9 +108,9 @@ pub(crate) fn run_all(names: &[String]) -> Result<()> {
                     &["app".into(), "--dist".into(), dist.into()],
                 )?
             }
-            "gas" => {
+            "gas" | "attacks" => {
                 tools::npm_packages()?;
-                run(cargo().args(["bench", "-p", "contracts", "--bench", "gas"]))?
+                run(cargo().args(["bench", "-p", "contracts", "--bench", name]))?
             }
             "devnet" => {
                 tools::npm_packages()?;

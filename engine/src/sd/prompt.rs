@@ -15,37 +15,44 @@ pub struct Fragment {
     pub weight: f64,
 }
 
-/// Parses `prompt` into weighted fragments.
+/// Parses `prompt` into weighted fragments. Iterative and linear in the prompt's length:
+/// a prompt of any nesting depth (30,000 `(`) neither grows the stack nor takes quadratic
+/// time.
 pub fn parse(prompt: &str) -> Vec<Fragment> {
     let chars: Vec<char> = prompt.chars().collect();
-    let mut pieces = Vec::new();
-    parse_span(&chars, 1.0, &mut pieces);
-    merge(pieces)
-}
-
-/// Parses `chars` at weight `weight`, appending `(word, weight)` pieces.
-fn parse_span(chars: &[char], weight: f64, out: &mut Vec<(String, f64)>) {
-    let mut i = 0;
+    let closing = matching_parens(&chars);
+    let mut out = Vec::new();
+    // Groups being parsed: where each ends, where the text resumes after its weight, and
+    // the weight outside it.
+    let mut groups: Vec<(usize, usize, f64)> = Vec::new();
+    let mut weight = 1.0;
     let mut word = String::new();
-    while i < chars.len() {
-        let c = chars[i];
-        if c == '('
-            && let Some(close) = matching_paren(chars, i)
+    let mut i = 0;
+    loop {
+        if let Some(&(close, after, outer)) = groups.last()
+            && i == close
         {
-            flush_word(&mut word, weight, out);
-            let (factor, after) = group_weight(chars, close + 1);
-            parse_span(&chars[i + 1..close], weight * factor, out);
+            flush_word(&mut word, weight, &mut out);
+            groups.pop();
+            weight = outer;
             i = after;
             continue;
         }
-        if c.is_whitespace() {
-            flush_word(&mut word, weight, out);
+        let Some(&c) = chars.get(i) else { break };
+        if let Some(close) = closing[i] {
+            flush_word(&mut word, weight, &mut out);
+            let (factor, after) = group_weight(&chars, close + 1);
+            groups.push((close, after, weight));
+            weight *= factor;
+        } else if c.is_whitespace() {
+            flush_word(&mut word, weight, &mut out);
         } else {
             word.push(c);
         }
         i += 1;
     }
-    flush_word(&mut word, weight, out);
+    flush_word(&mut word, weight, &mut out);
+    merge(out)
 }
 
 /// Emits a whitespace-delimited word, applying a `+`/`-` run that follows a word to it.
@@ -54,66 +61,62 @@ fn parse_span(chars: &[char], weight: f64, out: &mut Vec<(String, f64)>) {
 /// (`quality++,` weights `quality`) or, being two or more long, by anything (`a++b`); a
 /// single sign inside a word (`a+b`, `off-shoulder`) is text.
 fn flush_word(word: &mut String, weight: f64, out: &mut Vec<(String, f64)>) {
-    let text = std::mem::take(word);
-    emit_word(&text, weight, out);
-}
-
-fn emit_word(text: &str, weight: f64, out: &mut Vec<(String, f64)>) {
-    if text.is_empty() {
-        return;
-    }
-    let chars: Vec<char> = text.chars().collect();
+    let text: Vec<char> = std::mem::take(word).chars().collect();
     let is_sign = |c: char| c == '+' || c == '-';
     let is_punctuation = |c: char| matches!(c, ',' | '.' | ';' | ':' | '!' | '?');
-    let mut i = 1;
-    while i < chars.len() {
-        if is_sign(chars[i]) && !is_sign(chars[i - 1]) {
-            let sign = chars[i];
-            let mut end = i;
-            while end < chars.len() && chars[end] == sign {
-                end += 1;
-            }
-            let run = end - i;
-            let weighted = end == chars.len()
-                || is_punctuation(chars[end])
-                || (run >= 2 && !is_sign(chars[end]));
-            if weighted {
-                let factor = if sign == '+' { 1.1f64 } else { 0.9 };
-                let mut w = weight;
-                for _ in 0..run {
-                    w *= factor;
+    // Each weighted stem is emitted and the rest of the word scanned again, in a loop.
+    let mut rest: &[char] = &text;
+    'word: while !rest.is_empty() {
+        let mut i = 1;
+        while i < rest.len() {
+            if is_sign(rest[i]) && !is_sign(rest[i - 1]) {
+                let sign = rest[i];
+                let mut end = i;
+                while end < rest.len() && rest[end] == sign {
+                    end += 1;
                 }
-                let stem: String = chars[..i].iter().collect();
-                // Punctuation before the stem's word belongs to the unweighted text.
-                out.push((stem, w));
-                let rest: String = chars[end..].iter().collect();
-                emit_word(&rest, weight, out);
-                return;
+                let run = end - i;
+                let weighted = end == rest.len()
+                    || is_punctuation(rest[end])
+                    || (run >= 2 && !is_sign(rest[end]));
+                if weighted {
+                    let factor = if sign == '+' { 1.1f64 } else { 0.9 };
+                    let mut w = weight;
+                    for _ in 0..run {
+                        w *= factor;
+                    }
+                    // Punctuation before the stem's word belongs to the unweighted text.
+                    out.push((rest[..i].iter().collect(), w));
+                    rest = &rest[end..];
+                    continue 'word;
+                }
+                i = end;
+            } else {
+                i += 1;
             }
-            i = end;
-        } else {
-            i += 1;
         }
+        out.push((rest.iter().collect(), weight));
+        break;
     }
-    out.push((text.to_string(), weight));
 }
 
-/// The index of the `)` closing the `(` at `open`, if the parentheses balance.
-fn matching_paren(chars: &[char], open: usize) -> Option<usize> {
-    let mut depth = 0usize;
-    for (i, &c) in chars.iter().enumerate().skip(open) {
+/// For each `(`, the index of the `)` closing it when the parentheses balance, in one
+/// pass with a stack.
+fn matching_parens(chars: &[char]) -> Vec<Option<usize>> {
+    let mut closing = vec![None; chars.len()];
+    let mut open = Vec::new();
+    for (i, &c) in chars.iter().enumerate() {
         match c {
-            '(' => depth += 1,
+            '(' => open.push(i),
             ')' => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(i);
+                if let Some(o) = open.pop() {
+                    closing[o] = Some(i);
                 }
             }
             _ => {}
         }
     }
-    None
+    closing
 }
 
 /// The weight written right after a group's `)` (a number or a `+`/`-` run) and where the
@@ -217,5 +220,26 @@ mod tests {
                 assert!((gw - ww).abs() < 1e-12, "{prompt}: {gw} vs {ww}");
             }
         }
+    }
+
+    /// The review's attack 7: 30,000 nested parentheses (or a 30,000-run weighted word)
+    /// once overflowed the stack, which in wasm corrupts memory silently. Run on a thread
+    /// with a 64 KiB stack, so any recursion per `(` would fail here.
+    #[test]
+    fn deep_nesting_parses_in_constant_stack() {
+        let nested = format!("{}cat{}", "(".repeat(30_000), ")".repeat(30_000));
+        let unbalanced = "(".repeat(30_000);
+        let signs = "a++".repeat(10_000);
+        let run = std::thread::Builder::new()
+            .stack_size(64 * 1024)
+            .spawn(move || (parse(&nested), parse(&unbalanced), parse(&signs)))
+            .unwrap()
+            .join()
+            .expect("no stack overflow");
+        assert_eq!(run.0, vec![Fragment { text: "cat".into(), weight: 1.0 }]);
+        assert_eq!(run.1.len(), 1, "unbalanced parentheses are text");
+        assert_eq!(run.1[0].text.len(), 30_000);
+        assert_eq!(run.2.len(), 1, "10,000 equal weights merge");
+        assert!((run.2[0].weight - 1.21).abs() < 1e-12);
     }
 }
