@@ -71,7 +71,13 @@ await test('the Provide page finds a WebGPU adapter and makes a node key', async
   nodeAddress = (await provider.getByTestId('node-address').textContent()).trim().toLowerCase();
   if (!/^0x[0-9a-f]{40}$/.test(nodeAddress)) throw new Error(`node address "${nodeAddress}"`);
   await status('Quit', 60000);
-  console.log(`# adapter: ${name}; node key ${nodeAddress}`);
+  // Commitments' nonces are written with strict durability, and the page asked the
+  // browser to keep the site's storage.
+  const durability = (await provider.getByTestId('write-durability').textContent()).trim();
+  if (durability !== 'strict') throw new Error(`IndexedDB write durability "${durability}"`);
+  const persistent = (await provider.getByTestId('storage-persistent').textContent()).trim();
+  if (!persistent || /not known/.test(persistent)) throw new Error(`storage persistence "${persistent}"`);
+  console.log(`# adapter: ${name}; node key ${nodeAddress}; writes ${durability}; storage ${persistent}`);
   await shot('provide-01-capability');
 });
 

@@ -23,6 +23,15 @@ pub fn now_ms() -> f64 {
         .map_or(0.0, |p| p.now())
 }
 
+/// Asks the browser to keep this site's storage under pressure
+/// (`navigator.storage.persist()`): the node worker's IndexedDB holds the nonces of its
+/// commitments, and a browser that evicts it would leave the node unable to reveal.
+/// `Some(granted)`, or `None` where the browser offers no storage manager.
+pub async fn persist_storage() -> Option<bool> {
+    let promise = web_sys::window()?.navigator().storage().persist().ok()?;
+    JsFuture::from(promise).await.ok()?.as_bool()
+}
+
 fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok()?
 }

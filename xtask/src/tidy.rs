@@ -180,6 +180,11 @@ pub(crate) const RULES: &[(&str, &[&[&str]], &str)] = &[
         "finding files needs nothing",
     ),
     (
+        "durable",
+        NOTHING_OF_THE_NETWORK,
+        "durable writes are the standard library's calls in the right order",
+    ),
+    (
         "xtask",
         NOTHING_OF_THE_NETWORK,
         "developer commands compile in seconds; the network's logic is devnet's",

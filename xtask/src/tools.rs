@@ -167,6 +167,10 @@ pub(crate) fn debian_packages() -> Result<()> {
     if std::env::var_os("TESSERA_TEST_PG_URL").is_none() && postgres_bin_dir().is_none() {
         missing.push("postgresql");
     }
+    // `durable`'s test reads the system calls of a durable write.
+    if !Path::new("/usr/bin/strace").exists() {
+        missing.push("strace");
+    }
     if missing.is_empty() {
         return Ok(());
     }

@@ -37,7 +37,7 @@ impl DiskStore {
         if tmp.exists() {
             std::fs::remove_dir_all(&tmp)?;
         }
-        create_dirs_durably(&tmp)?;
+        durable::create_dirs(&tmp)?;
         Ok(Self {
             root,
             tmp_prefix: super::unique_prefix(),
@@ -65,9 +65,8 @@ fn final_path(root: &Path, hash: B256) -> PathBuf {
 fn commit(root: &Path, tmp: &Path, hash: B256) -> Result<(), BlobError> {
     let target = final_path(root, hash);
     let dir = target.parent().expect("blob paths have a parent");
-    create_dirs_durably(dir)?;
-    std::fs::rename(tmp, &target)?;
-    sync_dir(dir)?;
+    durable::create_dirs(dir)?;
+    durable::rename(tmp, &target)?;
     Ok(())
 }
 
@@ -78,29 +77,6 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(work)
         .await
         .map_err(|e| BlobError::Io(std::io::Error::other(e)))?
-}
-
-/// Creates `dir` and any missing parents, syncing each parent that gained an entry.
-fn create_dirs_durably(dir: &Path) -> std::io::Result<()> {
-    if dir.is_dir() {
-        return Ok(());
-    }
-    if let Some(parent) = dir.parent() {
-        create_dirs_durably(parent)?;
-    }
-    match std::fs::create_dir(dir) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(()),
-        Err(e) => return Err(e),
-    }
-    match dir.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => sync_dir(parent),
-        _ => Ok(()),
-    }
-}
-
-fn sync_dir(dir: &Path) -> std::io::Result<()> {
-    std::fs::File::open(dir)?.sync_all()
 }
 
 fn not_found(hash: B256) -> impl FnOnce(std::io::Error) -> BlobError {

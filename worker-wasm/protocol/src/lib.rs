@@ -223,6 +223,10 @@ pub struct Capability {
     pub storage_quota: Option<f64>,
     /// Storage in use, in bytes.
     pub storage_usage: Option<f64>,
+    /// The durability the node's IndexedDB writes get (`"strict"`: flushed to disk before
+    /// the commit is reported), as the browser reports it.
+    #[serde(default)]
+    pub write_durability: Option<String>,
 }
 
 /// A WebGPU adapter.

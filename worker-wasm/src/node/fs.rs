@@ -1,6 +1,5 @@
 //! Files the node writes: errors that name the path, and durable writes.
 
-use std::io::Write as _;
 use std::path::Path;
 
 /// A file operation that failed, with the path.
@@ -24,12 +23,13 @@ impl FsError {
     }
 }
 
-/// Writes `bytes` to `path` through a synced temporary file and a rename, so a crash leaves
-/// either the old content or the new, never a part.
+/// Writes `bytes` to `path` durably ([`durable::write`]): a crash leaves the old content or
+/// the new, never a part, and once written it survives a power cut.
 pub(super) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), FsError> {
-    let tmp = path.with_extension("tmp");
-    let mut file = std::fs::File::create(&tmp).map_err(FsError::at(&tmp))?;
-    file.write_all(bytes).map_err(FsError::at(&tmp))?;
-    file.sync_all().map_err(FsError::at(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(FsError::at(path))
+    durable::write(path, bytes).map_err(FsError::at(path))
+}
+
+/// Creates `dir` and its missing parents durably ([`durable::create_dirs`]).
+pub(super) fn create_dirs(dir: &Path) -> Result<(), FsError> {
+    durable::create_dirs(dir).map_err(FsError::at(dir))
 }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use alloy::primitives::{B256, U256};
 use serde::{Deserialize, Serialize};
 
-use super::fs::{FsError, write_atomic};
+use super::fs::{FsError, create_dirs, write_atomic};
 
 pub use super::host::Outcome;
 
@@ -53,7 +53,7 @@ impl Journal {
     /// Keeps `outcome` for task `id`, durably, replacing any earlier record.
     pub fn save(&self, id: U256, outcome: &Outcome) -> Result<(), JournalError> {
         let dir = self.task_dir(id);
-        std::fs::create_dir_all(&dir).map_err(FsError::at(&dir))?;
+        create_dirs(&dir)?;
         for (name, bytes) in &outcome.files {
             relay_api::check_name("result file name", name, 64)?;
             write_atomic(&dir.join(name), bytes)?;

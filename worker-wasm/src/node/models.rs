@@ -23,7 +23,7 @@ use relay_client::{ClientError, RelayClient};
 use serde::{Deserialize, Serialize};
 use verifier::digest::Sha256Stream;
 
-use super::fs::{FsError, write_atomic};
+use super::fs::{FsError, create_dirs, write_atomic};
 
 const MANIFEST: &str = ".tessera-manifest.json";
 
@@ -228,7 +228,7 @@ impl ModelStore {
                 why: "first fetched from the relay; delete the model's folder to trust anew",
             });
         }
-        std::fs::create_dir_all(&folder).map_err(FsError::at(&folder))?;
+        create_dirs(&folder)?;
         write_atomic(
             &folder.join(MANIFEST),
             &serde_json::to_vec_pretty(&listed).expect("plain data"),
@@ -294,7 +294,7 @@ impl ModelStore {
         progress: Progress<'_>,
     ) -> Result<(), ModelError> {
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(FsError::at(parent))?;
+            create_dirs(parent)?;
         }
         let part = path.with_file_name(format!(
             "{}.part",
@@ -343,7 +343,7 @@ impl ModelStore {
             drop(out);
             let actual = B256::from(hasher.finish());
             if actual == file.sha256 && have == file.size {
-                std::fs::rename(&part, path).map_err(FsError::at(path))?;
+                durable::rename(&part, path).map_err(FsError::at(path))?;
                 return Ok(());
             }
             std::fs::remove_file(&part).map_err(FsError::at(&part))?;

@@ -1,6 +1,8 @@
 //! The worker's IndexedDB database `tessera-node`: the node key (store `keys`) and the
 //! outcomes kept until their task is done (store `outcomes`). Writes resolve when their
-//! transaction has committed, so an outcome is on disk before its commitment is sent.
+//! transaction has committed, with `durability: "strict"` (the browser flushes to disk
+//! before reporting the commit, not only to the OS cache), so an outcome survives an OS
+//! crash or power cut once its commitment can be sent.
 
 use js_sys::{Array, Promise};
 use wasm_bindgen::JsCast;
@@ -94,9 +96,40 @@ impl Db {
     }
 
     fn transaction(&self, store: &str, mode: IdbTransactionMode) -> Result<IdbTransaction, String> {
-        self.0
-            .transaction_with_str_and_mode(store, mode)
+        if mode == IdbTransactionMode::Readonly {
+            return self
+                .0
+                .transaction_with_str_and_mode(store, mode)
+                .map_err(|e| js::error_text(&e));
+        }
+        // `db.transaction(store, "readwrite", {durability: "strict"})`, called through
+        // Reflect: web-sys offers the options only behind `web_sys_unstable_apis`.
+        let options = js_sys::Object::new();
+        js_sys::Reflect::set(&options, &"durability".into(), &"strict".into())
+            .map_err(|e| js::error_text(&e))?;
+        let transaction: js_sys::Function = js_sys::Reflect::get(&self.0, &"transaction".into())
+            .map_err(|e| js::error_text(&e))?
+            .unchecked_into();
+        let mode = JsValue::from_str(match mode {
+            IdbTransactionMode::Versionchange => "versionchange",
+            _ => "readwrite",
+        });
+        transaction
+            .call3(&self.0, &store.into(), &mode, &options)
+            .map(|t| t.unchecked_into())
             .map_err(|e| js::error_text(&e))
+    }
+
+    /// The durability the browser gives a read-write transaction here (`"strict"` where it
+    /// honours the option; older browsers report `"default"` or nothing).
+    pub(super) fn write_durability(&self, store: &str) -> Result<String, String> {
+        let transaction = self.transaction(store, IdbTransactionMode::Readwrite)?;
+        let durability = js_sys::Reflect::get(&transaction, &"durability".into())
+            .ok()
+            .and_then(|d| d.as_string())
+            .unwrap_or_else(|| "unknown".into());
+        transaction.abort().map_err(|e| js::error_text(&e))?;
+        Ok(durability)
     }
 
     /// The value under `key`, if any.

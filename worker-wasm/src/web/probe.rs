@@ -7,6 +7,7 @@ use wasm_bindgen::prelude::*;
 use web_time::Instant;
 use worker_protocol::{Adapter, Backend, Benchmark, Capability};
 
+use super::idb::{self, Db};
 use super::js;
 
 /// Looks at the adapter, the cores and the storage.
@@ -26,6 +27,9 @@ pub(super) async fn capability() -> Result<Capability, String> {
     {
         capability.storage_quota = js::get(&estimate, "quota").as_f64();
         capability.storage_usage = js::get(&estimate, "usage").as_f64();
+    }
+    if let Ok(db) = Db::open().await {
+        capability.write_durability = db.write_durability(idb::OUTCOMES).ok();
     }
     Ok(capability)
 }

@@ -51,11 +51,27 @@ pub(super) fn BrowserCard() -> impl IntoView {
                 (None, Some(quota)) => format!("{} MiB granted", mib(quota)),
                 _ => "unknown".to_owned(),
             };
+            let persistent = move || match store.persistent.get() {
+                Some(true) => view! { <span data-testid="storage-persistent">"persistent"</span> }
+                    .into_any(),
+                Some(false) => view! {
+                    <span class="badge bad" data-testid="storage-persistent">"may be evicted"</span>
+                    " The browser did not grant persistent storage: under storage pressure it may "
+                    "clear this node's records, and a node that committed to a task could then "
+                    "not reveal it (and lose stake). Bookmarking the site or installing it as an "
+                    "app usually grants it."
+                }
+                .into_any(),
+                None => view! { <span data-testid="storage-persistent">"not known"</span> }.into_any(),
+            };
             view! {
                 <dl class="summary">
                     {adapter_rows}
                     <dt>"CPU cores"</dt><dd>{c.cores}</dd>
                     <dt>"Storage for this site"</dt><dd>{storage}</dd>
+                    <dt>"Kept under storage pressure"</dt><dd>{persistent}</dd>
+                    <dt>"Commitments written"</dt>
+                    <dd data-testid="write-durability">{c.write_durability.clone().unwrap_or_else(|| "unknown".into())}</dd>
                 </dl>
             }
             .into_any()

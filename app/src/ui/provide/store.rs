@@ -57,6 +57,9 @@ pub struct NodeStore {
     pub(super) stake: RwSignal<Option<String>>,
     /// Whether to start serving as soon as the node has joined.
     pub(super) auto_start: RwSignal<bool>,
+    /// Whether the browser agreed to keep this site's storage (`None`: not asked yet or
+    /// no storage manager).
+    pub(super) persistent: RwSignal<Option<bool>>,
 }
 
 impl Default for NodeStore {
@@ -87,6 +90,7 @@ impl NodeStore {
             backend: RwSignal::new(None),
             stake: RwSignal::new(None),
             auto_start: RwSignal::new(false),
+            persistent: RwSignal::new(None),
         }
     }
 
@@ -111,6 +115,10 @@ impl NodeStore {
             let _ = cell.set(started);
             if ok {
                 self.watch();
+                spawn_local(async move {
+                    let granted = js::persist_storage().await;
+                    self.persistent.set(granted);
+                });
             }
             ok
         })
