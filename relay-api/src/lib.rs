@@ -106,6 +106,13 @@ pub fn check_name(what: &'static str, value: &str, max_len: usize) -> Result<(),
     Ok(())
 }
 
+/// The one folder (a single path segment) a checked model name is kept in: `/` becomes `+`,
+/// a character names never contain, so two names never share a folder (`a/b` is `a+b`,
+/// `a--b` stays `a--b`).
+pub fn model_folder_name(name: &str) -> String {
+    name.replace('/', "+")
+}
+
 /// How a model's files are laid out, judged by their paths.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -166,4 +173,34 @@ pub struct ErrorDetail {
     pub code: String,
     /// What went wrong, naming the value at fault.
     pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every valid name up to five characters over `a - _ . /`: distinct names get distinct
+    /// folders, each a single path segment (the review's `a/b` beside `a--b`).
+    #[test]
+    fn model_folders_are_one_per_name() {
+        let alphabet = ['a', '-', '_', '.', '/'];
+        let mut names = vec![String::new()];
+        let mut all = Vec::new();
+        for _ in 0..5 {
+            names = names
+                .iter()
+                .flat_map(|n| alphabet.iter().map(move |c| format!("{n}{c}")))
+                .collect();
+            all.extend(names.iter().filter(|n| check_name("model", n, 10).is_ok()).cloned());
+        }
+        assert!(all.contains(&"a/a".to_owned()) && all.contains(&"a--a".to_owned()));
+        let mut seen = std::collections::HashMap::new();
+        for name in &all {
+            let folder = model_folder_name(name);
+            assert!(!folder.contains('/'), "{name}: {folder}");
+            if let Some(other) = seen.insert(folder.clone(), name.clone()) {
+                panic!("{name} and {other} share the folder {folder}");
+            }
+        }
+    }
 }

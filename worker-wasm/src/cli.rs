@@ -390,7 +390,10 @@ fn model_folder(models: &Path, name: &str) -> Result<PathBuf> {
     if name.is_empty() || name.split(['/', '\\']).any(|part| part == "..") {
         bail!("model name {name:?} is not a valid folder name");
     }
-    let candidates = [models.join(name), models.join(name.replace('/', "--"))];
+    let candidates = [
+        models.join(name),
+        models.join(relay_api::model_folder_name(name)),
+    ];
     candidates
         .iter()
         .find(|path| path.is_dir())

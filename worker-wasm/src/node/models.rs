@@ -147,9 +147,9 @@ impl ModelStore {
         })
     }
 
-    /// The folder a model lives in.
+    /// The folder a model lives in ([`relay_api::model_folder_name`]: one per name).
     pub fn folder(&self, name: &str) -> PathBuf {
-        self.dir.join(name.replace('/', "--"))
+        self.dir.join(relay_api::model_folder_name(name))
     }
 
     /// The trusted manifest of a model held (fully or partly) here.
