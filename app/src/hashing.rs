@@ -209,10 +209,10 @@ pub async fn hash_files(
     let started = now_ms();
     let mut receivers = Vec::with_capacity(files.len());
     for (name, bytes) in files {
-        receivers.push((name.clone(), dispatch(kind, name, bytes)?));
+        receivers.push((name.clone(), bytes, dispatch(kind, name, bytes)?));
     }
     let mut out = Vec::with_capacity(files.len());
-    for (name, receiver) in receivers {
+    for (name, bytes, receiver) in receivers {
         let answer = receiver
             .await
             .map_err(|_| "the hashing worker went away".to_owned())??;
@@ -226,6 +226,8 @@ pub async fn hash_files(
             out.push(FileHash {
                 name,
                 fingerprint,
+                // SHA-256 is fast: taken here while the workers do the perceptual hashes.
+                sha256: verifier::digest::sha256(bytes),
                 similarity,
                 micros,
             });

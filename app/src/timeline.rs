@@ -130,7 +130,9 @@ pub fn timeline(entries: &[Entry]) -> Vec<TimelineItem> {
                     "all commitments are in; nodes reveal their scores".to_owned(),
                     Tone::Info,
                 ),
-                TaskEvent::Revealed { node, score, rank } => (
+                TaskEvent::Revealed {
+                    node, score, rank, ..
+                } => (
                     format!("Reveal #{}", rank + 1),
                     format!(
                         "{} revealed score {}",
@@ -140,20 +142,24 @@ pub fn timeline(entries: &[Entry]) -> Vec<TimelineItem> {
                     Tone::Info,
                 ),
                 TaskEvent::Validated {
-                    uploader, result, ..
+                    uploader,
+                    result,
+                    files_digest,
+                    ..
                 } => (
                     "Validated".to_owned(),
                     format!(
-                        "a majority agreed on {}; {} uploads the files",
+                        "a majority agreed on {}; {} uploads the files with digest {}",
                         short(&result.to_string()),
-                        short(&uploader.to_string())
+                        short(&uploader.to_string()),
+                        short(&files_digest.to_string())
                     ),
                     Tone::Good,
                 ),
                 TaskEvent::Uploaded { uploader } => (
                     "Results uploaded".to_owned(),
                     format!(
-                        "{} reported the upload to the relay",
+                        "the relay's receipt for {}'s upload was reported",
                         short(&uploader.to_string())
                     ),
                     Tone::Good,

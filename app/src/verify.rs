@@ -14,6 +14,8 @@ pub struct FileHash {
     pub name: String,
     /// The network's fingerprint (pHash or SHA-256), or why it has none.
     pub fingerprint: Result<Vec<u8>, String>,
+    /// SHA-256 of its bytes.
+    pub sha256: [u8; 32],
     /// The independent `image_hasher` similarity hash (`dg:` hex), for images.
     pub similarity: Option<String>,
     /// Microseconds it took.
@@ -33,8 +35,20 @@ pub fn hash_file(kind: ScoreKind, name: &str, bytes: &[u8]) -> FileHash {
     FileHash {
         name: name.to_owned(),
         fingerprint,
+        sha256: verifier::digest::sha256(bytes),
         similarity,
         micros: 0,
+    }
+}
+
+impl FileHash {
+    /// The file as the verification report takes it.
+    pub fn returned(&self) -> verifier::report::ReturnedFile {
+        verifier::report::ReturnedFile {
+            name: self.name.clone(),
+            fingerprint: self.fingerprint.clone(),
+            sha256: self.sha256,
+        }
     }
 }
 
@@ -64,16 +78,19 @@ pub fn llm_text(bytes: &[u8]) -> Result<Vec<String>, String> {
         .collect())
 }
 
-/// A settled SD task whose three seats revealed `scores`, each committed with its nonce,
-/// agreeing on `result`: for tests and previews (the sol! structs have no `Default`).
+/// A settled SD task whose three seats revealed `scores`, each committed with its nonce
+/// and the digest of `files` (the uploader's result files), agreeing on `result`: for
+/// tests and previews (the sol! structs have no `Default`).
 #[doc(hidden)]
 pub fn settled_task(
     scores: [&[u8]; 3],
     nonces: [[u8; 32]; 3],
     nodes: [Address; 3],
     result: &[u8],
+    files: &[&[u8]],
 ) -> TaskManager::Task {
     use alloy::primitives::Bytes;
+    let digest = verifier::digest::files_digest_of(files.iter());
     let seat = |i: usize| TaskManager::Seat {
         node: nodes[i],
         status: TaskManager::SeatStatus::REVEALED,
@@ -81,9 +98,12 @@ pub fn settled_task(
         revealRank: i as u8,
         released: true,
         errorCode: 0,
-        commitment: B256::from(verifier::commitment::commitment(scores[i], &nonces[i])),
+        commitment: B256::from(verifier::commitment::result_commitment(
+            scores[i], &digest, &nonces[i],
+        )),
         nonce: B256::from(nonces[i]),
         score: Bytes::copy_from_slice(scores[i]),
+        filesDigest: B256::from(digest),
     };
     TaskManager::Task {
         id: U256::from(1),
@@ -115,6 +135,7 @@ pub fn settled_task(
         },
         seats: [seat(0), seat(1), seat(2)],
         result: Bytes::copy_from_slice(result),
+        resultDigest: B256::from(digest),
     }
 }
 
@@ -127,7 +148,17 @@ mod tests {
     fn task_with(scores: [&[u8]; 3], result: &[u8]) -> TaskManager::Task {
         let nonces = [[1; 32], [2; 32], [3; 32]];
         let nodes = [1, 2, 3].map(Address::repeat_byte);
-        settled_task(scores, nonces, nodes, result)
+        settled_task(scores, nonces, nodes, result, &[FILE])
+    }
+
+    const FILE: &[u8] = b"0.png's bytes";
+
+    fn returned(fingerprint: Vec<u8>) -> verifier::report::ReturnedFile {
+        verifier::report::ReturnedFile {
+            name: "0.png".into(),
+            fingerprint: Ok(fingerprint),
+            sha256: verifier::digest::sha256(FILE),
+        }
     }
 
     #[test]
@@ -136,9 +167,9 @@ mod tests {
         let task = task_with([&a, &a, &a], &a);
         let record = chain_record(&task, 5);
         assert_eq!(record.seats.len(), 3);
-        let good = assemble(&record, &[("0.png".into(), Ok(a.to_vec()))]);
+        let good = assemble(&record, &[returned(a.to_vec())]);
         assert_eq!(good.verdict, Verdict::Verified, "{:?}", good.problems);
-        let swapped = assemble(&record, &[("0.png".into(), Ok(vec![0xff; 8]))]);
+        let swapped = assemble(&record, &[returned(vec![0xff; 8])]);
         assert_eq!(swapped.verdict, Verdict::Failed);
     }
 

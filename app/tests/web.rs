@@ -47,7 +47,8 @@ fn hashes() -> Vec<FileHash> {
 fn task(scores: [&[u8]; 3], result: &[u8]) -> TaskManager::Task {
     let nonces = [0x40, 0x41, 0x42].map(|b| [b; 32]);
     let nodes = [0x10, 0x11, 0x12].map(Address::repeat_byte);
-    settled_task(scores, nonces, nodes, result)
+    let files: Vec<&[u8]> = IMAGES.iter().map(|(_, bytes, _)| *bytes).collect();
+    settled_task(scores, nonces, nodes, result, &files)
 }
 
 fn score() -> Vec<u8> {
@@ -81,10 +82,7 @@ fn the_worker_hash_is_the_network_phash_and_the_independent_measure() {
 fn honest_files_verify_and_a_swapped_or_altered_image_fails() {
     let score = score();
     let chain = chain_record(&task([&score, &score, &score], &score), 5);
-    let prints: Vec<_> = hashes()
-        .into_iter()
-        .map(|h| (h.name, h.fingerprint))
-        .collect();
+    let prints: Vec<_> = hashes().iter().map(|h| h.returned()).collect();
     let report = assemble(&chain, &prints);
     assert_eq!(report.verdict, Verdict::Verified, "{:?}", report.problems);
     assert!(
@@ -95,17 +93,15 @@ fn honest_files_verify_and_a_swapped_or_altered_image_fails() {
     );
 
     // The relay swaps the two images.
-    let swapped = [prints[1].clone(), prints[0].clone()];
-    let swapped = vec![
-        ("0.png".to_owned(), swapped[0].1.clone()),
-        ("1.png".to_owned(), swapped[1].1.clone()),
-    ];
+    let mut swapped = vec![prints[1].clone(), prints[0].clone()];
+    swapped[0].name = "0.png".to_owned();
+    swapped[1].name = "1.png".to_owned();
     assert_eq!(assemble(&chain, &swapped).verdict, Verdict::Failed);
 
     // The relay serves another picture for image 1.
     let other = include_bytes!("../../../shared/reference/sd-cases/ddim_wide/0.png");
     let mut altered = prints.clone();
-    altered[1].1 = hash_file(ScoreKind::Image, "1.png", other).fingerprint;
+    altered[1] = hash_file(ScoreKind::Image, "1.png", other).returned();
     let report = assemble(&chain, &altered);
     assert_eq!(report.verdict, Verdict::Failed);
     assert!(
@@ -123,10 +119,7 @@ fn a_dissenting_node_within_the_threshold_still_verifies() {
     let mut far = score.clone();
     far[8] ^= 0xff; // 8 bits off in image 1
     let chain = chain_record(&task([&score, &near, &far], &score), 5);
-    let prints: Vec<_> = hashes()
-        .into_iter()
-        .map(|h| (h.name, h.fingerprint))
-        .collect();
+    let prints: Vec<_> = hashes().iter().map(|h| h.returned()).collect();
     let report = assemble(&chain, &prints);
     assert_eq!(report.verdict, Verdict::Verified, "{:?}", report.problems);
     assert_eq!(report.files[0].distances, vec![Some(0), Some(3), Some(0)]);
@@ -154,10 +147,7 @@ fn the_report_shows_the_verdict_each_commitment_and_each_distance() {
     let mut near = score.clone();
     near[0] ^= 1;
     let chain = chain_record(&task([&score, &near, &score], &score), 5);
-    let prints: Vec<_> = hashes()
-        .into_iter()
-        .map(|h| (h.name, h.fingerprint))
-        .collect();
+    let prints: Vec<_> = hashes().iter().map(|h| h.returned()).collect();
     let report = assemble(&chain, &prints);
     let files: Vec<FileView> = hashes()
         .into_iter()
@@ -205,11 +195,8 @@ fn the_report_shows_the_verdict_each_commitment_and_each_distance() {
     );
 
     // The same report over an altered image is red, and says why.
-    let mut prints: Vec<_> = hashes()
-        .into_iter()
-        .map(|h| (h.name, h.fingerprint))
-        .collect();
-    prints[0].1 = Ok(vec![0; 8]);
+    let mut prints: Vec<_> = hashes().iter().map(|h| h.returned()).collect();
+    prints[0].fingerprint = Ok(vec![0; 8]);
     let report = assemble(&chain, &prints);
     let seats = chain.seats.clone();
     let host = mount(

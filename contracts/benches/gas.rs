@@ -37,7 +37,7 @@ async fn main() {
         let uploader = &nodes[t.uploaderSeat as usize];
         send(
             "TaskManager.reportResultsUploaded",
-            uploader.tasks.reportResultsUploaded(id),
+            uploader.tasks.reportResultsUploaded(id, net.receipt(id).await),
         )
         .await
         .expect("upload");

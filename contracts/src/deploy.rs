@@ -21,7 +21,8 @@ impl Parameters {
     /// blocks to reveal the seed, a pool of at least 5 eligible nodes, a queue of 50, a fee
     /// of at least 0.01 CNX per unit of work, 10% of the fee lost for an unrevealed seed,
     /// 10% of stake lost for silence or a lone error, 100% for dissent or a withheld
-    /// reveal.
+    /// reveal. The treasury also signs upload receipts until `tasks.relaySigner` is set to
+    /// the relay's receipt key.
     pub fn defaults(treasury: Address) -> Self {
         Self {
             registry: NodeRegistry::Params {
@@ -44,6 +45,7 @@ impl Parameters {
                 dissentSlashBps: 10_000,
                 withheldSlashBps: 10_000,
                 treasury,
+                relaySigner: treasury,
             },
         }
     }

@@ -44,6 +44,9 @@ pub struct DeployFlags {
     /// Where protocol fees and penalties go (default: the deployer).
     #[arg(long)]
     pub treasury: Option<Address>,
+    /// The relay's receipt key, whose signature proves an upload (default: the treasury).
+    #[arg(long)]
+    pub relay_signer: Option<Address>,
 }
 
 impl DeployFlags {
@@ -70,6 +73,9 @@ impl DeployFlags {
         set(&mut p.tasks.uploadTimeout, self.upload_timeout);
         set(&mut p.tasks.seedWindowBlocks, self.seed_window);
         set(&mut p.tasks.maxQueueSize, self.queue);
+        if let Some(signer) = self.relay_signer {
+            p.tasks.relaySigner = signer;
+        }
         p
     }
 }

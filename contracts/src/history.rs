@@ -94,6 +94,8 @@ pub enum TaskEvent {
         node: Address,
         /// The revealed score.
         score: Bytes,
+        /// The digest of its result files.
+        files_digest: B256,
         /// Order among reveals, 0-based.
         rank: u8,
     },
@@ -101,6 +103,8 @@ pub enum TaskEvent {
     Validated {
         /// The agreed score.
         result: Bytes,
+        /// The digest of the files to upload (the uploader's).
+        files_digest: B256,
         /// The node that uploads.
         uploader: Address,
         /// Its deadline (Unix seconds).
@@ -207,6 +211,7 @@ impl TaskEvent {
                 Self::Revealed {
                     node: e.node,
                     score: e.score,
+                    files_digest: e.filesDigest,
                     rank: e.rank,
                 }
             }
@@ -214,6 +219,7 @@ impl TaskEvent {
                 let e = decode!(Tm::TaskValidated);
                 Self::Validated {
                     result: e.result,
+                    files_digest: e.filesDigest,
                     uploader: e.uploader,
                     upload_deadline: e.uploadDeadline,
                 }

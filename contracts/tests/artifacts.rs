@@ -21,7 +21,7 @@ const CONTRACTS: [(&str, &str); 2] = [
 ];
 /// The EVM version the bytecode targets: supported by anvil and every major EVM chain.
 const EVM_VERSION: &str = "cancun";
-const OPTIMIZER_RUNS: u64 = 200;
+const OPTIMIZER_RUNS: u64 = 20;
 /// EIP-170's limit on deployed code.
 const MAX_CODE_SIZE: usize = 24_576;
 

@@ -7,6 +7,7 @@ mod support;
 use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy::providers::Provider as _;
 use alloy::providers::ext::AnvilApi as _;
+use alloy::signers::local::PrivateKeySigner;
 use contracts::NodeRegistry::{NodeRegistryErrors as RegErr, NodeStatus};
 use contracts::TaskManager::{
     AbortReason, NodeOutcome, PaymentKind, SeatStatus, TaskManagerErrors as TmErr, TaskState,
@@ -130,7 +131,7 @@ async fn three_agreeing_nodes_settle_pay_and_upload() {
 
     let receipt = send(
         "TaskManager.reportResultsUploaded",
-        nodes[0].tasks.reportResultsUploaded(id),
+        nodes[0].tasks.reportResultsUploaded(id, net.receipt(id).await),
     )
     .await
     .unwrap();
@@ -223,7 +224,7 @@ async fn events_tell_the_whole_story() {
     let nodes = seated(&net, id).await;
     commit_all(&nodes, id, [Some(&SCORE_A), Some(&SCORE_A), Some(&SCORE_B)]).await;
     reveal_all(&nodes, id, [Some(&SCORE_A), Some(&SCORE_A), Some(&SCORE_B)]).await;
-    send("upload", nodes[0].tasks.reportResultsUploaded(id))
+    send("upload", nodes[0].tasks.reportResultsUploaded(id, net.receipt(id).await))
         .await
         .unwrap();
 
@@ -363,7 +364,7 @@ async fn dissenting_node_is_slashed_and_its_share_refunded() {
         withdrawable(&net, nodes[2].address).await,
         fee * U256::from(12) / U256::from(50)
     );
-    send("upload", nodes[0].tasks.reportResultsUploaded(id))
+    send("upload", nodes[0].tasks.reportResultsUploaded(id, net.receipt(id).await))
         .await
         .unwrap();
     assert_eq!(
@@ -509,7 +510,7 @@ async fn silent_and_withholding_nodes_are_penalized() {
 
     reveal_all(&nodes, id, [Some(&SCORE_A), Some(&SCORE_A), None]).await;
     assert_eq!(task(&net, id).await.state, TaskState::VALIDATED);
-    send("upload", nodes[0].tasks.reportResultsUploaded(id))
+    send("upload", nodes[0].tasks.reportResultsUploaded(id, net.receipt(id).await))
         .await
         .unwrap();
     // Health recovers with success.
@@ -528,7 +529,7 @@ async fn silent_and_withholding_nodes_are_penalized() {
     )
     .await;
     let up = nodes2[task(&net, id2).await.uploaderSeat as usize].clone();
-    send("upload", up.tasks.reportResultsUploaded(id2))
+    send("upload", up.tasks.reportResultsUploaded(id2, net.receipt(id2).await))
         .await
         .unwrap();
     assert_eq!(
@@ -647,7 +648,7 @@ async fn queueing_and_eviction() {
         TaskState::QUEUED,
         "two free nodes are not enough"
     );
-    send("upload", nodes[0].tasks.reportResultsUploaded(running))
+    send("upload", nodes[0].tasks.reportResultsUploaded(running, net.receipt(running).await))
         .await
         .unwrap();
     assert_eq!(task(&net, d).await.state, TaskState::RUNNING);
@@ -1091,7 +1092,7 @@ async fn one_address_never_takes_two_seats() {
             "upload",
             nodes[t.uploaderSeat as usize]
                 .tasks
-                .reportResultsUploaded(id),
+                .reportResultsUploaded(id, net.receipt(id).await),
         )
         .await
         .unwrap();
@@ -1409,29 +1410,34 @@ async fn every_access_rule_holds() {
     });
     reveal_all(&nodes, id, [Some(&SCORE_A), Some(&SCORE_A), Some(&SCORE_A)]).await;
     let t = task(&net, id).await;
-    let not_uploader = &nodes[(t.uploaderSeat as usize + 1) % 3];
-    expect_revert(
-        send("upload", not_uploader.tasks.reportResultsUploaded(id)).await,
-        |r| {
-            is_tm(
-                r,
-                |e| matches!(e, TmErr::NotUploader(x) if x.uploader == nodes[t.uploaderSeat as usize].address),
-            )
-        },
-    );
-    expect_revert(
-        send("upload", requester.tasks.reportResultsUploaded(id)).await,
-        |r| is_tm(r, |e| matches!(e, TmErr::NotUploader(_))),
-    );
-    // A finished task cannot be cancelled or revealed again.
+    // The review's attack 6: an upload counts only with the relay's receipt for exactly the
+    // settled digest. The uploader's word, a receipt signed by another key, for other
+    // files, for another task, or malformed, are all refused.
+    let uploader = &nodes[t.uploaderSeat as usize];
+    let forger = PrivateKeySigner::random();
+    for receipt in [
+        Bytes::new(),
+        Bytes::from(vec![0u8; 65]),
+        net.receipt_for(&forger, id, t.resultDigest),
+        net.receipt_for(&net.relay, id, B256::repeat_byte(7)),
+        net.receipt_for(&net.relay, id + U256::from(1), t.resultDigest),
+    ] {
+        expect_revert(
+            send("upload", uploader.tasks.reportResultsUploaded(id, receipt)).await,
+            |r| is_tm(r, |e| matches!(e, TmErr::InvalidReceipt(_))),
+        );
+    }
+    // A valid receipt counts whoever reports it (here the requester, for a silent
+    // uploader); the uploader is paid all the same.
+    let before = withdrawable(&net, uploader.address).await;
     send(
         "upload",
-        nodes[t.uploaderSeat as usize]
-            .tasks
-            .reportResultsUploaded(id),
+        requester.tasks.reportResultsUploaded(id, net.receipt(id).await),
     )
     .await
     .unwrap();
+    assert!(withdrawable(&net, uploader.address).await > before);
+    // A finished task cannot be cancelled or revealed again.
     expect_revert(send("cancel", requester.tasks.cancelTask(id)).await, |r| {
         is_tm(
             r,

@@ -220,7 +220,11 @@ impl Devnet {
             .collect();
         let deployer = keys[0].clone();
         let provider = contracts::connect(anvil.endpoint_url(), deployer.clone());
+        // The relay's receipt key, fresh per devnet: the contract counts an upload only with
+        // its signature.
+        let receipt_key = PrivateKeySigner::random();
         let mut params = Parameters::defaults(deployer.address());
+        params.tasks.relaySigner = receipt_key.address();
         params.tasks.minPoolSize = 3;
         params.tasks.taskTimeout = options.timeouts.0;
         params.tasks.revealTimeout = options.timeouts.1;
@@ -277,6 +281,7 @@ impl Devnet {
                 .arg("--config")
                 .arg(&relay_config)
                 .envs(options.relay_env.iter().map(|(k, v)| (k, v)))
+                .env("RELAY_RECEIPT_KEY", receipt_key.to_bytes().to_string())
                 .env("RUST_LOG", "info"),
             &relay_dir.join("relay.log"),
         )?;

@@ -40,6 +40,11 @@ pub struct ResultsView {
     /// The accepted results.
     #[serde(flatten)]
     pub results: ResultSet,
+    /// The relay's upload receipt (65-byte signature) that
+    /// `TaskManager.reportResultsUploaded` needs; absent from a relay configured without a
+    /// receipt key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<Bytes>,
 }
 
 /// The answer to an accepted argument upload.

@@ -485,6 +485,7 @@ async fn main() {
                 id,
                 uploader: uploader_of(t).address(),
                 score: ChainBytes::from(score),
+                files_digest: B256::from(verifier::digest::files_digest_of([&png])),
             }],
         );
         let (ct, body) = multipart("0.png", &png);
@@ -597,6 +598,7 @@ async fn junk(index: &ChainIndex, bases: &[String], count: usize, block: &mut u6
                         id,
                         uploader: signer.address(),
                         score: ChainBytes::from(vec![0u8; 8]),
+                        files_digest: B256::ZERO,
                     },
                 ],
             );

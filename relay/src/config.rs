@@ -31,6 +31,10 @@ pub struct Config {
     pub public_urls: Vec<String>,
     /// Addresses allowed to publish model files.
     pub model_publishers: Vec<Address>,
+    /// The private key (hex) upload receipts are signed with; the contract's
+    /// `relaySigner` must be its address, or uploads cannot be reported on chain. Prefer
+    /// the `RELAY_RECEIPT_KEY` environment variable to a file.
+    pub receipt_key: Option<String>,
     /// **TEST ONLY: never set this in production.** While the file at this path exists,
     /// result downloads of PNG images serve an altered copy (colours inverted) instead of
     /// the stored file, so end-to-end tests can check that clients catch a relay that swaps
@@ -49,6 +53,7 @@ impl Default for Config {
             limits: Limits::default(),
             public_urls: Vec::new(),
             model_publishers: Vec::new(),
+            receipt_key: None,
             test_only_tamper_results_flag: None,
         }
     }

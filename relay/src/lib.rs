@@ -5,7 +5,9 @@
 //! - task arguments are accepted only if their keccak256 is the task's on-chain hash, and
 //!   only from the task's creator; only the creator and the task's nodes may read them;
 //! - results are accepted only from the node the contract designated, after the reveal,
-//!   and only if their recomputed score equals the revealed score exactly;
+//!   only if their recomputed score equals the revealed score exactly and their bytes
+//!   have the digest the uploader committed to; the relay then signs a receipt
+//!   ([`receipts`]) the contract needs to count the upload;
 //! - model files are named by their SHA-256;
 //! - a record is served only while it matches the chain as it is now: should a
 //!   reorganisation replace a task (its id created again with another hash) or its reveal,
@@ -28,6 +30,7 @@ pub mod hashes;
 pub mod http;
 pub mod metrics;
 pub mod models;
+pub mod receipts;
 pub mod replay;
 pub mod score;
 pub mod server;

@@ -14,6 +14,7 @@ use crate::chain::follower::{self, FollowError, FollowerConfig};
 use crate::config::Config;
 use crate::db::{self, Db, DbError};
 use crate::http::{AppState, app};
+use crate::receipts::Receipts;
 
 /// Why the relay could not start or stopped.
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +50,9 @@ pub enum ServerError {
     /// A configured public URL is unusable.
     #[error("public_urls: {0}")]
     PublicUrl(String),
+    /// The receipt key is unusable.
+    #[error("receipt_key: {0}")]
+    ReceiptKey(#[from] crate::receipts::BadReceiptKey),
     /// Listening or serving failed.
     #[error("listening on {addr}: {source}")]
     Listen {
@@ -123,6 +127,18 @@ pub async fn run(
     let (contract, from_block) = contract_target(&config)?;
     let (db, blobs) = open_storage(&config).await?;
     let index = Arc::new(ChainIndex::new(config.chain.chain_id));
+    let receipts = match &config.receipt_key {
+        Some(key) => Some(Receipts::new(key, config.chain.chain_id, contract)?),
+        None => {
+            tracing::warn!(
+                "no receipt key configured: accepted uploads get no receipt, and the chain cannot count them"
+            );
+            None
+        }
+    };
+    if let Some(r) = &receipts {
+        tracing::info!(signer = %r.signer(), "signing upload receipts (the contract's relaySigner must be this address)");
+    }
     let state = AppState::new(
         db,
         blobs,
@@ -130,7 +146,8 @@ pub async fn run(
         config.limits.clone(),
         config.model_publishers.clone(),
     )
-    .with_test_only_tamper_results_flag(config.test_only_tamper_results_flag.clone());
+    .with_test_only_tamper_results_flag(config.test_only_tamper_results_flag.clone())
+    .with_receipts(receipts);
     if let Some(flag) = &config.test_only_tamper_results_flag {
         tracing::warn!(
             flag = %flag.display(),

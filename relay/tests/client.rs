@@ -122,6 +122,9 @@ async fn args_and_results_round_trip_through_the_client() {
             id: TaskId(id),
             uploader: uploader.address(),
             score: Bytes::from(score.clone()),
+            files_digest: B256::from(verifier::digest::files_digest_of(
+                files.iter().map(|(_, b)| b),
+            )),
         }],
     );
     let swapped = vec![files[1].clone(), files[0].clone()];

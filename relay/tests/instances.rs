@@ -55,7 +55,7 @@ async fn two_relays_on_one_database_and_store_agree() {
     let task_args = &args("two relays");
     let (files, score) = results(3);
     let (files, score) = (&files, &score);
-    let (id, uploader) = chain.run_task(task_args, score, 1).await;
+    let (id, uploader) = chain.run_task(task_args, files, 1).await;
     eventually(
         "relay A has seen the task and takes its arguments",
         || async move { a.put_args(creator, id, task_args).await.ok() },

@@ -31,7 +31,7 @@ async fn the_relay_follows_a_reorganisation_that_replaces_a_task() {
     let snapshot = owner.anvil_snapshot().await.expect("snapshot");
     let (old_args, (old_files, old_score)) = (&args("a cat"), results(1));
     let (old_files, old_score) = (&old_files, &old_score);
-    let (id, old_uploader) = chain.run_task(old_args, old_score, 1).await;
+    let (id, old_uploader) = chain.run_task(old_args, old_files, 1).await;
     let creator = &chain.requester.key;
     eventually("the relay takes task 1's arguments", || async move {
         client.put_args(creator, id, old_args).await.ok()
@@ -62,7 +62,7 @@ async fn the_relay_follows_a_reorganisation_that_replaces_a_task() {
     assert!(owner.anvil_revert(snapshot).await.expect("revert"));
     let (new_args, (new_files, new_score)) = (&args("a dog"), results(5));
     let (new_files, new_score) = (&new_files, &new_score);
-    let (new_id, new_uploader) = chain.run_task(new_args, new_score, 2).await;
+    let (new_id, new_uploader) = chain.run_task(new_args, new_files, 2).await;
     assert_eq!(new_id, id, "the new branch reuses the id");
     owner.anvil_mine(Some(3), None).await.expect("mine");
 

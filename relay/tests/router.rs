@@ -11,11 +11,12 @@ use alloy::signers::local::PrivateKeySigner;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Request, StatusCode, header};
-use common::{AuthHeaders, RELAY_URL, key, multipart, now, png, sign};
+use common::{AuthHeaders, RELAY_URL, key, multipart, now, png, png_with_text, sign};
 use http_body_util::BodyExt;
 use relay::blob::DiskStore;
 use relay::chain::{ChainEvent, ChainIndex, TaskId, TaskType};
 use relay::config::Limits;
+use relay::receipts::Receipts;
 use relay::{AppState, app, db};
 use relay_api::auth::{self, body_sha256};
 use serde_json::Value;
@@ -69,6 +70,16 @@ fn node(n: u8) -> PrivateKeySigner {
 fn stranger() -> PrivateKeySigner {
     key(99)
 }
+/// The relay's receipt key.
+fn receipt_key() -> PrivateKeySigner {
+    key(60)
+}
+const TASK_MANAGER: Address = Address::repeat_byte(0x7a);
+
+/// The files digest a node commits to for these result files.
+fn digest_of(files: &[(String, Vec<u8>)]) -> B256 {
+    B256::from(verifier::digest::files_digest_of(files.iter().map(|(_, b)| b)))
+}
 
 impl Harness {
     async fn new() -> Self {
@@ -95,7 +106,10 @@ impl Harness {
         let index = Arc::new(ChainIndex::new(CHAIN_ID));
         let state = AppState::new(db, blobs, index.clone(), limits, vec![key(50).address()])
             .with_public_urls([RELAY_URL])
-            .unwrap();
+            .unwrap()
+            .with_receipts(Some(
+                Receipts::new(&receipt_key().to_bytes().to_string(), CHAIN_ID, TASK_MANAGER).unwrap(),
+            ));
         Self {
             app: app(state.clone()),
             index,
@@ -128,11 +142,20 @@ impl Harness {
         id
     }
 
-    fn reveal(&self, id: TaskId, uploader: &PrivateKeySigner, score: Vec<u8>) {
+    /// The contract settled on `uploader`'s `score` for the result `files` it committed
+    /// to (their digest; `&[]` where no upload is meant to succeed).
+    fn reveal(
+        &self,
+        id: TaskId,
+        uploader: &PrivateKeySigner,
+        score: Vec<u8>,
+        files: &[(String, Vec<u8>)],
+    ) {
         self.events([ChainEvent::ResultRevealed {
             id,
             uploader: uploader.address(),
             score: ChainBytes::from(score),
+            files_digest: digest_of(files),
         }]);
     }
 
@@ -500,7 +523,7 @@ async fn results_are_accepted_only_from_the_uploader_with_the_revealed_score() {
     assert_eq!(early.status, StatusCode::CONFLICT);
     assert_eq!(early.code(), "not_revealed");
 
-    h.reveal(id, &node(2), llm_score(&files));
+    h.reveal(id, &node(2), llm_score(&files), &named(&files, "json"));
     let wrong_node = h
         .signed(&node(1), "POST", &path, Some(&content_type), body.clone())
         .await;
@@ -583,7 +606,7 @@ async fn malformed_result_uploads_get_a_4xx_and_leave_nothing() {
     };
     let h = Harness::with_limits(limits).await;
     let id = h.task(12, TaskType::StableDiffusion, ARGS);
-    h.reveal(id, &node(1), vec![0x11; 16]);
+    h.reveal(id, &node(1), vec![0x11; 16], &[]);
     let path = format!("/v1/tasks/{id}/results");
     let uploader = node(1);
     let small_png = png(32, 32, 1);
@@ -900,7 +923,7 @@ async fn reference_images_are_accepted_against_their_reference_phashes() {
     // One bit off in the last image: refused.
     let mut off = score.clone();
     *off.last_mut().unwrap() ^= 1;
-    h.reveal(id, &node(3), off);
+    h.reveal(id, &node(3), off, &files);
     let path = format!("/v1/tasks/{id}/results");
     let (ct, body) = multipart(&files);
     let refused = h
@@ -909,7 +932,7 @@ async fn reference_images_are_accepted_against_their_reference_phashes() {
     assert_eq!(refused.code(), "score_mismatch");
 
     let id = h.task(22, TaskType::StableDiffusion, ARGS);
-    h.reveal(id, &node(3), score);
+    h.reveal(id, &node(3), score, &files);
     let path = format!("/v1/tasks/{id}/results");
     let accepted = h.signed(&node(3), "POST", &path, Some(&ct), body).await;
     assert_eq!(accepted.status, StatusCode::CREATED, "{}", accepted.json());
@@ -942,7 +965,7 @@ async fn the_object_store_backend_serves_the_same_api() {
     assert_eq!(got.body.as_ref(), args);
 
     let files = vec![llm_file(&"long answer ".repeat(200_000))];
-    h.reveal(id, &node(1), llm_score(&files));
+    h.reveal(id, &node(1), llm_score(&files), &named(&files, "json"));
     let (ct, body) = multipart(&named(&files, "json"));
     let results = format!("/v1/tasks/{id}/results");
     let accepted = h.signed(&node(1), "POST", &results, Some(&ct), body).await;
@@ -990,7 +1013,12 @@ async fn the_test_only_tamper_switch_alters_png_downloads_while_its_flag_exists(
     let image = png(64, 48, 5);
     let hash = verifier::phash::phash_bytes(&image).unwrap().0;
     let id = h.task(31, TaskType::StableDiffusion, ARGS);
-    h.reveal(id, &node(1), hash.to_be_bytes().to_vec());
+    h.reveal(
+        id,
+        &node(1),
+        hash.to_be_bytes().to_vec(),
+        &[("0.png".to_owned(), image.clone())],
+    );
     let path = format!("/v1/tasks/{id}/results");
     let (ct, body) = multipart(&[("0.png".to_owned(), image.clone())]);
     let accepted = h.signed(&node(1), "POST", &path, Some(&ct), body).await;
@@ -1035,7 +1063,7 @@ fn watched_body() -> (Body, Arc<std::sync::atomic::AtomicBool>) {
 async fn a_body_is_read_only_from_a_signer_entitled_to_send_it() {
     let h = Harness::new().await;
     let id = h.task(41, TaskType::StableDiffusion, ARGS);
-    h.reveal(id, &node(1), vec![0x11; 8]);
+    h.reveal(id, &node(1), vec![0x11; 8], &[]);
     let results = format!("/v1/tasks/{id}/results");
     let args = format!("/v1/tasks/{id}/args");
     let junk_hash = body_sha256(&vec![0u8; 64 << 20]);
@@ -1093,7 +1121,7 @@ async fn uploads_in_progress_are_bounded_per_signer_and_in_total() {
     let mut ids = Vec::new();
     for n in 0..3u8 {
         let id = h.task(50 + u64::from(n), TaskType::StableDiffusion, ARGS);
-        h.reveal(id, &node(n + 1), vec![0x11; 8]);
+        h.reveal(id, &node(n + 1), vec![0x11; 8], &[]);
         ids.push(id);
     }
     // Node 1 starts a 2 MiB upload and stalls.
@@ -1147,4 +1175,48 @@ fn tokio_stream_from(
     futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
     })
+}
+
+/// The review's attack 5: the uploader (or anyone in between) sends other bytes with the
+/// same pixels, so the same perceptual hash and score. The relay accepts only the bytes
+/// whose digest the uploader committed to, and its receipt signs exactly that digest.
+#[tokio::test(flavor = "multi_thread")]
+async fn only_the_committed_bytes_are_accepted_and_receipted() {
+    use alloy::primitives::U256;
+    let h = Harness::new().await;
+    let image = png(64, 48, 5);
+    let lookalike = png_with_text(64, 48, 5, Some("other bytes, same pixels"));
+    assert_ne!(image, lookalike);
+    let hash = verifier::phash::phash_bytes(&image).unwrap().0;
+    assert_eq!(verifier::phash::phash_bytes(&lookalike).unwrap().0, hash);
+    let committed = vec![("0.png".to_owned(), image)];
+    let id = h.task(61, TaskType::StableDiffusion, ARGS);
+    h.reveal(id, &node(1), hash.to_be_bytes().to_vec(), &committed);
+    let path = format!("/v1/tasks/{id}/results");
+
+    let (ct, body) = multipart(&[("0.png".to_owned(), lookalike)]);
+    let refused = h.signed(&node(1), "POST", &path, Some(&ct), body).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(refused.code(), "digest_mismatch");
+
+    let (ct, body) = multipart(&committed);
+    let accepted = h.signed(&node(1), "POST", &path, Some(&ct), body).await;
+    assert_eq!(accepted.status, StatusCode::CREATED, "{}", accepted.json());
+    // The receipt: the relay key's EIP-191 signature over this task's committed digest,
+    // what the contract checks; the listing gives the same one.
+    let view: relay_api::ResultsView = serde_json::from_value(accepted.json()).unwrap();
+    let receipt = view.receipt.expect("a receipt");
+    let signature = alloy::primitives::Signature::from_raw(&receipt).unwrap();
+    let expected = verifier::commitment::upload_receipt_hash(
+        CHAIN_ID,
+        &TASK_MANAGER.0.0,
+        &id.0.to_be_bytes::<32>(),
+        &digest_of(&committed).0,
+    );
+    let signer = signature.recover_address_from_msg(expected).unwrap();
+    assert_eq!(signer, receipt_key().address());
+    let listed = h.signed(&creator(), "GET", &path, None, Vec::new()).await;
+    let listed: relay_api::ResultsView = serde_json::from_value(listed.json()).unwrap();
+    assert_eq!(listed.receipt.as_ref(), Some(&receipt));
+    let _ = U256::ZERO;
 }

@@ -293,11 +293,11 @@ impl<W: Wallet, H: Host> Requester<W, H> {
     pub async fn verify(&self, id: U256) -> Result<(Report, Vec<(String, Vec<u8>)>), Error> {
         let (_, chain) = self.reader.chain_record(id).await?;
         let files = self.results(id, |_, _, _| {}).await?;
-        let prints: Vec<_> = files
+        let hashed: Vec<_> = files
             .iter()
-            .map(|(name, bytes)| (name.clone(), report::fingerprint(chain.kind, bytes)))
+            .map(|(name, bytes)| report::ReturnedFile::hash(chain.kind, name, bytes))
             .collect();
-        Ok((report::assemble(&chain, &prints), files))
+        Ok((report::assemble(&chain, &hashed), files))
     }
 
     /// The history of task `id` ([`Reader::history`]).

@@ -31,6 +31,7 @@ pub fn chain_record(task: &TaskManager::Task, threshold: u64) -> ChainRecord {
         kind: score_kind(task.request.taskType),
         threshold: u32::try_from(threshold).unwrap_or(u32::MAX),
         agreed: (!task.result.is_empty()).then(|| task.result.to_vec()),
+        files_digest: (!task.resultDigest.is_zero()).then_some(task.resultDigest.0),
         seats: task
             .seats
             .iter()
@@ -42,6 +43,7 @@ pub fn chain_record(task: &TaskManager::Task, threshold: u64) -> ChainRecord {
                     commitment: committed.then_some(seat.commitment.0),
                     nonce: committed.then_some(seat.nonce.0),
                     revealed: (!seat.score.is_empty()).then(|| seat.score.to_vec()),
+                    files_digest: (!seat.filesDigest.is_zero()).then_some(seat.filesDigest.0),
                 }
             })
             .collect(),

@@ -38,6 +38,41 @@ pub fn verify_commitment(score: &[u8], nonce: &Bytes32, commitment: &Bytes32) ->
     self::commitment(score, nonce) == *commitment
 }
 
+/// What a Tessera seat commits to: its score and the digest of its result files
+/// ([`crate::digest::files_digest`]), `keccak256(abi.encodePacked(bytes score, bytes32
+/// filesDigest, bytes32 nonce))`: [`commitment`] over `score ‖ files_digest`. The
+/// reference network commits to the score alone, so the relay or the uploader could serve
+/// other pixels with the same perceptual hash; the digest binds the bytes.
+pub fn result_commitment(score: &[u8], files_digest: &Bytes32, nonce: &Bytes32) -> Bytes32 {
+    let mut hasher = Keccak256::new();
+    hasher.update(score);
+    hasher.update(files_digest);
+    hasher.update(nonce);
+    hasher.finalize().into()
+}
+
+/// The hash the relay signs to acknowledge a task's result files (an upload receipt),
+/// and the contract recovers the relay's key from: `keccak256(abi.encodePacked("Tessera
+/// upload receipt", uint256 chainId, address taskManager, uint256 taskId, bytes32
+/// filesDigest))`, signed as an EIP-191 personal message. `task_id` is the id's 32
+/// big-endian bytes.
+pub fn upload_receipt_hash(
+    chain_id: u64,
+    task_manager: &[u8; 20],
+    task_id: &Bytes32,
+    files_digest: &Bytes32,
+) -> Bytes32 {
+    let mut chain = [0u8; 32];
+    chain[24..].copy_from_slice(&chain_id.to_be_bytes());
+    let mut hasher = Keccak256::new();
+    hasher.update(b"Tessera upload receipt");
+    hasher.update(chain);
+    hasher.update(task_manager);
+    hasher.update(task_id);
+    hasher.update(files_digest);
+    hasher.finalize().into()
+}
+
 /// The id of a GPU group: `keccak256(abi.encodePacked(string gpuName, uint256 gpuVram))`,
 /// that is the UTF-8 name followed by the VRAM in GB as a 32-byte big-endian integer.
 pub fn gpu_id(gpu_name: &str, gpu_vram_gb: u64) -> Bytes32 {

@@ -10,6 +10,25 @@ pub fn sha256(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
 }
 
+/// The digest of a task's result files, which each seat commits to beside its score and
+/// the uploader's of which the relay and every browser check the served bytes against:
+/// SHA-256 of the files' SHA-256s (`file_hashes`, in result order: `0.png`, `1.png`, …)
+/// concatenated. It binds the exact bytes; the score (a perceptual hash) only binds what
+/// seats compare.
+pub fn files_digest(file_hashes: &[[u8; 32]]) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    for hash in file_hashes {
+        hasher.update(hash);
+    }
+    hasher.finalize().into()
+}
+
+/// [`files_digest`] of the files themselves (hashing each).
+pub fn files_digest_of<B: AsRef<[u8]>>(files: impl IntoIterator<Item = B>) -> [u8; 32] {
+    let hashes: Vec<[u8; 32]> = files.into_iter().map(|f| sha256(f.as_ref())).collect();
+    files_digest(&hashes)
+}
+
 /// SHA-256 over bytes that arrive in pieces (a download, a streamed upload).
 #[derive(Clone, Default)]
 pub struct Sha256Stream(Sha256);

@@ -8,17 +8,20 @@
 //!    image, the SHA-256 of an LLM result file);
 //! 2. that the recomputed score equals the result the contract settled on, exactly (the
 //!    relay must have refused anything else, so a difference means it served other files);
-//! 3. for each seat that revealed: that `keccak256(score || nonce)` equals its on-chain
-//!    commitment, and how far its score is from the recomputed one, block by block, against
-//!    the task's threshold;
-//! 4. that at least two seats with valid commitments agree with the files.
+//! 3. that the files' bytes are the ones the uploader committed to: the digest of their
+//!    SHA-256s equals the settled `filesDigest` (other pixels with the same perceptual
+//!    hash fail here);
+//! 4. for each seat that revealed: that `keccak256(score || filesDigest || nonce)` equals
+//!    its on-chain commitment, and how far its score is from the recomputed one, block by
+//!    block, against the task's threshold;
+//! 5. that at least two seats with valid commitments agree with the files.
 //!
 //! Hashing is the slow part, so it is separate: compute [`fingerprint`]s wherever suits
 //! (a web worker, in parallel) and [`assemble`] the report from them.
 
 use serde::Serialize;
 
-use crate::commitment::{Bytes32, verify_commitment};
+use crate::commitment::{Bytes32, result_commitment};
 use crate::score::{self, ScoreKind};
 use crate::similarity::{self, SimilarityHash};
 
@@ -33,6 +36,8 @@ pub struct SeatRecord {
     pub nonce: Option<Bytes32>,
     /// The score it revealed, if it revealed.
     pub revealed: Option<Vec<u8>>,
+    /// The digest of its files it revealed with the score.
+    pub files_digest: Option<Bytes32>,
 }
 
 /// What the chain says about a task, as far as verification needs.
@@ -45,6 +50,8 @@ pub struct ChainRecord {
     pub threshold: u32,
     /// The result the contract settled on, once validated.
     pub agreed: Option<Vec<u8>>,
+    /// The digest of the files the uploader committed to, once validated.
+    pub files_digest: Option<Bytes32>,
     /// The task's seats.
     pub seats: Vec<SeatRecord>,
 }
@@ -58,6 +65,28 @@ fn kind_name<S: serde::Serializer>(kind: &ScoreKind, s: S) -> Result<S::Ok, S::E
 
 /// A file's recomputed fingerprint, or why it has none.
 pub type Fingerprint = Result<Vec<u8>, String>;
+
+/// A returned file as the report needs it: its name, fingerprint and SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReturnedFile {
+    /// Its name as served.
+    pub name: String,
+    /// Its [`fingerprint`].
+    pub fingerprint: Fingerprint,
+    /// SHA-256 of its bytes.
+    pub sha256: Bytes32,
+}
+
+impl ReturnedFile {
+    /// Hashes a file both ways (the slow part: run it where it suits).
+    pub fn hash(kind: ScoreKind, name: impl Into<String>, bytes: &[u8]) -> Self {
+        Self {
+            name: name.into(),
+            fingerprint: fingerprint(kind, bytes),
+            sha256: crate::digest::sha256(bytes),
+        }
+    }
+}
 
 /// The block of a score that stands for one file: the network's 8-byte pHash of an image
 /// (PNG or JPEG), or the 32-byte SHA-256 of an LLM result file.
@@ -95,6 +124,8 @@ pub enum Verdict {
 pub struct FileCheck {
     /// Its name as served.
     pub name: String,
+    /// SHA-256 of its bytes (`0x` hex).
+    pub sha256: String,
     /// Its recomputed fingerprint (`0x` hex), if it could be computed.
     pub fingerprint: Option<String>,
     /// Why it could not be, otherwise.
@@ -114,8 +145,8 @@ pub struct FileCheck {
 pub struct SeatCheck {
     /// The node.
     pub node: String,
-    /// Whether `keccak256(revealed || nonce)` equals its commitment (`None`: it did not
-    /// reveal).
+    /// Whether `keccak256(revealed || filesDigest || nonce)` equals its commitment
+    /// (`None`: it did not reveal).
     pub commitment_valid: Option<bool>,
     /// Whether its revealed score agrees with the files under the network's rule.
     pub agrees_with_files: Option<bool>,
@@ -134,15 +165,18 @@ pub struct Report {
     pub seats: Vec<SeatCheck>,
     /// The recomputed score (`0x` hex), when every file could be fingerprinted.
     pub recomputed: Option<String>,
+    /// Whether the files' bytes are those the uploader committed to (`None`: nothing
+    /// settled yet).
+    pub bytes_match: Option<bool>,
     /// The verdict.
     pub verdict: Verdict,
     /// What is wrong or missing, in words; empty when verified.
     pub problems: Vec<String>,
 }
 
-/// Builds the report from the chain's record and the files' fingerprints (`files`: name
-/// and [`fingerprint`], in the order served).
-pub fn assemble(chain: &ChainRecord, files: &[(String, Fingerprint)]) -> Report {
+/// Builds the report from the chain's record and the returned files, hashed
+/// ([`ReturnedFile::hash`]), in the order served.
+pub fn assemble(chain: &ChainRecord, files: &[ReturnedFile]) -> Report {
     let kind = chain.kind;
     let block = kind.block_len();
     let extension = match kind {
@@ -173,7 +207,8 @@ pub fn assemble(chain: &ChainRecord, files: &[(String, Fingerprint)]) -> Report 
     }
 
     let mut checks = Vec::with_capacity(files.len());
-    for (i, (name, print)) in files.iter().enumerate() {
+    for (i, file) in files.iter().enumerate() {
+        let (name, print) = (&file.name, &file.fingerprint);
         let expected = format!("{i}.{extension}");
         if *name != expected {
             problems.push(format!("file {i} is named `{name}`, expected `{expected}`"));
@@ -211,6 +246,7 @@ pub fn assemble(chain: &ChainRecord, files: &[(String, Fingerprint)]) -> Report 
             .collect();
         checks.push(FileCheck {
             name: name.clone(),
+            sha256: crate::hex::encode(file.sha256),
             fingerprint: fingerprint.map(crate::hex::encode),
             error,
             settled: settled.map(crate::hex::encode),
@@ -219,9 +255,25 @@ pub fn assemble(chain: &ChainRecord, files: &[(String, Fingerprint)]) -> Report 
         });
     }
 
+    let hashes: Vec<Bytes32> = files.iter().map(|f| f.sha256).collect();
+    let bytes_match = chain
+        .files_digest
+        .map(|digest| crate::digest::files_digest(&hashes) == digest);
+    if bytes_match == Some(false) {
+        problems.push(
+            "the files' bytes are not the ones the uploader committed to (their SHA-256 \
+             digest differs from the settled one): the relay or the uploader served other \
+             files"
+                .to_owned(),
+        );
+    }
+    if chain.agreed.is_some() && chain.files_digest.is_none() {
+        problems.push("the chain records no digest of the settled files".to_owned());
+    }
+
     let recomputed: Option<Vec<u8>> = files
         .iter()
-        .map(|(_, print)| print.as_ref().ok().cloned())
+        .map(|f| f.fingerprint.as_ref().ok().cloned())
         .collect::<Option<Vec<_>>>()
         .map(|blocks| blocks.concat());
 
@@ -231,11 +283,16 @@ pub fn assemble(chain: &ChainRecord, files: &[(String, Fingerprint)]) -> Report 
         .iter()
         .enumerate()
         .map(|(index, seat)| {
-            let commitment_valid = match (&seat.revealed, &seat.commitment, &seat.nonce) {
-                (Some(score), Some(commitment), Some(nonce)) => {
-                    Some(verify_commitment(score, nonce, commitment))
+            let commitment_valid = match (
+                &seat.revealed,
+                &seat.files_digest,
+                &seat.commitment,
+                &seat.nonce,
+            ) {
+                (Some(score), Some(digest), Some(commitment), Some(nonce)) => {
+                    Some(result_commitment(score, digest, nonce) == *commitment)
                 }
-                (Some(_), _, _) => Some(false),
+                (Some(_), _, _, _) => Some(false),
                 _ => None,
             };
             if commitment_valid == Some(false) {
@@ -285,6 +342,7 @@ pub fn assemble(chain: &ChainRecord, files: &[(String, Fingerprint)]) -> Report 
         files: checks,
         seats,
         recomputed: recomputed.map(crate::hex::encode),
+        bytes_match,
         verdict,
         problems,
     }
@@ -306,15 +364,31 @@ fn distance(kind: ScoreKind, a: &[u8], b: &[u8]) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::commitment::commitment;
+    use crate::digest::{files_digest, sha256};
+
+    /// The bytes every test's single file has (the fingerprints are set directly).
+    const BYTES: &[u8] = b"the uploader's 0.png";
+
+    fn digest() -> Bytes32 {
+        files_digest(&[sha256(BYTES)])
+    }
+
+    fn file(name: &str, fingerprint: Fingerprint) -> ReturnedFile {
+        ReturnedFile {
+            name: name.into(),
+            fingerprint,
+            sha256: sha256(BYTES),
+        }
+    }
 
     fn seat(n: u8, score: &[u8]) -> SeatRecord {
         let nonce = [n; 32];
         SeatRecord {
             node: format!("0x{}", "0".repeat(39) + &n.to_string()),
-            commitment: Some(commitment(score, &nonce)),
+            commitment: Some(result_commitment(score, &digest(), &nonce)),
             nonce: Some(nonce),
             revealed: Some(score.to_vec()),
+            files_digest: Some(digest()),
         }
     }
 
@@ -323,6 +397,7 @@ mod tests {
             kind: ScoreKind::Image,
             threshold: 5,
             agreed: Some(agreed.to_vec()),
+            files_digest: Some(digest()),
             seats,
         }
     }
@@ -343,7 +418,7 @@ mod tests {
             vec![seat(1, &A), seat(2, &flipped(3)), seat(3, &flipped(20))],
             &A,
         );
-        let report = assemble(&chain, &[("0.png".into(), Ok(A.to_vec()))]);
+        let report = assemble(&chain, &[file("0.png", Ok(A.to_vec()))]);
         assert_eq!(report.verdict, Verdict::Verified, "{:?}", report.problems);
         assert_eq!(report.files[0].distances, vec![Some(0), Some(3), Some(20)]);
         assert_eq!(
@@ -360,7 +435,7 @@ mod tests {
     #[test]
     fn a_swapped_file_fails() {
         let chain = image_chain(vec![seat(1, &A), seat(2, &A), seat(3, &A)], &A);
-        let report = assemble(&chain, &[("0.png".into(), Ok(flipped(1).to_vec()))]);
+        let report = assemble(&chain, &[file("0.png", Ok(flipped(1).to_vec()))]);
         assert_eq!(report.verdict, Verdict::Failed);
         assert!(!report.files[0].matches_settled);
         assert!(
@@ -375,7 +450,7 @@ mod tests {
         let mut forged = seat(2, &A);
         forged.revealed = Some(flipped(2).to_vec());
         let chain = image_chain(vec![seat(1, &A), forged, seat(3, &flipped(30))], &A);
-        let report = assemble(&chain, &[("0.png".into(), Ok(A.to_vec()))]);
+        let report = assemble(&chain, &[file("0.png", Ok(A.to_vec()))]);
         assert_eq!(report.verdict, Verdict::Failed);
         assert_eq!(report.seats[1].commitment_valid, Some(false));
         assert!(report.problems.iter().any(|p| p.contains("at least 2")));
@@ -385,7 +460,7 @@ mod tests {
     fn missing_settlement_or_files_is_incomplete() {
         let mut chain = image_chain(vec![seat(1, &A)], &A);
         chain.agreed = None;
-        let report = assemble(&chain, &[("0.png".into(), Ok(A.to_vec()))]);
+        let report = assemble(&chain, &[file("0.png", Ok(A.to_vec()))]);
         assert_eq!(report.verdict, Verdict::Incomplete);
         let chain = image_chain(vec![seat(1, &A), seat(2, &A)], &A);
         assert_eq!(assemble(&chain, &[]).verdict, Verdict::Incomplete);
@@ -394,25 +469,46 @@ mod tests {
     #[test]
     fn unhashable_and_misnamed_files_fail() {
         let chain = image_chain(vec![seat(1, &A), seat(2, &A)], &A);
-        let report = assemble(&chain, &[("0.png".into(), Err("not a PNG".into()))]);
+        let report = assemble(&chain, &[file("0.png", Err("not a PNG".into()))]);
         assert_eq!(report.verdict, Verdict::Failed);
         assert_eq!(report.recomputed, None);
-        let report = assemble(&chain, &[("1.png".into(), Ok(A.to_vec()))]);
+        let report = assemble(&chain, &[file("1.png", Ok(A.to_vec()))]);
         assert_eq!(report.verdict, Verdict::Failed);
+    }
+
+    /// The review's attack 5: other pixels with the same perceptual hash (here: the same
+    /// fingerprint, other bytes) pass the score check but not the bytes check.
+    #[test]
+    fn other_bytes_with_the_same_score_fail() {
+        let chain = image_chain(vec![seat(1, &A), seat(2, &A), seat(3, &A)], &A);
+        let mut lookalike = file("0.png", Ok(A.to_vec()));
+        lookalike.sha256 = sha256(b"other pixels, same pHash");
+        let report = assemble(&chain, &[lookalike]);
+        assert_eq!(report.verdict, Verdict::Failed);
+        assert!(report.files[0].matches_settled, "the score alone matches");
+        assert_eq!(report.bytes_match, Some(false));
+        assert!(report.problems.iter().any(|p| p.contains("bytes")), "{:?}", report.problems);
+        // A seat whose reveal names other files' digest does not open its commitment.
+        let mut other = seat(2, &A);
+        other.files_digest = Some([7; 32]);
+        let chain = image_chain(vec![seat(1, &A), other, seat(3, &A)], &A);
+        let report = assemble(&chain, &[file("0.png", Ok(A.to_vec()))]);
+        assert_eq!(report.seats[1].commitment_valid, Some(false));
     }
 
     #[test]
     fn text_scores_compare_for_equality() {
-        let file = br#"{"model": "gpt2"}"#;
-        let digest = fingerprint(ScoreKind::Text, file).unwrap();
+        let text = br#"{"model": "gpt2"}"#;
+        let digest = fingerprint(ScoreKind::Text, text).unwrap();
         let other = fingerprint(ScoreKind::Text, b"{}").unwrap();
         let chain = ChainRecord {
             kind: ScoreKind::Text,
             threshold: 5,
             agreed: Some(digest.clone()),
+            files_digest: Some(self::digest()),
             seats: vec![seat(1, &digest), seat(2, &digest), seat(3, &other)],
         };
-        let report = assemble(&chain, &[("0.json".into(), Ok(digest))]);
+        let report = assemble(&chain, &[file("0.json", Ok(digest))]);
         assert_eq!(report.verdict, Verdict::Verified, "{:?}", report.problems);
         assert_eq!(report.files[0].distances, vec![Some(0), Some(0), Some(256)]);
     }

@@ -246,11 +246,8 @@ async fn verify(
         .await
         .map_err(AppError::Other)?;
     let record = chain_record(task, threshold);
-    let prints: Vec<_> = hashes
-        .iter()
-        .map(|h| (h.name.clone(), h.fingerprint.clone()))
-        .collect();
-    let report = assemble(&record, &prints);
+    let returned: Vec<_> = hashes.iter().map(|h| h.returned()).collect();
+    let report = assemble(&record, &returned);
     let prefix = format!("{}:similarity:{id}", config.storage_prefix());
     let views = files
         .iter()

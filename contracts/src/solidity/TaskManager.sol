@@ -51,6 +51,8 @@ contract TaskManager {
         uint16 withheldSlashBps;
         /// Receives requester penalties (credited, withdrawn with `withdraw`).
         address treasury;
+        /// The relay's receipt key: an upload counts only with a receipt it signed.
+        address relaySigner;
     }
 
     /// What a requester asks for.
@@ -144,6 +146,8 @@ contract TaskManager {
         bytes32 commitment;
         bytes32 nonce;
         bytes score;
+        /// SHA-256 of the seat's result files' SHA-256s, revealed with the score.
+        bytes32 filesDigest;
     }
 
     struct Task {
@@ -173,6 +177,8 @@ contract TaskManager {
         Seat[3] seats;
         /// The agreed score (from Validated on).
         bytes result;
+        /// The uploader's files digest: the exact bytes the relay and browsers accept.
+        bytes32 resultDigest;
     }
 
     // ---------------------------------------------------------------- errors
@@ -189,7 +195,6 @@ contract TaskManager {
     error WrongSecret(uint256 taskId);
     error NotSelected(uint256 taskId, address caller);
     error NotCreator(uint256 taskId, address caller);
-    error NotUploader(uint256 taskId, address caller, address uploader);
     error AlreadySubmitted(uint256 taskId, address node, SeatStatus status);
     error DeadlinePassed(uint256 taskId, uint256 deadline);
     error DeadlineNotReached(uint256 taskId, uint256 deadline);
@@ -197,6 +202,7 @@ contract TaskManager {
     error InvalidCommitment(uint256 taskId);
     error InvalidScore(uint256 taskId, string reason);
     error CommitmentMismatch(uint256 taskId, address node);
+    error InvalidReceipt(uint256 taskId);
     error NothingToWithdraw(address account);
     error TransferFailed(address to, uint256 amount);
 
@@ -223,9 +229,12 @@ contract TaskManager {
     );
     event ErrorReported(uint256 indexed taskId, address indexed node, uint32 errorCode, uint8 rank);
     event RevealPhaseStarted(uint256 indexed taskId, uint64 revealDeadline);
-    event ResultRevealed(uint256 indexed taskId, address indexed node, bytes score, uint8 rank);
-    /// A majority agreed on `result`; `uploader` must now upload the files to the relay.
-    event TaskValidated(uint256 indexed taskId, bytes result, address indexed uploader, uint64 uploadDeadline);
+    event ResultRevealed(uint256 indexed taskId, address indexed node, bytes score, bytes32 filesDigest, uint8 rank);
+    /// A majority agreed on `result`; `uploader` must now upload the files whose digest is
+    /// `filesDigest` to the relay.
+    event TaskValidated(
+        uint256 indexed taskId, bytes result, bytes32 filesDigest, address indexed uploader, uint64 uploadDeadline
+    );
     event ResultUploaded(uint256 indexed taskId, address indexed uploader);
     event TaskAborted(uint256 indexed taskId, AbortReason reason);
     /// A node's part in the task is over: how it ended and the stake it lost.
@@ -306,6 +315,7 @@ contract TaskManager {
         if (p.dissentSlashBps > 10_000) revert InvalidParameter("dissentSlashBps");
         if (p.withheldSlashBps > 10_000) revert InvalidParameter("withheldSlashBps");
         if (p.treasury == address(0)) revert InvalidParameter("treasury");
+        if (p.relaySigner == address(0)) revert InvalidParameter("relaySigner");
         params = p;
         emit ParamsUpdated(p);
     }
@@ -375,8 +385,9 @@ contract TaskManager {
 
     // ---------------------------------------------------------------- nodes
 
-    /// Commits to a result: `commitment = keccak256(abi.encodePacked(score, nonce))`.
-    /// A nonce another node of the task already used is refused.
+    /// Commits to a result: `commitment = keccak256(abi.encodePacked(score, filesDigest,
+    /// nonce))`, `filesDigest` the SHA-256 of the result files' SHA-256s. A nonce another
+    /// node of the task already used is refused.
     function submitCommitment(uint256 taskId, bytes32 commitment, bytes32 nonce) external {
         (Task storage t, Seat storage s) = _openSeat(taskId);
         if (commitment == bytes32(0)) revert InvalidCommitment(taskId);
@@ -409,37 +420,48 @@ contract TaskManager {
         }
     }
 
-    /// Reveals the score committed to. SD scores are 8 bytes per image, LLM scores 32
-    /// bytes per file; empty or all-zero scores are refused.
-    function revealResult(uint256 taskId, bytes calldata score) external {
+    /// Reveals the score and files digest committed to. SD scores are 8 bytes per image,
+    /// LLM scores 32 bytes per file; empty or all-zero scores are refused.
+    function revealResult(uint256 taskId, bytes calldata score, bytes32 filesDigest) external {
         Task storage t = _task(taskId);
         if (t.state != TaskState.Revealing) revert WrongState(taskId, t.state);
         if (block.timestamp >= t.deadline) revert DeadlinePassed(taskId, t.deadline);
         Seat storage s = t.seats[_seatIndex(t, msg.sender)];
         if (s.status != SeatStatus.Committed) revert AlreadySubmitted(taskId, msg.sender, s.status);
         _checkScore(t, score);
-        if (keccak256(abi.encodePacked(score, s.nonce)) != s.commitment) revert CommitmentMismatch(taskId, msg.sender);
+        if (filesDigest == bytes32(0)) revert InvalidScore(taskId, "files digest zero");
+        if (keccak256(abi.encodePacked(score, filesDigest, s.nonce)) != s.commitment) {
+            revert CommitmentMismatch(taskId, msg.sender);
+        }
         s.status = SeatStatus.Revealed;
         s.score = score;
+        s.filesDigest = filesDigest;
         s.revealRank = t.reveals;
         t.reveals += 1;
-        emit ResultRevealed(taskId, msg.sender, score, s.revealRank);
+        emit ResultRevealed(taskId, msg.sender, score, filesDigest, s.revealRank);
         if (t.reveals == t.commits) {
             _settle(t);
             _processQueue(AUTO_TRIES);
         }
     }
 
-    /// The designated uploader reports that the result files are on the relay; its
-    /// reward, held back until now, is paid.
-    function reportResultsUploaded(uint256 taskId) external {
+    /// Reports that the result files are on the relay, proven by the relay's `receipt`: its
+    /// signature (EIP-191) over `keccak256(abi.encodePacked("Tessera upload receipt",
+    /// chainId, this contract, taskId, resultDigest))`, which it gives only once it holds
+    /// files with exactly that digest. Anyone holding the receipt may report (the uploader
+    /// normally; the relay or the requester if it does not); the uploader's reward, held
+    /// back until now, is paid.
+    function reportResultsUploaded(uint256 taskId, bytes calldata receipt) external {
         Task storage t = _task(taskId);
         if (t.state != TaskState.Validated) revert WrongState(taskId, t.state);
+        bytes32 hash = keccak256(
+            abi.encodePacked("Tessera upload receipt", block.chainid, address(this), taskId, t.resultDigest)
+        );
+        if (_recover(hash, receipt) != params.relaySigner) revert InvalidReceipt(taskId);
         Seat storage s = t.seats[t.uploaderSeat];
-        if (msg.sender != s.node) revert NotUploader(taskId, msg.sender, s.node);
         t.state = TaskState.Success;
         succeededCount += 1;
-        emit ResultUploaded(taskId, msg.sender);
+        emit ResultUploaded(taskId, s.node);
         _pay(t, s.node, _share(t, s), PaymentKind.Reward);
         _release(t, t.uploaderSeat, NodeOutcome.Success, 0);
         _refundRest(t);
@@ -751,9 +773,10 @@ contract TaskManager {
 
         t.state = TaskState.Validated;
         t.result = t.seats[best].score;
+        t.resultDigest = t.seats[best].filesDigest;
         t.uploaderSeat = best;
         t.deadline = uint64(block.timestamp) + params.uploadTimeout;
-        emit TaskValidated(t.id, t.result, t.seats[best].node, t.deadline);
+        emit TaskValidated(t.id, t.result, t.resultDigest, t.seats[best].node, t.deadline);
 
         for (uint8 i = 0; i < 3; i++) {
             Seat storage s = t.seats[i];
@@ -814,6 +837,19 @@ contract TaskManager {
 
     function _refundRest(Task storage t) internal {
         _pay(t, t.creator, t.feeLeft, PaymentKind.Refund);
+    }
+
+    /// The signer of an EIP-191 personal-message signature over `hash` (65 bytes `r ‖ s ‖
+    /// v`), or zero for a malformed or malleable (high-s) signature.
+    function _recover(bytes32 hash, bytes calldata signature) internal pure returns (address) {
+        if (signature.length != 65) return address(0);
+        bytes32 r = bytes32(signature[0:32]);
+        bytes32 s = bytes32(signature[32:64]);
+        uint8 v = uint8(signature[64]);
+        if (v < 27) v += 27;
+        if (uint256(s) > 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0) return address(0);
+        bytes32 digest = keccak256(abi.encodePacked("\x19Ethereum Signed Message:\n32", hash));
+        return ecrecover(digest, v, r, s);
     }
 
     function _popcount(uint64 x) internal pure returns (uint256) {

@@ -216,7 +216,7 @@ pub(crate) async fn queue_freeze() -> QueueFreeze {
         let uploader = &nodes[t.uploaderSeat as usize];
         note(
             "reportResultsUploaded",
-            send("upload", uploader.tasks.reportResultsUploaded(id))
+            send("upload", uploader.tasks.reportResultsUploaded(id, net.receipt(id).await))
                 .await
                 .expect("upload")
                 .gas_used,
@@ -403,7 +403,7 @@ pub(crate) async fn busy_pool() -> BusyPool {
         }
         let t = task(&net, *f).await;
         step(
-            send("upload", nodes[t.uploaderSeat as usize].tasks.reportResultsUploaded(*f))
+            send("upload", nodes[t.uploaderSeat as usize].tasks.reportResultsUploaded(*f, net.receipt(*f).await))
                 .await
                 .expect("upload"),
         )

@@ -95,6 +95,8 @@ pub(crate) struct Net {
     /// Kept for its lifetime: dropping it kills this test's anvil.
     _anvil: AnvilInstance,
     pub deployments: Deployments,
+    /// The relay's receipt key (`relaySigner`): signs [`Net::receipt`]s.
+    pub relay: PrivateKeySigner,
     pub owner: Actor,
     /// Accounts 1..: free for tests to use as requesters or nodes.
     pub accounts: Vec<Actor>,
@@ -129,7 +131,9 @@ impl Net {
             .collect();
 
         let (owner_address, owner_provider) = actors[0].clone();
+        let relay = PrivateKeySigner::random();
         let mut params = Parameters::defaults(owner_address);
+        params.tasks.relaySigner = relay.address();
         tweak(&mut params);
         let deployments = contracts::deploy(owner_provider.clone(), &anvil.endpoint(), params)
             .await
@@ -146,6 +150,7 @@ impl Net {
         Self {
             _anvil: anvil,
             deployments,
+            relay,
             owner,
             accounts,
         }
@@ -179,6 +184,26 @@ impl Net {
             .anvil_mine(Some(blocks), None)
             .await
             .expect("mine");
+    }
+
+    /// The relay's upload receipt for a validated task: its signature over the task's
+    /// settled files digest, as the relay gives it once it holds those files.
+    pub(crate) async fn receipt(&self, id: U256) -> Bytes {
+        let digest = task(self, id).await.resultDigest;
+        self.receipt_for(&self.relay, id, digest)
+    }
+
+    /// A receipt `signer` makes for task `id` and `digest` (the real relay's or a forgery).
+    pub(crate) fn receipt_for(&self, signer: &PrivateKeySigner, id: U256, digest: B256) -> Bytes {
+        use alloy::signers::SignerSync as _;
+        let hash = verifier::commitment::upload_receipt_hash(
+            self.deployments.chain_id,
+            &self.deployments.task_manager.0.0,
+            &id.to_be_bytes::<32>(),
+            &digest.0,
+        );
+        let signature = signer.sign_message_sync(&hash).expect("sign");
+        Bytes::from(signature.as_bytes().to_vec())
     }
 
     /// Finds the actor with this address.
@@ -284,10 +309,20 @@ pub(crate) async fn seated(net: &Net, id: U256) -> [Actor; 3] {
     t.seats.map(|s| net.actor(s.node))
 }
 
-/// `keccak256(abi.encodePacked(score, nonce))`, the protocol's commitment, as the
+/// The digest of the result files a test node "produced" for `score`: the files digest of
+/// one file whose bytes are the score (any deterministic stand-in works for the chain).
+pub(crate) fn files_digest(score: &[u8]) -> B256 {
+    B256::from(verifier::digest::files_digest(&[verifier::digest::sha256(score)]))
+}
+
+/// `keccak256(abi.encodePacked(score, filesDigest, nonce))`, a seat's commitment, as the
 /// `verifier` crate (what nodes and browsers use) computes it.
 pub(crate) fn commitment(score: &[u8], nonce: B256) -> B256 {
-    B256::from(verifier::commitment::commitment(score, &nonce.0))
+    B256::from(verifier::commitment::result_commitment(
+        score,
+        &files_digest(score).0,
+        &nonce.0,
+    ))
 }
 
 /// The requester's seed commitment: `keccak256(secret)`.
@@ -320,7 +355,8 @@ pub(crate) async fn reveal(
 ) -> Result<TransactionReceipt, Error> {
     send(
         "TaskManager.revealResult",
-        node.tasks.revealResult(id, Bytes::copy_from_slice(score)),
+        node.tasks
+            .revealResult(id, Bytes::copy_from_slice(score), files_digest(score)),
     )
     .await
 }

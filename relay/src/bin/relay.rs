@@ -50,6 +50,9 @@ struct Cli {
     /// relay's view from the deployment block).
     #[arg(long, env = "RELAY_REORG_DEPTH")]
     reorg_depth: Option<u64>,
+    /// The private key upload receipts are signed with (hex).
+    #[arg(long, env = "RELAY_RECEIPT_KEY", hide_env_values = true)]
+    receipt_key: Option<String>,
     /// TEST ONLY, never in production: while a file exists at this path, PNG result
     /// downloads serve an altered image (end-to-end tests of clients' verification).
     #[arg(long, env = "RELAY_TEST_ONLY_TAMPER_RESULTS_FLAG")]
@@ -110,6 +113,7 @@ impl Cli {
         set!(config.chain.from_block, self.from_block);
         set!(config.chain.confirmations, self.confirmations);
         set!(config.chain.reorg_depth, self.reorg_depth);
+        set!(config.receipt_key, self.receipt_key.clone().map(Some));
         set!(
             config.test_only_tamper_results_flag,
             self.test_only_tamper_results_flag.clone().map(Some)

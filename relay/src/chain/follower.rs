@@ -33,7 +33,7 @@ sol! {
     interface TaskEvents {
         event TaskCreated(uint256 indexed taskId, address indexed creator, bytes32 indexed taskHash, uint8 taskType, uint256 fee, uint64 size, bytes32 seedCommitment);
         event NodeSelected(uint256 indexed taskId, address indexed node, uint8 seat);
-        event TaskValidated(uint256 indexed taskId, bytes result, address indexed uploader, uint64 uploadDeadline);
+        event TaskValidated(uint256 indexed taskId, bytes result, bytes32 filesDigest, address indexed uploader, uint64 uploadDeadline);
         event TaskAborted(uint256 indexed taskId, uint8 reason);
     }
 }
@@ -370,6 +370,7 @@ pub fn decode(log: &Log) -> Option<ChainEvent> {
                     id: TaskId(e.taskId),
                     uploader: e.uploader,
                     score: Bytes::from(e.result.to_vec()),
+                    files_digest: e.filesDigest,
                 })
             })
         }
@@ -432,6 +433,7 @@ mod tests {
         let validated = TaskEvents::TaskValidated {
             taskId: id,
             result: vec![9u8; 8].into(),
+            filesDigest: B256::repeat_byte(5),
             uploader: Address::repeat_byte(3),
             uploadDeadline: 100,
         };
@@ -441,6 +443,7 @@ mod tests {
                 id: TaskId(id),
                 uploader: Address::repeat_byte(3),
                 score: Bytes::from(vec![9u8; 8]),
+                files_digest: B256::repeat_byte(5),
             })
         );
         let selected = TaskEvents::NodeSelected {

@@ -102,6 +102,9 @@ pub struct Reveal {
     pub uploader: Address,
     /// Its revealed score.
     pub score: Bytes,
+    /// The digest of its result files ([`verifier::digest::files_digest`]): the exact
+    /// bytes the relay accepts.
+    pub files_digest: B256,
 }
 
 impl TaskView {
@@ -150,6 +153,8 @@ pub enum ChainEvent {
         uploader: Address,
         /// Its revealed score.
         score: Bytes,
+        /// The digest of its result files.
+        files_digest: B256,
     },
     /// The task ended without a result.
     TaskAborted {
@@ -326,11 +331,13 @@ impl Inner {
                 id,
                 uploader,
                 score,
+                files_digest,
             } => {
                 if let Some(task) = Self::task_mut(&mut self.tasks, undo, id, "ResultRevealed") {
                     task.reveal = Some(Reveal {
                         uploader,
                         score: score.clone(),
+                        files_digest,
                     });
                     task.state = TaskState::Revealed { uploader, score };
                 }
@@ -424,6 +431,7 @@ mod tests {
                 id: 7.into(),
                 uploader: node,
                 score: Bytes::from(vec![1; 8]),
+                files_digest: B256::ZERO,
             }],
         );
         assert!(matches!(
@@ -470,6 +478,7 @@ mod tests {
                             id: 7.into(),
                             uploader: node,
                             score: Bytes::from(vec![1; 8]),
+                            files_digest: B256::ZERO,
                         },
                     ],
                 ),

@@ -77,6 +77,8 @@ struct Shared {
     metrics: Metrics,
     /// TEST ONLY: while this file exists, PNG result downloads are altered.
     tamper_results_flag: Option<std::path::PathBuf>,
+    /// The upload receipts' key (none: uploads get no receipt).
+    receipts: Option<crate::receipts::Receipts>,
 }
 
 impl AppState {
@@ -101,7 +103,24 @@ impl AppState {
             work: WorkPool::for_this_machine(),
             metrics: Metrics::default(),
             tamper_results_flag: None,
+            receipts: None,
         }))
+    }
+
+    /// Signs upload receipts with `receipts` (the key the contract names as
+    /// `relaySigner`). Call right after [`AppState::new`]; without it accepted uploads get
+    /// no receipt, and the chain cannot count them.
+    pub fn with_receipts(mut self, receipts: Option<crate::receipts::Receipts>) -> Self {
+        match Arc::get_mut(&mut self.0) {
+            Some(shared) => shared.receipts = receipts,
+            None => tracing::error!("the receipt key must be set before the state is shared"),
+        }
+        self
+    }
+
+    /// The receipt for task `id`'s files with `files_digest`, if this relay signs them.
+    pub(crate) fn receipt(&self, id: alloy_primitives::U256, files_digest: alloy_primitives::B256) -> Option<alloy_primitives::Bytes> {
+        self.0.receipts.as_ref().map(|r| r.sign(id, files_digest))
     }
 
     /// **TEST ONLY.** While a file exists at `flag`, result downloads of PNG images serve

@@ -175,6 +175,7 @@ pub(crate) async fn post_results(
         })
         .await?;
     let (score, hashes) = computed?;
+    let expected_digest = task.reveal.as_ref().map(|r| r.files_digest).unwrap_or_default();
     if score != revealed.as_ref() {
         Metrics::add(&state.0.metrics.results_score_mismatch, 1);
         return Err(ApiError::unprocessable(
@@ -183,6 +184,20 @@ pub(crate) async fn post_results(
                 "the files score 0x{}, but {uploader} revealed 0x{} for task {id}",
                 hex::encode(&score),
                 hex::encode(&revealed)
+            ),
+        ));
+    }
+
+    // The score binds what seats compare; the digest binds the bytes the uploader committed
+    // to, so no other pixels with the same perceptual hash are stored.
+    let hash_bytes: Vec<[u8; 32]> = hashes.iter().map(|h| h.0).collect();
+    let digest = B256::from(verifier::digest::files_digest(&hash_bytes));
+    if digest != expected_digest {
+        Metrics::add(&state.0.metrics.results_score_mismatch, 1);
+        return Err(ApiError::unprocessable(
+            "digest_mismatch",
+            format!(
+                "the files' digest is {digest}, but {uploader} committed to {expected_digest} for task {id}"
             ),
         ));
     }
@@ -222,6 +237,7 @@ pub(crate) async fn post_results(
         Json(ResultsView {
             task_id: id.to_string(),
             results,
+            receipt: state.receipt(id.0, digest),
         }),
     ))
 }
@@ -307,9 +323,11 @@ pub(crate) async fn list_results(
     let results = current_results(&state, &task)
         .await?
         .ok_or_else(|| no_results(id))?;
+    let receipt = task.reveal.as_ref().and_then(|r| state.receipt(id.0, r.files_digest));
     Ok(Json(ResultsView {
         task_id: id.to_string(),
         results,
+        receipt,
     }))
 }
 

@@ -46,6 +46,14 @@ pub(crate) fn results(seed: u32) -> (Vec<(String, Vec<u8>)>, Vec<u8>) {
     (files, score)
 }
 
+/// The anvil account whose key the relays sign upload receipts with.
+const RECEIPT_KEY: usize = 9;
+
+/// The files digest a node commits to for these result files.
+pub(crate) fn files_digest(files: &[(String, Vec<u8>)]) -> B256 {
+    B256::from(verifier::digest::files_digest_of(files.iter().map(|(_, b)| b)))
+}
+
 /// A key and the task contract as it sees it.
 pub(crate) struct Account {
     pub(crate) key: PrivateKeySigner,
@@ -76,6 +84,7 @@ impl Chain {
         let owner = provider(&keys[0]);
         let mut params = Parameters::defaults(keys[0].address());
         params.tasks.minPoolSize = 3;
+        params.tasks.relaySigner = keys[RECEIPT_KEY].address();
         let deployments = contracts::deploy(owner.clone(), &anvil.endpoint(), params)
             .await
             .expect("deploy");
@@ -135,13 +144,24 @@ impl Chain {
         config.chain.contract = Some(self.deployments.task_manager);
         config.chain.from_block = self.deployments.deployment_block;
         config.chain.poll_interval_ms = 50;
+        config.receipt_key = Some(self.keys[RECEIPT_KEY].to_bytes().to_string());
         config
     }
 
     /// Creates a task, reveals its seed, and has the three nodes commit to and reveal
     /// `score`; returns the task's id and the address the contract named to upload. `n`
     /// makes the secrets and nonces distinct per call.
-    pub(crate) async fn run_task(&self, args: &[u8], score: &[u8], n: u8) -> (U256, Address) {
+    pub(crate) async fn run_task(
+        &self,
+        args: &[u8],
+        files: &[(String, Vec<u8>)],
+        n: u8,
+    ) -> (U256, Address) {
+        let score: Vec<u8> = files
+            .iter()
+            .flat_map(|(_, bytes)| verifier::phash::phash_bytes(bytes).unwrap().0.to_be_bytes())
+            .collect();
+        let (score, digest) = (&score, files_digest(files));
         let requester = &self.requester;
         let secret = B256::repeat_byte(n);
         let receipt = contracts::send(
@@ -175,13 +195,17 @@ impl Chain {
             .collect();
         for (i, node) in seated.iter().enumerate() {
             let nonce = B256::repeat_byte(0x40 + i as u8 + n);
-            let commitment = B256::from(verifier::commitment::commitment(score, &nonce.0));
+            let commitment = B256::from(verifier::commitment::result_commitment(
+                score,
+                &digest.0,
+                &nonce.0,
+            ));
             contracts::send(node.tasks.submitCommitment(id, commitment, nonce))
                 .await
                 .expect("commit");
         }
         for node in &seated {
-            contracts::send(node.tasks.revealResult(id, Bytes::copy_from_slice(score)))
+            contracts::send(node.tasks.revealResult(id, Bytes::copy_from_slice(score), digest))
                 .await
                 .expect("reveal");
         }

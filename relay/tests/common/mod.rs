@@ -124,11 +124,22 @@ pub(crate) fn sign_for(
 
 /// An RGB 8-bit PNG with a pattern that depends on `seed`.
 pub(crate) fn png(width: u32, height: u32, seed: u32) -> Vec<u8> {
+    png_with_text(width, height, seed, None)
+}
+
+/// [`png`] with a `tEXt` comment: the same pixels (so the same perceptual hash) in other
+/// bytes.
+pub(crate) fn png_with_text(width: u32, height: u32, seed: u32, text: Option<&str>) -> Vec<u8> {
     let mut out = Vec::new();
     let mut encoder = png::Encoder::new(Cursor::new(&mut out), width, height);
     encoder.set_color(png::ColorType::Rgb);
     encoder.set_depth(png::BitDepth::Eight);
     encoder.set_compression(png::Compression::Fast);
+    if let Some(text) = text {
+        encoder
+            .add_text_chunk("Comment".into(), text.into())
+            .expect("text chunk");
+    }
     let mut writer = encoder.write_header().expect("PNG header");
     let mut pixels = Vec::with_capacity((width * height * 3) as usize);
     for y in 0..height {

@@ -183,9 +183,19 @@ impl NodeChain {
         Ok(())
     }
 
-    /// Commits to `score` with `nonce`.
-    pub async fn commit(&self, id: U256, score: &[u8], nonce: B256) -> Result<(), Error> {
-        let commitment = B256::from(verifier::commitment::commitment(score, &nonce.0));
+    /// Commits to `score` and the result files' digest with `nonce`.
+    pub async fn commit(
+        &self,
+        id: U256,
+        score: &[u8],
+        files_digest: B256,
+        nonce: B256,
+    ) -> Result<(), Error> {
+        let commitment = B256::from(verifier::commitment::result_commitment(
+            score,
+            &files_digest.0,
+            &nonce.0,
+        ));
         send(self.tasks.submitCommitment(id, commitment, nonce))
             .await
             .map(drop)
@@ -196,16 +206,21 @@ impl NodeChain {
         send(self.tasks.reportError(id, code)).await.map(drop)
     }
 
-    /// Reveals the committed score.
-    pub async fn reveal(&self, id: U256, score: &[u8]) -> Result<(), Error> {
-        send(self.tasks.revealResult(id, Bytes::copy_from_slice(score)))
-            .await
-            .map(drop)
+    /// Reveals the committed score and files digest.
+    pub async fn reveal(&self, id: U256, score: &[u8], files_digest: B256) -> Result<(), Error> {
+        send(
+            self.tasks
+                .revealResult(id, Bytes::copy_from_slice(score), files_digest),
+        )
+        .await
+        .map(drop)
     }
 
-    /// Reports that the result files are on the relay.
-    pub async fn report_uploaded(&self, id: U256) -> Result<(), Error> {
-        send(self.tasks.reportResultsUploaded(id)).await.map(drop)
+    /// Reports that the result files are on the relay, with the relay's `receipt`.
+    pub async fn report_uploaded(&self, id: U256, receipt: Bytes) -> Result<(), Error> {
+        send(self.tasks.reportResultsUploaded(id, receipt))
+            .await
+            .map(drop)
     }
 
     /// Moves a task past a passed deadline.

@@ -31,6 +31,15 @@ pub struct Outcome {
     pub inference_ms: u64,
 }
 
+impl Outcome {
+    /// The digest of the result files, committed to and revealed beside the score.
+    pub fn files_digest(&self) -> B256 {
+        B256::from(verifier::digest::files_digest_of(
+            self.files.iter().map(|(_, bytes)| bytes),
+        ))
+    }
+}
+
 /// An outcome as one self-contained record (JSON, files in hex): how a browser keeps it.
 #[derive(Serialize, Deserialize)]
 struct Record {

@@ -104,6 +104,7 @@ mod tests {
             commitment: Default::default(),
             nonce: Default::default(),
             score: Default::default(),
+            filesDigest: Default::default(),
         }
     }
 
@@ -142,6 +143,7 @@ mod tests {
                 seat(3, statuses[2]),
             ],
             result: Default::default(),
+            resultDigest: Default::default(),
         }
     }
 

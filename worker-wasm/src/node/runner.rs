@@ -43,6 +43,15 @@ pub enum NodeError {
     /// The host's storage or models failed for good.
     #[error("{0}")]
     Host(#[from] HostError),
+    /// The relay took the results but signs no upload receipts, without which the chain
+    /// cannot count the upload.
+    #[error(
+        "the relay accepted task {task}'s results but gave no upload receipt: its operator must configure `receipt_key` (the contract's relaySigner)"
+    )]
+    NoReceipt {
+        /// The task.
+        task: U256,
+    },
 }
 
 /// Exponential backoff from half a second to half a minute.
@@ -320,8 +329,12 @@ impl<H: Host> Node<H> {
             match (step, outcome) {
                 (Step::Run, _) => self.run(id, &task, now).await?,
                 (Step::Commit, Some(outcome)) => {
-                    let commit =
-                        async || self.chain.commit(id, &outcome.score, outcome.nonce).await;
+                    let digest = outcome.files_digest();
+                    let commit = async || {
+                        self.chain
+                            .commit(id, &outcome.score, digest, outcome.nonce)
+                            .await
+                    };
                     if self.send("commit", id, commit).await? {
                         self.host.report(Activity::Committed {
                             task: task_id.clone(),
@@ -330,7 +343,8 @@ impl<H: Host> Node<H> {
                     }
                 }
                 (Step::Reveal, Some(outcome)) => {
-                    let reveal = async || self.chain.reveal(id, &outcome.score).await;
+                    let digest = outcome.files_digest();
+                    let reveal = async || self.chain.reveal(id, &outcome.score, digest).await;
                     if self.send("reveal", id, reveal).await? {
                         self.host.report(Activity::Revealed {
                             task: task_id.clone(),
@@ -561,12 +575,24 @@ impl<H: Host> Node<H> {
                 },
             )
             .await;
-        match uploaded {
-            Ok(_) => {}
-            Err(e) if e.code() == Some("results_exist") => {}
+        let view = match uploaded {
+            Ok(view) => view,
+            // Accepted before (this node restarted after uploading): the listing carries
+            // the same receipt.
+            Err(e) if e.code() == Some("results_exist") => {
+                self.retry(
+                    "reading the receipt",
+                    |e: &relay_client::ClientError| e.is_transient(),
+                    async || self.relay.results(&self.key, id).await,
+                )
+                .await?
+            }
             Err(e) => return Err(e.into()),
-        }
-        let report = async || self.chain.report_uploaded(id).await;
+        };
+        let Some(receipt) = view.receipt else {
+            return Err(NodeError::NoReceipt { task: id });
+        };
+        let report = async || self.chain.report_uploaded(id, receipt.clone()).await;
         if self.send("report the upload", id, report).await? {
             self.host.report(Activity::Uploaded {
                 task: id.to_string(),
