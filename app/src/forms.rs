@@ -341,12 +341,9 @@ pub fn build_llm(form: &LlmForm, gpu: Option<&(String, u64)>) -> Result<Order, F
         return Err(errors);
     };
     match parsed {
-        Ok(parsed) if errors.is_empty() => Ok(Order::llm(
-            bytes,
-            &parsed,
-            (gpu_name, *gpu_vram),
-            fee,
-        )),
+        Ok(parsed) if errors.is_empty() => {
+            Ok(Order::llm(bytes, &parsed, (gpu_name, *gpu_vram), fee))
+        }
         _ => Err(errors),
     }
 }

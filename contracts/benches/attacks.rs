@@ -12,6 +12,8 @@ async fn main() {
     let rows = vec![
         attacks::queue_freeze().await.row(),
         attacks::busy_pool().await.row(),
+        attacks::lying_uploader().await.row(),
+        attacks::underpaid().await.row(),
     ];
     attacks::print_rows(&rows);
 }

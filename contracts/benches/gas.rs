@@ -37,7 +37,9 @@ async fn main() {
         let uploader = &nodes[t.uploaderSeat as usize];
         send(
             "TaskManager.reportResultsUploaded",
-            uploader.tasks.reportResultsUploaded(id, net.receipt(id).await),
+            uploader
+                .tasks
+                .reportResultsUploaded(id, net.receipt(id).await),
         )
         .await
         .expect("upload");

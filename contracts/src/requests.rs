@@ -42,7 +42,12 @@ pub fn sd_request(args: &[u8], parsed: &SdTaskArgs, min_vram: u64) -> TaskReques
 /// A request for an LLM task over `args` (`parsed` from them). LLM results are compared
 /// for equality, so the task names the GPU group (name and VRAM) all three nodes must
 /// share. Its size is the arguments' work units.
-pub fn llm_request(args: &[u8], parsed: &LlmTaskArgs, gpu_name: &str, gpu_vram: u64) -> TaskRequest {
+pub fn llm_request(
+    args: &[u8],
+    parsed: &LlmTaskArgs,
+    gpu_name: &str,
+    gpu_vram: u64,
+) -> TaskRequest {
     TaskRequest {
         taskType: TASK_TYPE_LLM,
         taskHash: task_hash(args),

@@ -21,7 +21,12 @@ async fn a_queue_of_unstartable_tasks_does_not_freeze_settlement() {
             r.block_gas_limit
         );
     }
-    for label in ["revealResult", "reportResultsUploaded", "reportError", "cancelTask"] {
+    for label in [
+        "revealResult",
+        "reportResultsUploaded",
+        "reportError",
+        "cancelTask",
+    ] {
         assert!(r.worst_gas.contains_key(label), "{label} measured");
     }
     assert_eq!(r.honest_succeeded, r.honest_tasks);
@@ -44,4 +49,25 @@ async fn the_draw_needs_the_pool_minimum_among_free_nodes() {
         "drawn from {} candidates",
         r.candidates_at_draw
     );
+}
+
+#[tokio::test]
+async fn a_lying_uploader_is_refused_slashed_and_the_requester_refunded() {
+    let r = attacks::lying_uploader().await;
+    assert_eq!(
+        r.refused, r.tries,
+        "no report without the relay's receipt counts"
+    );
+    assert_eq!(r.uploader_reward, U256::ZERO);
+    assert!(r.uploader_slashed > U256::ZERO);
+    assert!(r.requester_refund > U256::ZERO);
+    assert_eq!(r.final_state, TaskState::ABORTED);
+}
+
+#[tokio::test]
+async fn work_the_fee_does_not_pay_for_is_refused() {
+    let r = attacks::underpaid().await;
+    assert_eq!(r.units, 1280);
+    assert!(r.offered < r.floor);
+    assert!(r.refused);
 }

@@ -131,7 +131,9 @@ async fn three_agreeing_nodes_settle_pay_and_upload() {
 
     let receipt = send(
         "TaskManager.reportResultsUploaded",
-        nodes[0].tasks.reportResultsUploaded(id, net.receipt(id).await),
+        nodes[0]
+            .tasks
+            .reportResultsUploaded(id, net.receipt(id).await),
     )
     .await
     .unwrap();
@@ -224,9 +226,14 @@ async fn events_tell_the_whole_story() {
     let nodes = seated(&net, id).await;
     commit_all(&nodes, id, [Some(&SCORE_A), Some(&SCORE_A), Some(&SCORE_B)]).await;
     reveal_all(&nodes, id, [Some(&SCORE_A), Some(&SCORE_A), Some(&SCORE_B)]).await;
-    send("upload", nodes[0].tasks.reportResultsUploaded(id, net.receipt(id).await))
-        .await
-        .unwrap();
+    send(
+        "upload",
+        nodes[0]
+            .tasks
+            .reportResultsUploaded(id, net.receipt(id).await),
+    )
+    .await
+    .unwrap();
 
     let filter = Filter::new()
         .address(net.deployments.task_manager)
@@ -364,9 +371,14 @@ async fn dissenting_node_is_slashed_and_its_share_refunded() {
         withdrawable(&net, nodes[2].address).await,
         fee * U256::from(12) / U256::from(50)
     );
-    send("upload", nodes[0].tasks.reportResultsUploaded(id, net.receipt(id).await))
-        .await
-        .unwrap();
+    send(
+        "upload",
+        nodes[0]
+            .tasks
+            .reportResultsUploaded(id, net.receipt(id).await),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         withdrawable(&net, nodes[0].address).await,
         fee * U256::from(20) / U256::from(50)
@@ -510,9 +522,14 @@ async fn silent_and_withholding_nodes_are_penalized() {
 
     reveal_all(&nodes, id, [Some(&SCORE_A), Some(&SCORE_A), None]).await;
     assert_eq!(task(&net, id).await.state, TaskState::VALIDATED);
-    send("upload", nodes[0].tasks.reportResultsUploaded(id, net.receipt(id).await))
-        .await
-        .unwrap();
+    send(
+        "upload",
+        nodes[0]
+            .tasks
+            .reportResultsUploaded(id, net.receipt(id).await),
+    )
+    .await
+    .unwrap();
     // Health recovers with success.
     let id2 = create_and_start(&requester, sd_request(b"{}"), fee, 2).await;
     let nodes2 = seated(&net, id2).await;
@@ -529,9 +546,12 @@ async fn silent_and_withholding_nodes_are_penalized() {
     )
     .await;
     let up = nodes2[task(&net, id2).await.uploaderSeat as usize].clone();
-    send("upload", up.tasks.reportResultsUploaded(id2, net.receipt(id2).await))
-        .await
-        .unwrap();
+    send(
+        "upload",
+        up.tasks.reportResultsUploaded(id2, net.receipt(id2).await),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         node_info(&net, nodes[2].address).await.health,
         U256::from(450)
@@ -648,9 +668,14 @@ async fn queueing_and_eviction() {
         TaskState::QUEUED,
         "two free nodes are not enough"
     );
-    send("upload", nodes[0].tasks.reportResultsUploaded(running, net.receipt(running).await))
-        .await
-        .unwrap();
+    send(
+        "upload",
+        nodes[0]
+            .tasks
+            .reportResultsUploaded(running, net.receipt(running).await),
+    )
+    .await
+    .unwrap();
     assert_eq!(task(&net, d).await.state, TaskState::RUNNING);
     assert_eq!(task(&net, c).await.state, TaskState::QUEUED);
 
@@ -1352,28 +1377,44 @@ async fn every_access_rule_holds() {
     let floor = cnx(3) / U256::from(100);
     expect_revert(
         create(&requester, req.clone(), floor - U256::from(1), secret(1)).await,
-        |r| is_tm(r, |e| matches!(e, TmErr::FeeTooLow(x) if x.minimum == floor)),
+        |r| {
+            is_tm(
+                r,
+                |e| matches!(e, TmErr::FeeTooLow(x) if x.minimum == floor),
+            )
+        },
     );
     // At most 8 model ids of at most 128 bytes: each draw re-checks them per candidate.
     req.modelIds = (0..9).map(|i| format!("model-{i}")).collect();
-    expect_revert(create(&requester, req.clone(), cnx(1), secret(1)).await, |r| {
-        is_tm(
-            r,
-            |e| matches!(e, TmErr::InvalidTask(x) if x.field == "modelIds"),
-        )
-    });
+    expect_revert(
+        create(&requester, req.clone(), cnx(1), secret(1)).await,
+        |r| {
+            is_tm(
+                r,
+                |e| matches!(e, TmErr::InvalidTask(x) if x.field == "modelIds"),
+            )
+        },
+    );
     req.modelIds = vec!["m".repeat(129)];
-    expect_revert(create(&requester, req.clone(), cnx(1), secret(1)).await, |r| {
-        is_tm(
-            r,
-            |e| matches!(e, TmErr::InvalidTask(x) if x.field == "modelIds"),
-        )
-    });
+    expect_revert(
+        create(&requester, req.clone(), cnx(1), secret(1)).await,
+        |r| {
+            is_tm(
+                r,
+                |e| matches!(e, TmErr::InvalidTask(x) if x.field == "modelIds"),
+            )
+        },
+    );
     // A node announces at most 64.
     let many: Vec<String> = (0..65).map(|i| format!("model-{i}")).collect();
     expect_revert(
         send("updateModels", net.accounts[1].registry.updateModels(many)).await,
-        |r| is_reg(r, |e| matches!(e, RegErr::InvalidModelId(x) if x.index == U256::from(64))),
+        |r| {
+            is_reg(
+                r,
+                |e| matches!(e, RegErr::InvalidModelId(x) if x.index == U256::from(64)),
+            )
+        },
     );
     let mut req = sd_request(b"{}");
     req.taskType = 2;
@@ -1432,7 +1473,9 @@ async fn every_access_rule_holds() {
     let before = withdrawable(&net, uploader.address).await;
     send(
         "upload",
-        requester.tasks.reportResultsUploaded(id, net.receipt(id).await),
+        requester
+            .tasks
+            .reportResultsUploaded(id, net.receipt(id).await),
     )
     .await
     .unwrap();

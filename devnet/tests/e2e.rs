@@ -245,3 +245,47 @@ async fn llm_task_runs_with_the_tiny_qwen3() {
         "the nodes' 0.json is byte for byte what a reference worker writes"
     );
 }
+
+/// The review's attack 7, on real nodes: a task declaring less work than its arguments ask
+/// for (so a lower fee floor and a shorter deadline) is refused by every honest seat
+/// alike before running; two error reports abort it, and nobody loses stake.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_declaring_less_work_than_it_asks_is_refused_at_no_ones_cost() {
+    let _turn = one_at_a_time().await;
+    let net = devnet("size", vec![Fault::None, Fault::None, Fault::None]).await;
+    let requester = net.requester(0).unwrap();
+    let mut stakes = Vec::new();
+    for node in &net.nodes {
+        stakes.push(net.stake(node.address).await.unwrap());
+    }
+    let mut order = requester
+        .order(sd_args(2, 99), parse_ether("1").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        order.request.size, 2,
+        "two 64x64 images at 6 steps: two units"
+    );
+    order.request.size = 1;
+    let id = requester
+        .submit(&order, |_| {})
+        .await
+        .map_err(|(_, e)| e)
+        .unwrap();
+    let task = requester
+        .wait(id, 600_000, |_| {})
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", net.logs()));
+    assert_eq!(task.state, TaskState::ABORTED, "{}", net.logs());
+    assert_eq!(
+        task.abortReason,
+        contracts::TaskManager::AbortReason::TOO_MANY_ERRORS
+    );
+    for (node, before) in net.nodes.iter().zip(stakes) {
+        assert_eq!(
+            net.stake(node.address).await.unwrap(),
+            before,
+            "no stake lost"
+        );
+    }
+}

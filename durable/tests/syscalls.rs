@@ -23,7 +23,10 @@ fn child_write() {
 /// One traced call: `(syscall, arguments, return value)`.
 fn parse(line: &str) -> Option<(String, String, String)> {
     // `1234  openat(AT_FDCWD, "/x", O_RDONLY|O_CLOEXEC) = 3`, pid first with `-f`.
-    let line = line.split_once(' ').map_or(line, |(_, rest)| rest).trim_start();
+    let line = line
+        .split_once(' ')
+        .map_or(line, |(_, rest)| rest)
+        .trim_start();
     let (call, ret) = line.rsplit_once(" = ")?;
     let (name, args) = call.trim_end().strip_suffix(')')?.split_once('(')?;
     Some((
@@ -46,7 +49,13 @@ fn writes_sync_the_data_then_the_directory_after_the_rename() {
     let work = tmp.join("work");
     std::fs::create_dir(&work).unwrap();
     let status = Command::new(strace)
-        .args(["-f", "-qq", "-e", "trace=openat,mkdir,mkdirat,rename,renameat,renameat2,fsync,fdatasync,close", "-o"])
+        .args([
+            "-f",
+            "-qq",
+            "-e",
+            "trace=openat,mkdir,mkdirat,rename,renameat,renameat2,fsync,fdatasync,close",
+            "-o",
+        ])
         .arg(&log)
         .arg(std::env::current_exe().unwrap())
         .args(["--exact", "child_write", "--test-threads", "1"])
@@ -95,8 +104,14 @@ fn writes_sync_the_data_then_the_directory_after_the_rename() {
     };
     let target = format!("{work_s}/a/b/outcome.json");
     let rename = at(&format!("rename {target}"));
-    assert!(at(&format!("sync {target}.tmp")) < rename, "data synced before the rename");
-    assert!(at(&format!("sync {work_s}/a/b")) > rename, "directory synced after the rename");
+    assert!(
+        at(&format!("sync {target}.tmp")) < rename,
+        "data synced before the rename"
+    );
+    assert!(
+        at(&format!("sync {work_s}/a/b")) > rename,
+        "directory synced after the rename"
+    );
     assert!(at(&format!("sync {work_s}/a")) > at(&format!("mkdir {work_s}/a/b")));
     assert!(at(&format!("sync {work_s}")) > at(&format!("mkdir {work_s}/a")));
     let _ = std::fs::remove_dir_all(&tmp);

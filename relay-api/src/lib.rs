@@ -196,7 +196,12 @@ mod tests {
                 .iter()
                 .flat_map(|n| alphabet.iter().map(move |c| format!("{n}{c}")))
                 .collect();
-            all.extend(names.iter().filter(|n| check_name("model", n, 10).is_ok()).cloned());
+            all.extend(
+                names
+                    .iter()
+                    .filter(|n| check_name("model", n, 10).is_ok())
+                    .cloned(),
+            );
         }
         assert!(all.contains(&"a/a".to_owned()) && all.contains(&"a--a".to_owned()));
         let mut seen = std::collections::HashMap::new();

@@ -78,7 +78,9 @@ const TASK_MANAGER: Address = Address::repeat_byte(0x7a);
 
 /// The files digest a node commits to for these result files.
 fn digest_of(files: &[(String, Vec<u8>)]) -> B256 {
-    B256::from(verifier::digest::files_digest_of(files.iter().map(|(_, b)| b)))
+    B256::from(verifier::digest::files_digest_of(
+        files.iter().map(|(_, b)| b),
+    ))
 }
 
 impl Harness {
@@ -108,7 +110,12 @@ impl Harness {
             .with_public_urls([RELAY_URL])
             .unwrap()
             .with_receipts(Some(
-                Receipts::new(&receipt_key().to_bytes().to_string(), CHAIN_ID, TASK_MANAGER).unwrap(),
+                Receipts::new(
+                    &receipt_key().to_bytes().to_string(),
+                    CHAIN_ID,
+                    TASK_MANAGER,
+                )
+                .unwrap(),
             ));
         Self {
             app: app(state.clone()),

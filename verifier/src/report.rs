@@ -487,7 +487,11 @@ mod tests {
         assert_eq!(report.verdict, Verdict::Failed);
         assert!(report.files[0].matches_settled, "the score alone matches");
         assert_eq!(report.bytes_match, Some(false));
-        assert!(report.problems.iter().any(|p| p.contains("bytes")), "{:?}", report.problems);
+        assert!(
+            report.problems.iter().any(|p| p.contains("bytes")),
+            "{:?}",
+            report.problems
+        );
         // A seat whose reveal names other files' digest does not open its commitment.
         let mut other = seat(2, &A);
         other.files_digest = Some([7; 32]);

@@ -238,21 +238,42 @@ fn work_units_price_pixels_steps_images_and_tokens() {
         if let (Some(a), Some(e)) = (args.as_object_mut(), extra.as_object()) {
             a.extend(e.clone());
         }
-        TaskArgs::parse(TaskType::StableDiffusion, &serde_json::to_vec(&args).unwrap())
-            .unwrap()
-            .work_units()
+        TaskArgs::parse(
+            TaskType::StableDiffusion,
+            &serde_json::to_vec(&args).unwrap(),
+        )
+        .unwrap()
+        .work_units()
     };
     // One unit: one 512² image at 25 steps (the 2024 format's defaults but one image).
     assert_eq!(sd(json!({"num_images": 1}), json!({})), 1);
     assert_eq!(sd(json!({}), json!({})), 6, "six images by default");
     // Pixels in 512² blocks and steps in blocks of 25, both rounded up.
-    assert_eq!(sd(json!({"num_images": 1, "image_width": 1024, "image_height": 1024}), json!({})), 4);
-    assert_eq!(sd(json!({"num_images": 1, "image_width": 520}), json!({})), 2);
+    assert_eq!(
+        sd(
+            json!({"num_images": 1, "image_width": 1024, "image_height": 1024}),
+            json!({})
+        ),
+        4
+    );
+    assert_eq!(
+        sd(json!({"num_images": 1, "image_width": 520}), json!({})),
+        2
+    );
     assert_eq!(sd(json!({"num_images": 1, "steps": 26}), json!({})), 2);
-    assert_eq!(sd(json!({"num_images": 1, "image_width": 64, "image_height": 64, "steps": 1}), json!({})), 1);
+    assert_eq!(
+        sd(
+            json!({"num_images": 1, "image_width": 64, "image_height": 64, "steps": 1}),
+            json!({})
+        ),
+        1
+    );
     // The refiner's steps count too.
     assert_eq!(
-        sd(json!({"num_images": 1, "steps": 20}), json!({"refiner": {"model": "r", "steps": 20}})),
+        sd(
+            json!({"num_images": 1, "steps": 20}),
+            json!({"refiner": {"model": "r", "steps": 20}})
+        ),
         2
     );
     // The largest task the caps allow: 10 images of 2048², 100 + 100 steps.
@@ -274,5 +295,8 @@ fn work_units_price_pixels_steps_images_and_tokens() {
     assert_eq!(llm(json!({})), 1, "512 new tokens when absent");
     assert_eq!(llm(json!({"max_new_tokens": 512})), 1);
     assert_eq!(llm(json!({"max_new_tokens": 513})), 2);
-    assert_eq!(llm(json!({"max_new_tokens": 100, "num_return_sequences": 3, "num_beams": 2})), 6);
+    assert_eq!(
+        llm(json!({"max_new_tokens": 100, "num_return_sequences": 3, "num_beams": 2})),
+        6
+    );
 }

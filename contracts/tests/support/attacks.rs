@@ -39,7 +39,12 @@ pub(crate) fn cnx_text(wei: U256) -> String {
 }
 
 async fn tasks_withdrawable(net: &Net, who: Address) -> U256 {
-    net.owner.tasks.withdrawable(who).call().await.expect("withdrawable")
+    net.owner
+        .tasks
+        .withdrawable(who)
+        .call()
+        .await
+        .expect("withdrawable")
 }
 
 async fn stake_of(net: &Net, who: Address) -> U256 {
@@ -131,9 +136,7 @@ pub(crate) async fn queue_freeze() -> QueueFreeze {
 
     let mut request = sd_request(b"unstartable");
     request.version = [1, 9, 9];
-    request.modelIds = (0..max_models)
-        .map(|i| format!("{i:0>128}"))
-        .collect();
+    request.modelIds = (0..max_models).map(|i| format!("{i:0>128}")).collect();
     let fee = cnx(1);
     let mut attacker_gas = 0;
     let mut ids = Vec::new();
@@ -170,7 +173,14 @@ pub(crate) async fn queue_freeze() -> QueueFreeze {
         .expect("reveal")
         .gas_used;
     }
-    let queued = net.owner.tasks.getQueue().call().await.expect("queue").len();
+    let queued = net
+        .owner
+        .tasks
+        .getQueue()
+        .call()
+        .await
+        .expect("queue")
+        .len();
 
     // Honest tasks through every settlement path while the queue is full.
     let mut worst: BTreeMap<&'static str, u64> = BTreeMap::new();
@@ -210,16 +220,24 @@ pub(crate) async fn queue_freeze() -> QueueFreeze {
             note("submitCommitment", gas);
         }
         for node in &nodes {
-            note("revealResult", reveal(node, id, &score).await.expect("reveal").gas_used);
+            note(
+                "revealResult",
+                reveal(node, id, &score).await.expect("reveal").gas_used,
+            );
         }
         let t = task(&net, id).await;
         let uploader = &nodes[t.uploaderSeat as usize];
         note(
             "reportResultsUploaded",
-            send("upload", uploader.tasks.reportResultsUploaded(id, net.receipt(id).await))
-                .await
-                .expect("upload")
-                .gas_used,
+            send(
+                "upload",
+                uploader
+                    .tasks
+                    .reportResultsUploaded(id, net.receipt(id).await),
+            )
+            .await
+            .expect("upload")
+            .gas_used,
         );
         if task(&net, id).await.state == TaskState::SUCCESS {
             honest_succeeded += 1;
@@ -251,7 +269,15 @@ pub(crate) async fn queue_freeze() -> QueueFreeze {
     // By now the attacker's tasks have expired: settlement and anyone's `processQueue`
     // refund them, a bounded number per call.
     for _ in 0..queue_size {
-        if net.owner.tasks.getQueue().call().await.expect("queue").is_empty() {
+        if net
+            .owner
+            .tasks
+            .getQueue()
+            .call()
+            .await
+            .expect("queue")
+            .is_empty()
+        {
             break;
         }
         let gas = send("processQueue", requester.tasks.processQueue(U256::from(8)))
@@ -260,7 +286,14 @@ pub(crate) async fn queue_freeze() -> QueueFreeze {
             .gas_used;
         note("processQueue(8)", gas);
     }
-    let queue_after_expiry = net.owner.tasks.getQueue().call().await.expect("queue").len();
+    let queue_after_expiry = net
+        .owner
+        .tasks
+        .getQueue()
+        .call()
+        .await
+        .expect("queue")
+        .len();
     let attacker_refunded = tasks_withdrawable(&net, attacker.address).await;
 
     let mut honest_stake_lost = U256::ZERO;
@@ -319,7 +352,11 @@ impl BusyPool {
             cost: "one task's fee (paid for work done)".into(),
             got: format!(
                 "task {} until {} candidates were free; then {} of 3 seats from {} candidates",
-                if self.state_while_busy == TaskState::QUEUED { "queued" } else { "drawn" },
+                if self.state_while_busy == TaskState::QUEUED {
+                    "queued"
+                } else {
+                    "drawn"
+                },
                 self.min_pool,
                 self.sybil_seats,
                 self.candidates_at_draw
@@ -403,9 +440,14 @@ pub(crate) async fn busy_pool() -> BusyPool {
         }
         let t = task(&net, *f).await;
         step(
-            send("upload", nodes[t.uploaderSeat as usize].tasks.reportResultsUploaded(*f, net.receipt(*f).await))
-                .await
-                .expect("upload"),
+            send(
+                "upload",
+                nodes[t.uploaderSeat as usize]
+                    .tasks
+                    .reportResultsUploaded(*f, net.receipt(*f).await),
+            )
+            .await
+            .expect("upload"),
         )
         .await;
     }
@@ -422,5 +464,153 @@ pub(crate) async fn busy_pool() -> BusyPool {
         state_while_busy,
         sybil_seats,
         candidates_at_draw,
+    }
+}
+
+/// What a lying uploader got, and what the requester kept.
+pub(crate) struct LyingUploader {
+    /// Reports refused: the uploader's own word, its own signature as a "receipt".
+    pub refused: usize,
+    pub tries: usize,
+    /// Reward the uploader was paid for the task.
+    pub uploader_reward: U256,
+    /// Stake it lost when the upload deadline passed.
+    pub uploader_slashed: U256,
+    /// The uploader's share, refunded to the requester.
+    pub requester_refund: U256,
+    pub fee: U256,
+    pub final_state: u8,
+}
+
+impl LyingUploader {
+    pub(crate) fn row(&self) -> Row {
+        Row {
+            attack: "6. upload report taken on trust",
+            tried: "the designated uploader reports the upload without uploading: with no receipt, then with one signed by a key not the relay's".into(),
+            cost: format!("{} of stake slashed at the upload deadline", cnx_text(self.uploader_slashed)),
+            got: format!(
+                "{} of {} reports refused; reward {}; task ends aborted (state {})",
+                self.refused,
+                self.tries,
+                cnx_text(self.uploader_reward),
+                self.final_state
+            ),
+            honest_lost: format!(
+                "0: the requester is refunded the uploader's share ({} of a {} fee)",
+                cnx_text(self.requester_refund),
+                cnx_text(self.fee)
+            ),
+        }
+    }
+}
+
+/// Attack 6: the uploader claims the upload without giving the relay the files.
+pub(crate) async fn lying_uploader() -> LyingUploader {
+    let net = Net::start(|p| p.tasks.minPoolSize = 3).await;
+    let nodes = net.join_nodes(1..4, 400).await;
+    let requester = net.accounts[10].clone();
+    let fee = cnx(1);
+    let id = create_and_start(&requester, sd_request(b"{}"), fee, 1).await;
+    let seated = seated(&net, id).await;
+    let score = [0x22u8, 0x2b, 0x2a, 0xe9, 0x89, 0x36, 0x44, 0xc2];
+    for (i, node) in seated.iter().enumerate() {
+        commit(node, id, &score, nonce(i as u64))
+            .await
+            .expect("commit");
+    }
+    for node in &seated {
+        reveal(node, id, &score).await.expect("reveal");
+    }
+    let t = task(&net, id).await;
+    let uploader = seated[t.uploaderSeat as usize].clone();
+    assert!(nodes.iter().any(|n| n.address == uploader.address));
+    // Any key but the relay's, as an uploader forging a receipt would use.
+    let forged_key = alloy::signers::local::PrivateKeySigner::random();
+    let before_reward = tasks_withdrawable(&net, uploader.address).await;
+    let before_stake = stake_of(&net, uploader.address).await;
+    let attempts = [
+        alloy::primitives::Bytes::new(),
+        net.receipt_for(&forged_key, id, t.resultDigest),
+    ];
+    let mut refused = 0;
+    for receipt in attempts.iter().cloned() {
+        if send("upload", uploader.tasks.reportResultsUploaded(id, receipt))
+            .await
+            .is_err()
+        {
+            refused += 1;
+        }
+    }
+    let refund_before = tasks_withdrawable(&net, requester.address).await;
+    let params = net.owner.tasks.getParams().call().await.expect("params");
+    net.advance(params.uploadTimeout + 1).await;
+    send("cancel", requester.tasks.cancelTask(id))
+        .await
+        .expect("cancel after the upload deadline");
+    LyingUploader {
+        refused,
+        tries: attempts.len(),
+        uploader_reward: tasks_withdrawable(&net, uploader.address).await - before_reward,
+        uploader_slashed: before_stake - stake_of(&net, uploader.address).await,
+        requester_refund: tasks_withdrawable(&net, requester.address).await - refund_before,
+        fee,
+        final_state: task(&net, id).await.state,
+    }
+}
+
+/// What a task that pays less than the fee floor for its declared work got.
+pub(crate) struct Underpaid {
+    pub units: u64,
+    pub offered: U256,
+    pub floor: U256,
+    pub refused: bool,
+}
+
+impl Underpaid {
+    pub(crate) fn row(&self) -> Row {
+        Row {
+            attack: "7. work the fee does not pay for",
+            tried: format!(
+                "a task of {} units of work (10 images of 2048x2048, 100+100 steps) offering {}",
+                self.units,
+                cnx_text(self.offered)
+            ),
+            cost: "nothing (refused before any node is drawn)".into(),
+            got: format!(
+                "{} (floor {}); declaring fewer units than the arguments hold is refused by every honest seat alike",
+                if self.refused {
+                    "refused with FeeTooLow"
+                } else {
+                    "ACCEPTED"
+                },
+                cnx_text(self.floor)
+            ),
+            honest_lost: "0".into(),
+        }
+    }
+}
+
+/// Attack 7: the largest task the argument caps allow, for a token fee.
+pub(crate) async fn underpaid() -> Underpaid {
+    let net = Net::start(|p| p.tasks.minPoolSize = 3).await;
+    net.join_nodes(1..4, 400).await;
+    let requester = net.accounts[10].clone();
+    let args = br#"{"version": "2.5.0", "base_model": {"name": "m"}, "prompt": "p", "task_config": {"num_images": 10, "image_width": 2048, "image_height": 2048, "steps": 100}, "refiner": {"model": "r", "steps": 100}}"#;
+    let parsed = verifier::args::SdTaskArgs::parse(args).expect("valid arguments");
+    let request = contracts::requests::sd_request(args, &parsed, 8);
+    let params = net.owner.tasks.getParams().call().await.expect("params");
+    let floor = params.minFeePerUnit * U256::from(request.size);
+    let offered = cnx(1);
+    let refused = matches!(
+        create(&requester, request.clone(), offered, secret(1)).await,
+        Err(contracts::Error::Reverted(contracts::Revert::Tasks(
+            contracts::TaskManager::TaskManagerErrors::FeeTooLow(_)
+        )))
+    );
+    Underpaid {
+        units: request.size,
+        offered,
+        floor,
+        refused,
     }
 }

@@ -109,7 +109,10 @@ impl Net {
     }
 
     /// [`Net::start`] with `accounts` funded accounts (the owner is the first).
-    pub(crate) async fn with_accounts(accounts: usize, tweak: impl FnOnce(&mut Parameters)) -> Self {
+    pub(crate) async fn with_accounts(
+        accounts: usize,
+        tweak: impl FnOnce(&mut Parameters),
+    ) -> Self {
         let anvil = Anvil::at(anvil_binary())
             .args(["--accounts", &accounts.to_string()])
             .spawn();
@@ -312,7 +315,9 @@ pub(crate) async fn seated(net: &Net, id: U256) -> [Actor; 3] {
 /// The digest of the result files a test node "produced" for `score`: the files digest of
 /// one file whose bytes are the score (any deterministic stand-in works for the chain).
 pub(crate) fn files_digest(score: &[u8]) -> B256 {
-    B256::from(verifier::digest::files_digest(&[verifier::digest::sha256(score)]))
+    B256::from(verifier::digest::files_digest(&[verifier::digest::sha256(
+        score,
+    )]))
 }
 
 /// `keccak256(abi.encodePacked(score, filesDigest, nonce))`, a seat's commitment, as the

@@ -236,7 +236,13 @@ mod tests {
             .unwrap()
             .join()
             .expect("no stack overflow");
-        assert_eq!(run.0, vec![Fragment { text: "cat".into(), weight: 1.0 }]);
+        assert_eq!(
+            run.0,
+            vec![Fragment {
+                text: "cat".into(),
+                weight: 1.0
+            }]
+        );
         assert_eq!(run.1.len(), 1, "unbalanced parentheses are text");
         assert_eq!(run.1[0].text.len(), 30_000);
         assert_eq!(run.2.len(), 1, "10,000 equal weights merge");

@@ -119,7 +119,11 @@ impl AppState {
     }
 
     /// The receipt for task `id`'s files with `files_digest`, if this relay signs them.
-    pub(crate) fn receipt(&self, id: alloy_primitives::U256, files_digest: alloy_primitives::B256) -> Option<alloy_primitives::Bytes> {
+    pub(crate) fn receipt(
+        &self,
+        id: alloy_primitives::U256,
+        files_digest: alloy_primitives::B256,
+    ) -> Option<alloy_primitives::Bytes> {
         self.0.receipts.as_ref().map(|r| r.sign(id, files_digest))
     }
 

@@ -175,7 +175,11 @@ pub(crate) async fn post_results(
         })
         .await?;
     let (score, hashes) = computed?;
-    let expected_digest = task.reveal.as_ref().map(|r| r.files_digest).unwrap_or_default();
+    let expected_digest = task
+        .reveal
+        .as_ref()
+        .map(|r| r.files_digest)
+        .unwrap_or_default();
     if score != revealed.as_ref() {
         Metrics::add(&state.0.metrics.results_score_mismatch, 1);
         return Err(ApiError::unprocessable(
@@ -323,7 +327,10 @@ pub(crate) async fn list_results(
     let results = current_results(&state, &task)
         .await?
         .ok_or_else(|| no_results(id))?;
-    let receipt = task.reveal.as_ref().and_then(|r| state.receipt(id.0, r.files_digest));
+    let receipt = task
+        .reveal
+        .as_ref()
+        .and_then(|r| state.receipt(id.0, r.files_digest));
     Ok(Json(ResultsView {
         task_id: id.to_string(),
         results,

@@ -51,7 +51,9 @@ const RECEIPT_KEY: usize = 9;
 
 /// The files digest a node commits to for these result files.
 pub(crate) fn files_digest(files: &[(String, Vec<u8>)]) -> B256 {
-    B256::from(verifier::digest::files_digest_of(files.iter().map(|(_, b)| b)))
+    B256::from(verifier::digest::files_digest_of(
+        files.iter().map(|(_, b)| b),
+    ))
 }
 
 /// A key and the task contract as it sees it.
@@ -196,18 +198,19 @@ impl Chain {
         for (i, node) in seated.iter().enumerate() {
             let nonce = B256::repeat_byte(0x40 + i as u8 + n);
             let commitment = B256::from(verifier::commitment::result_commitment(
-                score,
-                &digest.0,
-                &nonce.0,
+                score, &digest.0, &nonce.0,
             ));
             contracts::send(node.tasks.submitCommitment(id, commitment, nonce))
                 .await
                 .expect("commit");
         }
         for node in &seated {
-            contracts::send(node.tasks.revealResult(id, Bytes::copy_from_slice(score), digest))
-                .await
-                .expect("reveal");
+            contracts::send(
+                node.tasks
+                    .revealResult(id, Bytes::copy_from_slice(score), digest),
+            )
+            .await
+            .expect("reveal");
         }
         let task = requester.tasks.getTask(id).call().await.expect("getTask");
         (id, task.seats[task.uploaderSeat as usize].node)

@@ -52,8 +52,9 @@ pub(super) fn BrowserCard() -> impl IntoView {
                 _ => "unknown".to_owned(),
             };
             let persistent = move || match store.persistent.get() {
-                Some(true) => view! { <span data-testid="storage-persistent">"persistent"</span> }
-                    .into_any(),
+                Some(true) => {
+                    view! { <span data-testid="storage-persistent">"persistent"</span> }.into_any()
+                }
                 Some(false) => view! {
                     <span class="badge bad" data-testid="storage-persistent">"may be evicted"</span>
                     " The browser did not grant persistent storage: under storage pressure it may "
@@ -62,7 +63,9 @@ pub(super) fn BrowserCard() -> impl IntoView {
                     "app usually grants it."
                 }
                 .into_any(),
-                None => view! { <span data-testid="storage-persistent">"not known"</span> }.into_any(),
+                None => {
+                    view! { <span data-testid="storage-persistent">"not known"</span> }.into_any()
+                }
             };
             view! {
                 <dl class="summary">
