@@ -12,6 +12,7 @@ async fn main() {
     let rows = vec![
         attacks::queue_freeze().await.row(),
         attacks::busy_pool().await.row(),
+        attacks::sybil_group().await.row(),
         attacks::lying_uploader().await.row(),
         attacks::underpaid().await.row(),
     ];

@@ -71,3 +71,21 @@ async fn work_the_fee_does_not_pay_for_is_refused() {
     assert!(r.offered < r.floor);
     assert!(r.refused);
 }
+
+#[tokio::test]
+async fn gpu_groups_report_the_stake_behind_them() {
+    let r = attacks::sybil_group().await;
+    let stake = |name: &str| r.groups.iter().find(|g| g.0 == name).unwrap().2;
+    let cnx = |n: u64| U256::from(n) * U256::from(10u64).pow(U256::from(18u64));
+    assert_eq!(stake(support::GPU), cnx(3050), "joins and addStake count");
+    assert_eq!(stake("Sybil GPU"), cnx(2000));
+    assert!(
+        stake(support::GPU) > stake("Sybil GPU"),
+        "fewer names, more stake"
+    );
+    assert_eq!(
+        r.sybil_stake_after_quit,
+        cnx(1600),
+        "a quitting node's stake leaves"
+    );
+}

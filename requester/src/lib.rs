@@ -127,9 +127,8 @@ impl Reader {
         Ok((task, record))
     }
 
-    /// The GPU group (name, VRAM) with the most available nodes among those with enough
-    /// active nodes to fill a task's seats: where an LLM task can run (LLM results must be
-    /// equal, so all seats share a GPU group).
+    /// The GPU group (name, VRAM) an LLM task goes to ([`record::llm_group`]): LLM
+    /// results must be equal, so all seats share a group.
     pub async fn llm_group(&self) -> Result<Option<(String, u64)>, Error> {
         let registry = contracts::NodeRegistry::new(self.network.node_registry, &self.provider);
         let groups = registry
@@ -137,11 +136,7 @@ impl Reader {
             .call()
             .await
             .map_err(contracts::Error::from)?;
-        Ok(groups
-            .into_iter()
-            .filter(|g| g.activeNodes >= U256::from(record::SEATS))
-            .max_by_key(|g| g.availableNodes)
-            .map(|g| (g.gpuName, g.gpuVram)))
+        Ok(record::llm_group(&groups))
     }
 
     /// An account's balance, in wei.

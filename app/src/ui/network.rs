@@ -76,7 +76,7 @@ fn network_view(net: NetworkView) -> impl IntoView {
         <h2>"GPU groups"</h2>
         <ul class="groups">
             {net.groups.into_iter().map(|g| view! {
-                <li>{format!("{} ({} GB): {} active, {} available", g.gpuName, g.gpuVram, g.activeNodes, g.availableNodes)}</li>
+                <li>{format!("{} ({} GB): {} active, {} available, {} CNX staked", g.gpuName, g.gpuVram, g.activeNodes, g.availableNodes, cnx(g.stake))}</li>
             }).collect_view()}
         </ul>
         <h2>"Tasks over time"</h2>

@@ -106,6 +106,7 @@ contract NodeRegistry is INodeRegistry {
         uint64 gpuVram;
         uint256 active;
         uint256 available;
+        uint256 stake;
         bool known;
     }
 
@@ -208,6 +209,7 @@ contract NodeRegistry is INodeRegistry {
         activeList.push(msg.sender);
         n.activeIndex = activeList.length;
         g.active += 1;
+        g.stake += msg.value;
         emit NodeJoined(msg.sender, gpuId, gpuName, gpuVram, version, modelIds, msg.value);
         _setStatus(msg.sender, n, NodeStatus.Available);
     }
@@ -218,6 +220,7 @@ contract NodeRegistry is INodeRegistry {
         if (n.status == NodeStatus.Quit) revert WrongStatus(msg.sender, n.status);
         n.stake += msg.value;
         totalStaked += msg.value;
+        groups[n.gpuId].stake += msg.value;
         emit StakeAdded(msg.sender, msg.value, n.stake);
     }
 
@@ -377,6 +380,7 @@ contract NodeRegistry is INodeRegistry {
             slashed = n.stake * (slashBps > 10_000 ? 10_000 : slashBps) / 10_000;
             n.stake -= slashed;
             totalStaked -= slashed;
+            groups[n.gpuId].stake -= slashed;
             withdrawable[params.treasury] += slashed;
             emit NodeSlashed(node, taskId, outcome, slashed, n.stake);
         }
@@ -435,7 +439,7 @@ contract NodeRegistry is INodeRegistry {
         out = new GpuGroup[](gpuIds.length);
         for (uint256 i = 0; i < gpuIds.length; i++) {
             Group storage g = groups[gpuIds[i]];
-            out[i] = GpuGroup(gpuIds[i], g.gpuName, g.gpuVram, g.active, g.available);
+            out[i] = GpuGroup(gpuIds[i], g.gpuName, g.gpuVram, g.active, g.available, g.stake);
         }
     }
 
@@ -519,6 +523,7 @@ contract NodeRegistry is INodeRegistry {
         uint256 amount = n.stake;
         n.stake = 0;
         totalStaked -= amount;
+        groups[n.gpuId].stake -= amount;
         n.unbondingAmount += amount;
         n.unbondingUntil = uint64(block.timestamp) + params.unbondingDelay;
         emit StakeUnbonding(a, amount, n.unbondingUntil);

@@ -78,6 +78,9 @@ struct GpuGroup {
     uint256 activeNodes;
     /// Nodes of the group that are available for a task now.
     uint256 availableNodes;
+    /// Stake of the group's joined nodes: what colluders in it must put at risk. Names
+    /// are free; a requester choosing a group for an LLM task weighs this, not the count.
+    uint256 stake;
 }
 
 /// Interface the task manager uses to draw, release and punish nodes.

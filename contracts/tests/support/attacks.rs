@@ -614,3 +614,75 @@ pub(crate) async fn underpaid() -> Underpaid {
         refused,
     }
 }
+
+/// The GPU groups as a requester sees them when Sybils claim a GPU name of their own.
+pub(crate) struct SybilGroup {
+    /// (name, joined nodes, stake) per group, in the registry's order.
+    pub groups: Vec<(String, u64, U256)>,
+    /// The Sybil group's stake after one Sybil quit.
+    pub sybil_stake_after_quit: U256,
+}
+
+impl SybilGroup {
+    pub(crate) fn row(&self) -> Row {
+        let groups: Vec<String> = self
+            .groups
+            .iter()
+            .map(|(name, n, stake)| format!("{name}: {n} nodes, {}", cnx_text(*stake)))
+            .collect();
+        Row {
+            attack: "4b. steering LLM tasks to a self-declared group",
+            tried: "five Sybils at the minimum stake announce a GPU name of their own beside three honest nodes".into(),
+            cost: "5 x the minimum stake".into(),
+            got: format!(
+                "groups report their stake ({}); requesters pick the most-staked group (requester::record::llm_group), not the most names",
+                groups.join("; ")
+            ),
+            honest_lost: "0".into(),
+        }
+    }
+}
+
+/// Attack 4b: more names under a made-up GPU, less stake.
+pub(crate) async fn sybil_group() -> SybilGroup {
+    let net = Net::start(|_| {}).await;
+    for i in 1..4 {
+        join(&net.accounts[i], GPU, VRAM, 1000).await.expect("join");
+    }
+    for i in 4..9 {
+        join(&net.accounts[i], "Sybil GPU", VRAM, 400)
+            .await
+            .expect("join");
+    }
+    send(
+        "addStake",
+        net.accounts[1].registry.addStake().value(cnx(50)),
+    )
+    .await
+    .expect("addStake");
+    let read = async || {
+        net.owner
+            .registry
+            .getGpuGroups()
+            .call()
+            .await
+            .expect("groups")
+            .into_iter()
+            .map(|g| (g.gpuName, g.activeNodes.to::<u64>(), g.stake))
+            .collect::<Vec<_>>()
+    };
+    let groups = read().await;
+    send("quit", net.accounts[4].registry.quit())
+        .await
+        .expect("quit");
+    let sybil_stake_after_quit = read()
+        .await
+        .into_iter()
+        .find(|(name, _, _)| name == "Sybil GPU")
+        .map(|(_, _, stake)| stake)
+        .unwrap_or_default();
+    SybilGroup {
+        groups,
+        sybil_stake_after_quit,
+    }
+}

@@ -2,7 +2,9 @@
 //!
 //! - `cpu`: the name `cpu` and the machine's memory in whole GB (rounded down), which is
 //!   what bounds the models the CPU backend can hold.
-//! - `wgpu`: the adapter's name as wgpu reports it; its memory from `nvidia-smi` on NVIDIA
+//! - `wgpu`: the adapter's name as wgpu reports it followed by ` (wgpu)`, since the same
+//!   GPU computes other bits under wgpu than under CUDA and an LLM group must be
+//!   bit-equal; its memory from `nvidia-smi` on NVIDIA
 //!   hardware, the machine's memory for a CPU adapter (lavapipe), and otherwise only from
 //!   the operator's `gpu_vram` setting, since WebGPU does not expose memory sizes.
 //! - `cuda`: name and memory from `nvidia-smi`, as the reference network's nodes do.
@@ -107,7 +109,7 @@ fn wgpu_adapter(vram_override: Option<u64>) -> Result<Capability, String> {
         None
     };
     Ok(Capability {
-        gpu_name: adapter.name,
+        gpu_name: format!("{} (wgpu)", adapter.name),
         gpu_vram: vram.or(vram_override).ok_or(
             "WebGPU does not report memory sizes and this is not an NVIDIA or CPU adapter: \
              set gpu_vram in the node's configuration",
