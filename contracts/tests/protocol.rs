@@ -1509,3 +1509,73 @@ async fn every_access_rule_holds() {
         "transaction reverted: TaskManager: PoolTooSmall(PoolTooSmall { eligible: 0, minimum: 3 })"
     );
 }
+
+/// Models are named on chain by their manifest digest, once, by the owner (attack 9: a
+/// relay could otherwise serve every node the same altered weights).
+#[tokio::test]
+async fn models_are_registered_once_by_their_manifest() {
+    let net = Net::start(|_| {}).await;
+    let manifest = B256::repeat_byte(0x5a);
+    let stranger = &net.accounts[3];
+    expect_revert(
+        send(
+            "registerModel",
+            stranger.registry.registerModel("sd-tiny".into(), manifest),
+        )
+        .await,
+        |r| is_reg(r, |e| matches!(e, RegErr::NotRegistryOwner(_))),
+    );
+    let owner = &net.owner;
+    for (name, digest) in [
+        ("", manifest),
+        (&"m".repeat(129)[..], manifest),
+        ("sd-tiny", B256::ZERO),
+    ] {
+        expect_revert(
+            send(
+                "registerModel",
+                owner.registry.registerModel(name.into(), digest),
+            )
+            .await,
+            |r| is_reg(r, |e| matches!(e, RegErr::InvalidRegistryParameter(_))),
+        );
+    }
+    send(
+        "NodeRegistry.registerModel",
+        owner.registry.registerModel("sd-tiny".into(), manifest),
+    )
+    .await
+    .unwrap();
+    let read = owner
+        .registry
+        .modelManifest("sd-tiny".into())
+        .call()
+        .await
+        .unwrap();
+    assert_eq!(read, manifest);
+    assert_eq!(
+        owner
+            .registry
+            .modelManifest("sd-tiny-2".into())
+            .call()
+            .await
+            .unwrap(),
+        B256::ZERO
+    );
+    // A name never changes its weights, not even by the owner.
+    expect_revert(
+        send(
+            "registerModel",
+            owner
+                .registry
+                .registerModel("sd-tiny".into(), B256::repeat_byte(1)),
+        )
+        .await,
+        |r| {
+            is_reg(
+                r,
+                |e| matches!(e, RegErr::ModelAlreadyRegistered(x) if x.manifest == manifest),
+            )
+        },
+    );
+}

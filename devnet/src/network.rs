@@ -286,6 +286,18 @@ impl Devnet {
             &relay_dir.join("relay.log"),
         )?;
         wait_for_port(relay_port, Duration::from_secs(30), "the relay")?;
+        // Name each imported model's exact weights on chain: nodes and tabs fetch a model
+        // only when the relay's listing has the registered manifest digest.
+        let listings = relay_client::RelayClient::new(&relay_url, deployments.chain_id)?
+            .models()
+            .await
+            .context("listing the relay's models")?;
+        let registry = contracts::NodeRegistry::new(deployments.node_registry, provider.clone());
+        for listing in listings {
+            contracts::send(registry.registerModel(listing.name.clone(), listing.digest()))
+                .await
+                .with_context(|| format!("registering model {}", listing.name))?;
+        }
 
         let node_keys = &keys[1..=options.nodes.len()];
         let requesters = &keys[1 + options.nodes.len()..];

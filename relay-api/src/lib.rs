@@ -148,6 +148,26 @@ pub struct ModelListing {
     pub files: Vec<ModelFile>,
 }
 
+impl ModelListing {
+    /// The digest of its manifest ([`manifest_digest`]).
+    pub fn digest(&self) -> B256 {
+        manifest_digest(&self.files)
+    }
+}
+
+/// A model's manifest digest, the value that names its exact weights on chain
+/// (`NodeRegistry.registerModel`) and in a node's pins: SHA-256 over
+/// `path<TAB>sha256 hex<TAB>size<LF>` for each file, in path order.
+pub fn manifest_digest(files: &[ModelFile]) -> B256 {
+    let mut files: Vec<&ModelFile> = files.iter().collect();
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    let mut hasher = verifier::digest::Sha256Stream::new();
+    for f in files {
+        hasher.update(format!("{}\t{:x}\t{}\n", f.path, f.sha256, f.size).as_bytes());
+    }
+    B256::from(hasher.finish())
+}
+
 /// `GET /v1/models`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ModelList {

@@ -51,6 +51,7 @@ contract NodeRegistry is INodeRegistry {
     error NoStakeToWithdraw(address account);
     error StakeTransferFailed(address to, uint256 amount);
     error NodeNotOnTask(address node, uint256 taskId);
+    error ModelAlreadyRegistered(string name, bytes32 manifest);
 
     // ---------------------------------------------------------------- events
 
@@ -75,6 +76,8 @@ contract NodeRegistry is INodeRegistry {
     event Withdrawn(address indexed account, uint256 amount);
     event ParamsUpdated(uint256 minStake, uint64 unbondingDelay, address treasury);
     event TaskManagerSet(address taskManager);
+    /// Model `name` is the weights whose manifest digest is `manifest`, for good.
+    event ModelRegistered(string name, bytes32 manifest);
 
     // ---------------------------------------------------------------- storage
 
@@ -123,6 +126,8 @@ contract NodeRegistry is INodeRegistry {
     address[] internal activeList;
     address[] internal availableList;
     bytes32[] internal gpuIds;
+    /// keccak256(model name) => its manifest digest (`relay_api::manifest_digest`).
+    mapping(bytes32 => bytes32) internal modelManifests;
     mapping(bytes32 => Group) internal groups;
     uint256 public totalStaked;
 
@@ -163,6 +168,28 @@ contract NodeRegistry is INodeRegistry {
     function transferOwnership(address next) external onlyOwner {
         if (next == address(0)) revert InvalidRegistryParameter("owner");
         owner = next;
+    }
+
+    /// Names the exact weights of model `name`: the digest of its manifest (every file's
+    /// path, SHA-256 and size). Once registered a name never changes, so a relay can list
+    /// other files under it only to have every node refuse them; new weights get a new
+    /// name. Tasks name models; nodes and tabs fetch a model only when the relay's listing
+    /// has this digest.
+    function registerModel(string calldata name, bytes32 manifest) external onlyOwner {
+        if (bytes(name).length == 0 || bytes(name).length > MAX_MODEL_ID_BYTES) {
+            revert InvalidRegistryParameter("name");
+        }
+        if (manifest == bytes32(0)) revert InvalidRegistryParameter("manifest");
+        bytes32 key = keccak256(bytes(name));
+        bytes32 known = modelManifests[key];
+        if (known != bytes32(0)) revert ModelAlreadyRegistered(name, known);
+        modelManifests[key] = manifest;
+        emit ModelRegistered(name, manifest);
+    }
+
+    /// The manifest digest registered for model `name` (zero: not registered).
+    function modelManifest(string calldata name) external view returns (bytes32) {
+        return modelManifests[keccak256(bytes(name))];
     }
 
     function _setParams(Params memory next) internal {

@@ -78,6 +78,11 @@ impl NodeChain {
         Ok(self.provider.get_chain_id().await?)
     }
 
+    /// The manifest digest the chain registered for model `name` (zero: none).
+    pub async fn model_manifest(&self, name: &str) -> Result<B256, Error> {
+        Ok(self.registry.modelManifest(name.to_owned()).call().await?)
+    }
+
     /// This node as the registry sees it.
     pub async fn info(&self) -> Result<NodeInfo, Error> {
         Ok(self.registry.getNode(self.me).call().await?)

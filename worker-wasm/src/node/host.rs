@@ -128,8 +128,9 @@ pub trait Host {
     fn held_models(&self) -> Vec<String>;
 
     /// Makes model `name` available and intact, fetching what is missing or corrupt from
-    /// the relay (reporting progress), and remembers it as held.
-    async fn ensure_model(&self, name: &str) -> Result<(), HostError>;
+    /// the relay (reporting progress), and remembers it as held. The relay's listing must
+    /// have the manifest digest `registered` (the chain's for the name), else it is refused.
+    async fn ensure_model(&self, name: &str, registered: B256) -> Result<(), HostError>;
 
     /// Runs `task` (whose model was ensured) on the engine; `id` labels progress reports.
     async fn run_task(

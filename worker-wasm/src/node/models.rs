@@ -1,16 +1,16 @@
 //! The node's model folder: models fetched from the relay by content hash, with resumable
 //! downloads, checked before use.
 //!
-//! A model `name` lives in `<model_dir>/<name with / as -->/`, in its usual layout (so the
+//! A model `name` lives in `<model_dir>/<name with / as +>/`, in its usual layout (so the
 //! engine and `node run --task` read it directly), with `.tessera-manifest.json` listing
 //! every file's path, SHA-256 and size. The relay is not trusted for integrity:
 //!
+//! - the manifest's digest must be the one the chain registered for the name
+//!   (`NodeRegistry.registerModel`, passed in by the caller), so a relay listing other
+//!   files under a name is refused, not followed; an operator's pin (`[pins]` in the
+//!   configuration) must agree with it too;
 //! - every file is checked against the manifest's SHA-256 before it is used, and a file
-//!   that fails is fetched again;
-//! - the manifest itself comes from the relay's listing the first time a model is fetched
-//!   (trust on first use) unless the operator pinned its digest (`[pins]` in the
-//!   configuration); afterwards a relay that lists the same model with other files is
-//!   refused rather than followed.
+//!   that fails is fetched again.
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::{Read as _, Write as _};
@@ -37,16 +37,9 @@ pub struct Manifest {
 }
 
 impl Manifest {
-    /// SHA-256 over `path<TAB>sha256<TAB>size<LF>` for each file in path order: the value
-    /// an operator pins.
+    /// [`relay_api::manifest_digest`]: the value the chain registers and an operator pins.
     pub fn digest(&self) -> B256 {
-        let mut files: Vec<&ModelFile> = self.files.iter().collect();
-        files.sort_by(|a, b| a.path.cmp(&b.path));
-        let mut hasher = Sha256Stream::new();
-        for f in files {
-            hasher.update(format!("{}\t{:x}\t{}\n", f.path, f.sha256, f.size).as_bytes());
-        }
-        B256::from(hasher.finish())
+        relay_api::manifest_digest(&self.files)
     }
 
     /// Total bytes.
@@ -178,12 +171,14 @@ impl ModelStore {
         names
     }
 
-    /// Makes model `name` available and intact in its folder, fetching what is missing or
-    /// corrupt from `relay`, and returns the folder.
+    /// Makes model `name`, whose manifest digest the chain registered as `registered`,
+    /// available and intact in its folder, fetching what is missing or corrupt from
+    /// `relay`, and returns the folder.
     pub async fn ensure(
         &self,
         relay: &RelayClient,
         name: &str,
+        registered: B256,
         progress: Progress<'_>,
     ) -> Result<PathBuf, ModelError> {
         check_name("model name", name, MAX_NAME_LEN)?;
@@ -191,8 +186,9 @@ impl ModelStore {
         if self.verified.lock().expect("not poisoned").contains(name) {
             return Ok(folder);
         }
-        let trusted = self.manifest(name);
-        if let Some(manifest) = &trusted
+        let kept = self.manifest(name);
+        if let Some(manifest) = &kept
+            && manifest.digest() == registered
             && self.check_pin(manifest).is_ok()
             && self.intact(manifest, &folder)?
         {
@@ -216,18 +212,15 @@ impl ModelStore {
         for file in &listed.files {
             check_name("model file path", &file.path, MAX_PATH_LEN)?;
         }
-        self.check_pin(&listed)?;
-        if let Some(trusted) = &trusted
-            && !self.pins.contains_key(name)
-            && trusted.digest() != listed.digest()
-        {
+        if listed.digest() != registered {
             return Err(ModelError::ManifestMismatch {
                 name: name.to_owned(),
                 listed: listed.digest(),
-                trusted: trusted.digest(),
-                why: "first fetched from the relay; delete the model's folder to trust anew",
+                trusted: registered,
+                why: "registered on chain",
             });
         }
+        self.check_pin(&listed)?;
         create_dirs(&folder)?;
         write_atomic(
             &folder.join(MANIFEST),

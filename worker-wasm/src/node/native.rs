@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use alloy::primitives::U256;
+use alloy::primitives::{B256, U256};
 use engine::Device;
 use relay_client::RelayClient;
 use web_time::Instant;
@@ -50,7 +50,7 @@ impl Host for NativeHost {
         self.models.held()
     }
 
-    async fn ensure_model(&self, name: &str) -> Result<(), HostError> {
+    async fn ensure_model(&self, name: &str, registered: B256) -> Result<(), HostError> {
         let mut last_logged = Instant::now();
         let mut report = |model: &str, done: u64, total: u64| {
             if done == total || last_logged.elapsed() > Duration::from_secs(2) {
@@ -62,7 +62,11 @@ impl Host for NativeHost {
                 });
             }
         };
-        match self.models.ensure(&self.relay, name, &mut report).await {
+        match self
+            .models
+            .ensure(&self.relay, name, registered, &mut report)
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) => Err(HostError {
                 transient: e.is_transient(),

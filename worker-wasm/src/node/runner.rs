@@ -279,11 +279,26 @@ impl<H: Host> Node<H> {
         Ok(())
     }
 
+    /// Makes model `name` available, as the chain registered it: a model with no
+    /// registered manifest is refused (a relay could list anything under its name).
     async fn ensure_model(&self, name: &str) -> Result<(), HostError> {
+        let registered = self
+            .retry(
+                &format!("reading model {name}'s registration"),
+                chain::is_transient,
+                async || self.chain.model_manifest(name).await,
+            )
+            .await
+            .map_err(|e| HostError::lasting(format!("reading model {name}'s registration: {e}")))?;
+        if registered.is_zero() {
+            return Err(HostError::lasting(format!(
+                "model {name:?} is not registered on chain (NodeRegistry.registerModel): its weights cannot be checked"
+            )));
+        }
         self.retry(
             &format!("fetching model {name}"),
             |e: &HostError| e.transient,
-            async || self.host.ensure_model(name).await,
+            async || self.host.ensure_model(name, registered).await,
         )
         .await
     }

@@ -63,9 +63,12 @@ impl BrowserHost {
 
 /// Makes model `name` intact in the cache and returns its files: cached files are checked
 /// against the relay's listing, missing or corrupt ones downloaded (and checked) again.
+/// `registered` is the manifest digest the chain registered for the name, which the
+/// listing must have; `None` only for an off-chain benchmark, which stakes nothing.
 pub(super) async fn fetch_model(
     relay: &RelayClient,
     name: &str,
+    registered: Option<B256>,
     report: &dyn Fn(Activity),
 ) -> Result<BTreeMap<String, Vec<u8>>, HostError> {
     let relay_error = |e: relay_client::ClientError| HostError {
@@ -79,6 +82,14 @@ pub(super) async fn fetch_model(
         .into_iter()
         .find(|m| m.name == name)
         .ok_or_else(|| HostError::lasting(format!("the relay has no model named {name:?}")))?;
+    if let Some(registered) = registered
+        && listing.digest() != registered
+    {
+        return Err(HostError::lasting(format!(
+            "the relay lists model {name:?} with manifest digest {}, but the chain registered {registered}: refusing it",
+            listing.digest()
+        )));
+    }
     for file in &listing.files {
         check_name("model file path", &file.path, MAX_PATH_LEN)
             .map_err(|e| HostError::lasting(e.to_string()))?;
@@ -141,11 +152,11 @@ impl Host for BrowserHost {
         self.models.borrow().keys().cloned().collect()
     }
 
-    async fn ensure_model(&self, name: &str) -> Result<(), HostError> {
+    async fn ensure_model(&self, name: &str, registered: B256) -> Result<(), HostError> {
         if self.models.borrow().contains_key(name) {
             return Ok(());
         }
-        let files = fetch_model(&self.relay, name, &*self.report).await?;
+        let files = fetch_model(&self.relay, name, Some(registered), &*self.report).await?;
         self.models
             .borrow_mut()
             .insert(name.to_owned(), Rc::new(files));

@@ -172,7 +172,13 @@ async fn handle(state: &Shared, command: Command) -> Result<(), String> {
                 .parse()
                 .map_err(|_| format!("bad stake {stake_wei:?}"))?;
             for model in &models {
-                fetch_model(&node.relay, model, &report)
+                let registered = node.chain.model_manifest(model).await.map_err(text)?;
+                if registered.is_zero() {
+                    return Err(format!(
+                        "model {model:?} is not registered on chain: its weights cannot be checked"
+                    ));
+                }
+                fetch_model(&node.relay, model, Some(registered), &report)
                     .await
                     .map_err(text)?;
             }
@@ -400,11 +406,16 @@ async fn bench_task(
     task: &str,
 ) -> Result<worker_protocol::TaskTiming, String> {
     let task = engine::task::Task::parse(task.as_bytes()).map_err(text)?;
-    let files = fetch_model(relay, task.model_name(), &report)
+    // An off-chain benchmark stakes nothing: the relay's listing is taken as it is.
+    let files = fetch_model(relay, task.model_name(), None, &report)
         .await
         .map_err(text)?;
     let lora = match task.lora_model_name() {
-        Some(name) => Some(fetch_model(relay, name, &report).await.map_err(text)?),
+        Some(name) => Some(
+            fetch_model(relay, name, None, &report)
+                .await
+                .map_err(text)?,
+        ),
         None => None,
     };
     let models = engine::task::TaskModels {
