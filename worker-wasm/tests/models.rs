@@ -16,8 +16,11 @@ use worker_wasm::node::models::{ModelError, ModelStore};
 
 const CHAIN_ID: u64 = 31337;
 
+/// A model's files: `(path, bytes)`.
+type Files<'a> = &'a [(&'a str, &'a [u8])];
+
 /// A relay holding `models` (name, files) and a client for it.
-async fn relay_with(dir: &std::path::Path, models: &[(&str, &[(&str, &[u8])])]) -> RelayClient {
+async fn relay_with(dir: &std::path::Path, models: &[(&str, Files<'_>)]) -> RelayClient {
     let db = db::connect(&format!("sqlite://{}", dir.join("relay.db").display()))
         .await
         .unwrap();
@@ -49,8 +52,8 @@ async fn relay_with(dir: &std::path::Path, models: &[(&str, &[(&str, &[u8])])]) 
 #[tokio::test]
 async fn a_relay_listing_other_weights_under_a_registered_name_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let genuine: &[(&str, &[u8])] = &[("config.json", b"{}"), ("unet/w.bin", b"genuine")];
-    let altered: &[(&str, &[u8])] = &[("config.json", b"{}"), ("unet/w.bin", b"backdoor")];
+    let genuine: Files = &[("config.json", b"{}"), ("unet/w.bin", b"genuine")];
+    let altered: Files = &[("config.json", b"{}"), ("unet/w.bin", b"backdoor")];
     // The relay lists the altered weights as `sd-tiny`; `sd-tiny-genuine` holds the real ones.
     let relay = relay_with(
         dir.path(),
