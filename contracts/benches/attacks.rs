@@ -15,6 +15,7 @@ async fn main() {
         attacks::sybil_group().await.row(),
         attacks::lying_uploader().await.row(),
         attacks::underpaid().await.row(),
+        attacks::withheld_args().await.row(),
     ];
     attacks::print_rows(&rows);
 }

@@ -89,3 +89,20 @@ async fn gpu_groups_report_the_stake_behind_them() {
         "a quitting node's stake leaves"
     );
 }
+
+#[tokio::test]
+async fn arguments_withheld_from_one_seat_cost_it_no_stake() {
+    let r = attacks::withheld_args().await;
+    assert_eq!(
+        r.stake_lost,
+        U256::ZERO,
+        "reporting unavailable arguments is not slashed"
+    );
+    assert_eq!(r.reward, U256::ZERO, "but earns nothing");
+    assert!(r.others_paid);
+    assert_eq!(r.state, TaskState::VALIDATED);
+    assert!(
+        r.engine_error_slash > U256::ZERO,
+        "other lone errors still cost stake"
+    );
+}

@@ -260,6 +260,9 @@ contract TaskManager {
     uint256 public constant AUTO_TRIES = 1;
     uint256 public constant MAX_TRIES = 8;
     uint256 internal constant MAX_QUEUE = 64;
+    /// The error code of a node that could not get the task's arguments (from the relay, or
+    /// not matching the task hash): reported alone, it costs the reward, never stake.
+    uint32 public constant ERROR_ARGS_UNAVAILABLE = 6;
 
     INodeRegistry public immutable registry;
     address public owner;
@@ -404,7 +407,8 @@ contract TaskManager {
     }
 
     /// Reports that the node could not run the task. Two error reports abort it; a lone
-    /// error report while the two other nodes agree costs `timeoutSlashBps` of stake.
+    /// error report while the two other nodes agree costs `timeoutSlashBps` of stake,
+    /// except `ERROR_ARGS_UNAVAILABLE`, which costs only the reward.
     function reportError(uint256 taskId, uint32 errorCode) external {
         (Task storage t, Seat storage s) = _openSeat(taskId);
         s.status = SeatStatus.Errored;
@@ -792,7 +796,15 @@ contract TaskManager {
             } else if (s.status == SeatStatus.Revealed) {
                 _release(t, i, NodeOutcome.Dissent, params.dissentSlashBps);
             } else if (s.status == SeatStatus.Errored) {
-                _release(t, i, NodeOutcome.Errored, params.timeoutSlashBps);
+                // "Arguments unavailable" costs no stake, only the reward: otherwise a relay
+                // or requester withholding them from one seat would get it slashed.
+                bool unavailable = s.errorCode == ERROR_ARGS_UNAVAILABLE;
+                _release(
+                    t,
+                    i,
+                    unavailable ? NodeOutcome.NoFault : NodeOutcome.Errored,
+                    unavailable ? 0 : params.timeoutSlashBps
+                );
             }
         }
         // The fee not earned (a missing or slashed node's share) goes back to the creator

@@ -686,3 +686,80 @@ pub(crate) async fn sybil_group() -> SybilGroup {
         sybil_stake_after_quit,
     }
 }
+
+/// A seat the arguments were withheld from, beside two that ran the task.
+pub(crate) struct Withheld {
+    pub stake_lost: U256,
+    pub reward: U256,
+    pub others_paid: bool,
+    pub state: u8,
+    /// What the same lone report costs with another error code (an engine failure).
+    pub engine_error_slash: U256,
+}
+
+impl Withheld {
+    pub(crate) fn row(&self) -> Row {
+        Row {
+            attack: "8. arguments withheld from one seat",
+            tried: "the relay (or requester) serves the arguments to two seats and not the third, which reports them unavailable".into(),
+            cost: "nothing".into(),
+            got: format!(
+                "the task settles on the two (state {}); the third loses its reward only ({} reward), not stake (an engine-failure report alone costs {})",
+                self.state,
+                cnx_text(self.reward),
+                cnx_text(self.engine_error_slash)
+            ),
+            honest_lost: format!("stake {}; the task's reward for that seat", cnx_text(self.stake_lost)),
+        }
+    }
+}
+
+async fn lone_error(code: u32, n: u64) -> (Net, Actor, U256, bool, u8) {
+    let net = Net::start(|p| p.tasks.minPoolSize = 3).await;
+    net.join_nodes(1..4, 400).await;
+    let requester = net.accounts[10].clone();
+    let id = create_and_start(&requester, sd_request(b"{}"), cnx(1), n).await;
+    let seated = seated(&net, id).await;
+    let score = [0x22u8, 0x2b, 0x2a, 0xe9, 0x89, 0x36, 0x44, 0xc2];
+    let victim = seated[2].clone();
+    let before = stake_of(&net, victim.address).await;
+    send("reportError", victim.tasks.reportError(id, code))
+        .await
+        .expect("reportError");
+    for (i, node) in seated[..2].iter().enumerate() {
+        commit(node, id, &score, nonce(i as u64))
+            .await
+            .expect("commit");
+    }
+    for node in &seated[..2] {
+        reveal(node, id, &score).await.expect("reveal");
+    }
+    let lost = before - stake_of(&net, victim.address).await;
+    let t = task(&net, id).await;
+    let others_paid = tasks_withdrawable(&net, seated[1].address).await > U256::ZERO
+        || tasks_withdrawable(&net, seated[0].address).await > U256::ZERO;
+    (net, victim, lost, others_paid, t.state)
+}
+
+/// Attack 8: keep the arguments from one seat so that it cannot run the task.
+pub(crate) async fn withheld_args() -> Withheld {
+    let code: u32 = {
+        let net = Net::start(|_| {}).await;
+        net.owner
+            .tasks
+            .ERROR_ARGS_UNAVAILABLE()
+            .call()
+            .await
+            .expect("ERROR_ARGS_UNAVAILABLE")
+    };
+    let (net, victim, stake_lost, others_paid, state) = lone_error(code, 1).await;
+    let reward = tasks_withdrawable(&net, victim.address).await;
+    let (_, _, engine_error_slash, _, _) = lone_error(4, 2).await;
+    Withheld {
+        stake_lost,
+        reward,
+        others_paid,
+        state,
+        engine_error_slash,
+    }
+}

@@ -546,7 +546,7 @@ impl<H: Host> Node<H> {
     /// reported for the relay's sake would cost an honest node its stake.
     async fn fetch_args(&self, id: U256, task: &ChainTask, now: u64) -> Result<Vec<u8>, Refusal> {
         let refuse = |reason: String| Refusal {
-            code: error_code::BAD_ARGS,
+            code: error_code::ARGS_UNAVAILABLE,
             reason,
         };
         let window = task.deadline.saturating_sub(now);
