@@ -47,8 +47,11 @@ async fn tasks_withdrawable(net: &Net, who: Address) -> U256 {
         .expect("withdrawable")
 }
 
+/// A node's stake, bonded or unbonding (a slash below the minimum makes it quit, moving
+/// what is left to unbonding: that part is not lost).
 async fn stake_of(net: &Net, who: Address) -> U256 {
-    node_info(net, who).await.stake
+    let info = node_info(net, who).await;
+    info.stake + info.unbondingAmount
 }
 
 /// Gas of the settlement calls an honest task makes while the queue is full of tasks no
@@ -351,19 +354,26 @@ impl BusyPool {
             ),
             cost: "one task's fee (paid for work done)".into(),
             got: format!(
-                "task {} until {} candidates were free; then {} of 3 seats from {} candidates",
+                "task {} until {} candidates were free: the Sybils' chance of all three seats fell from 100% to {:.0}% (equal weights: C({},3)/C({},3)); this draw gave them {} of 3",
                 if self.state_while_busy == TaskState::QUEUED {
                     "queued"
                 } else {
                     "drawn"
                 },
                 self.min_pool,
-                self.sybil_seats,
-                self.candidates_at_draw
+                100.0 * choose(self.sybils, 3) / choose(self.candidates_at_draw, 3),
+                self.sybils,
+                self.candidates_at_draw,
+                self.sybil_seats
             ),
             honest_lost: "0".into(),
         }
     }
+}
+
+/// `n` choose `k`, as a float.
+fn choose(n: usize, k: usize) -> f64 {
+    (0..k).map(|i| (n - i) as f64 / (i + 1) as f64).product()
 }
 
 /// Attack 4a: wait until the honest nodes are busy, then create a task only the
