@@ -120,8 +120,9 @@ pub fn timeline(entries: &[Entry]) -> Vec<TimelineItem> {
                 TaskEvent::ErrorReported { node, code, .. } => (
                     "Error reported".to_owned(),
                     format!(
-                        "{} could not run the task (code {code})",
-                        short(&node.to_string())
+                        "{} could not run the task: {} (code {code})",
+                        short(&node.to_string()),
+                        contracts::error_code::name(*code)
                     ),
                     Tone::Bad,
                 ),

@@ -17,6 +17,7 @@
 mod deploy;
 mod deployments;
 mod error;
+pub mod error_code;
 #[cfg(feature = "cli")]
 pub mod flags;
 pub mod history;

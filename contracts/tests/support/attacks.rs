@@ -762,6 +762,11 @@ pub(crate) async fn withheld_args() -> Withheld {
             .await
             .expect("ERROR_ARGS_UNAVAILABLE")
     };
+    assert_eq!(
+        code,
+        contracts::error_code::ARGS_UNAVAILABLE,
+        "the nodes' code is the contract's"
+    );
     let (net, victim, stake_lost, others_paid, state) = lone_error(code, 1).await;
     let reward = tasks_withdrawable(&net, victim.address).await;
     let (_, _, engine_error_slash, _, _) = lone_error(4, 2).await;
