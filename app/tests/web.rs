@@ -181,6 +181,10 @@ fn the_report_shows_the_verdict_each_commitment_and_each_distance() {
         text.contains("image_hasher"),
         "the independent measure is shown"
     );
+    assert!(
+        text.contains("bytes are the ones the uploader committed to"),
+        "the bytes check is shown: {text}"
+    );
     assert_eq!(
         host.query_selector_all("[data-testid=seat]")
             .unwrap()

@@ -118,6 +118,8 @@ pub fn ReportView(
                         <dt>"Settled on chain"</dt>
                         <dd><code>{check.settled.clone().unwrap_or_else(|| "–".into())}</code>
                             " " <span class=match_class>{match_mark}</span></dd>
+                        <dt>"SHA-256"</dt>
+                        <dd><code data-testid="sha256">{check.sha256.clone()}</code></dd>
                         {view_file.as_ref().and_then(|f| f.similarity.clone()).map(|sim| {
                             let first = view_file.as_ref().and_then(|f| f.first_seen);
                             view! {
@@ -173,6 +175,13 @@ pub fn ReportView(
                 {format!(
                     "{count} file(s) hashed in {millis:.0} ms in web workers; threshold: blocks agree below {threshold} differing bits."
                 )}
+            </p>
+            <p class="hint" data-testid="bytes-match">
+                {match report.bytes_match {
+                    Some(true) => "The files' bytes are the ones the uploader committed to on chain (their SHA-256 digest matches).",
+                    Some(false) => "The files' bytes are NOT the ones the uploader committed to on chain.",
+                    None => "No files digest is settled on chain yet.",
+                }}
             </p>
             <h3>"Each node's commitment"</h3>
             <div class="scroll">
