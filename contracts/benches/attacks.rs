@@ -11,6 +11,7 @@ use support::attacks;
 async fn main() {
     let rows = vec![
         attacks::queue_freeze().await.row(),
+        attacks::colluding_pair().await.row(),
         attacks::busy_pool().await.row(),
         attacks::sybil_group().await.row(),
         attacks::lying_uploader().await.row(),

@@ -778,3 +778,99 @@ pub(crate) async fn withheld_args() -> Withheld {
         engine_error_slash,
     }
 }
+
+/// Two colluding seats against an honest third: **not defended yet** (no appeal).
+pub(crate) struct ColludingPair {
+    pub fee: U256,
+    pub colluders_reward: U256,
+    pub honest_slashed: U256,
+    pub honest_kicked: bool,
+}
+
+impl ColludingPair {
+    pub(crate) fn row(&self) -> Row {
+        // Share w of the selection weight: exactly two of three seats with probability about
+        // 3w²(1−w); each such task costs the honest seat its whole stake.
+        let ev: Vec<String> = [0.10f64, 0.20, 1.0 / 3.0]
+            .iter()
+            .map(|w| {
+                let p = 3.0 * w * w * (1.0 - w);
+                let stake: f64 = cnx_text(self.honest_slashed)
+                    .trim_end_matches(" CNX")
+                    .parse()
+                    .unwrap_or(0.0);
+                format!(
+                    "w = {:.0}%: p = {:.1}%, {:.1} CNX",
+                    w * 100.0,
+                    p * 100.0,
+                    p * stake
+                )
+            })
+            .collect();
+        Row {
+            attack: "2. two colluders eject the honest third (NOT DEFENDED YET: no appeal)",
+            tried: "two seats commit the same made-up score; the third runs the task honestly"
+                .into(),
+            cost: "nothing".into(),
+            got: format!(
+                "{} of a {} fee; the honest seat is slashed and {}",
+                cnx_text(self.colluders_reward),
+                cnx_text(self.fee),
+                if self.honest_kicked {
+                    "kicked"
+                } else {
+                    "stays"
+                }
+            ),
+            honest_lost: format!(
+                "{} of stake; expected per task for colluders holding weight w (computed): {}",
+                cnx_text(self.honest_slashed),
+                ev.join("; ")
+            ),
+        }
+    }
+}
+
+/// Attack 2, as it still works: two of three seats agree on a lie.
+pub(crate) async fn colluding_pair() -> ColludingPair {
+    let net = Net::start(|p| p.tasks.minPoolSize = 3).await;
+    net.join_nodes(1..4, 400).await;
+    let requester = net.accounts[10].clone();
+    let fee = cnx(1);
+    let id = create_and_start(&requester, sd_request(b"{}"), fee, 1).await;
+    let seated = seated(&net, id).await;
+    let truth = [0x22u8, 0x2b, 0x2a, 0xe9, 0x89, 0x36, 0x44, 0xc2];
+    let lie = [0xffu8; 8];
+    let honest = seated[2].clone();
+    let before = stake_of(&net, honest.address).await;
+    for (i, node) in seated.iter().enumerate() {
+        let score: &[u8] = if i == 2 { &truth } else { &lie };
+        commit(node, id, score, nonce(i as u64))
+            .await
+            .expect("commit");
+    }
+    for (i, node) in seated.iter().enumerate() {
+        let score: &[u8] = if i == 2 { &truth } else { &lie };
+        reveal(node, id, score).await.expect("reveal");
+    }
+    let t = task(&net, id).await;
+    let uploader = &seated[t.uploaderSeat as usize];
+    send(
+        "upload",
+        uploader
+            .tasks
+            .reportResultsUploaded(id, net.receipt(id).await),
+    )
+    .await
+    .expect("upload");
+    let mut colluders_reward = U256::ZERO;
+    for node in &seated[..2] {
+        colluders_reward += tasks_withdrawable(&net, node.address).await;
+    }
+    ColludingPair {
+        fee,
+        colluders_reward,
+        honest_slashed: before - stake_of(&net, honest.address).await,
+        honest_kicked: node_info(&net, honest.address).await.status == 0,
+    }
+}
