@@ -35,14 +35,7 @@ async fn main() {
         }
         let t = task(&net, id).await;
         let uploader = &nodes[t.uploaderSeat as usize];
-        send(
-            "TaskManager.reportResultsUploaded",
-            uploader
-                .tasks
-                .reportResultsUploaded(id, net.receipt(id).await),
-        )
-        .await
-        .expect("upload");
+        net.upload(uploader, id).await.expect("upload");
         send("TaskManager.withdraw", uploader.tasks.withdraw())
             .await
             .expect("withdraw");

@@ -42,25 +42,6 @@ fn is_reg(revert: &Revert, check: impl FnOnce(&RegErr) -> bool) -> bool {
     matches!(revert, Revert::Registry(e) if check(e))
 }
 
-/// Commits `scores[i]` for seat `i` (None: the seat stays silent) in seat order.
-async fn commit_all(nodes: &[Actor; 3], id: U256, scores: [Option<&[u8]>; 3]) {
-    for (i, score) in scores.iter().enumerate() {
-        if let Some(score) = score {
-            commit(&nodes[i], id, score, nonce(i as u64))
-                .await
-                .expect("commit");
-        }
-    }
-}
-
-async fn reveal_all(nodes: &[Actor; 3], id: U256, scores: [Option<&[u8]>; 3]) {
-    for (i, score) in scores.iter().enumerate() {
-        if let Some(score) = score {
-            reveal(&nodes[i], id, score).await.expect("reveal");
-        }
-    }
-}
-
 async fn withdrawable(net: &Net, who: Address) -> U256 {
     net.owner.tasks.withdrawable(who).call().await.unwrap()
 }
@@ -129,14 +110,7 @@ async fn three_agreeing_nodes_settle_pay_and_upload() {
         NodeStatus::AVAILABLE
     );
 
-    let receipt = send(
-        "TaskManager.reportResultsUploaded",
-        nodes[0]
-            .tasks
-            .reportResultsUploaded(id, net.receipt(id).await),
-    )
-    .await
-    .unwrap();
+    let receipt = net.upload(&nodes[0], id).await.unwrap();
     assert!(
         receipt
             .decoded_log::<contracts::TaskManager::ResultUploaded>()
@@ -226,14 +200,7 @@ async fn events_tell_the_whole_story() {
     let nodes = seated(&net, id).await;
     commit_all(&nodes, id, [Some(&SCORE_A), Some(&SCORE_A), Some(&SCORE_B)]).await;
     reveal_all(&nodes, id, [Some(&SCORE_A), Some(&SCORE_A), Some(&SCORE_B)]).await;
-    send(
-        "upload",
-        nodes[0]
-            .tasks
-            .reportResultsUploaded(id, net.receipt(id).await),
-    )
-    .await
-    .unwrap();
+    net.upload(&nodes[0], id).await.unwrap();
 
     let filter = Filter::new()
         .address(net.deployments.task_manager)
@@ -371,14 +338,7 @@ async fn dissenting_node_is_slashed_and_its_share_refunded() {
         withdrawable(&net, nodes[2].address).await,
         fee * U256::from(12) / U256::from(50)
     );
-    send(
-        "upload",
-        nodes[0]
-            .tasks
-            .reportResultsUploaded(id, net.receipt(id).await),
-    )
-    .await
-    .unwrap();
+    net.upload(&nodes[0], id).await.unwrap();
     assert_eq!(
         withdrawable(&net, nodes[0].address).await,
         fee * U256::from(20) / U256::from(50)
@@ -522,14 +482,7 @@ async fn silent_and_withholding_nodes_are_penalized() {
 
     reveal_all(&nodes, id, [Some(&SCORE_A), Some(&SCORE_A), None]).await;
     assert_eq!(task(&net, id).await.state, TaskState::VALIDATED);
-    send(
-        "upload",
-        nodes[0]
-            .tasks
-            .reportResultsUploaded(id, net.receipt(id).await),
-    )
-    .await
-    .unwrap();
+    net.upload(&nodes[0], id).await.unwrap();
     // Health recovers with success.
     let id2 = create_and_start(&requester, sd_request(b"{}"), fee, 2).await;
     let nodes2 = seated(&net, id2).await;
@@ -546,12 +499,7 @@ async fn silent_and_withholding_nodes_are_penalized() {
     )
     .await;
     let up = nodes2[task(&net, id2).await.uploaderSeat as usize].clone();
-    send(
-        "upload",
-        up.tasks.reportResultsUploaded(id2, net.receipt(id2).await),
-    )
-    .await
-    .unwrap();
+    net.upload(&up, id2).await.unwrap();
     assert_eq!(
         node_info(&net, nodes[2].address).await.health,
         U256::from(450)
@@ -668,14 +616,7 @@ async fn queueing_and_eviction() {
         TaskState::QUEUED,
         "two free nodes are not enough"
     );
-    send(
-        "upload",
-        nodes[0]
-            .tasks
-            .reportResultsUploaded(running, net.receipt(running).await),
-    )
-    .await
-    .unwrap();
+    net.upload(&nodes[0], running).await.unwrap();
     assert_eq!(task(&net, d).await.state, TaskState::RUNNING);
     assert_eq!(task(&net, c).await.state, TaskState::QUEUED);
 
@@ -1113,14 +1054,9 @@ async fn one_address_never_takes_two_seats() {
         commit_all(&nodes, id, [Some(&SCORE_A), Some(&SCORE_A), Some(&SCORE_A)]).await;
         reveal_all(&nodes, id, [Some(&SCORE_A), Some(&SCORE_A), Some(&SCORE_A)]).await;
         let t = task(&net, id).await;
-        send(
-            "upload",
-            nodes[t.uploaderSeat as usize]
-                .tasks
-                .reportResultsUploaded(id, net.receipt(id).await),
-        )
-        .await
-        .unwrap();
+        net.upload(&nodes[t.uploaderSeat as usize], id)
+            .await
+            .unwrap();
     }
     // With the requester's node excluded only three remain; with one of them paused the
     // pool is too small.
@@ -1471,14 +1407,7 @@ async fn every_access_rule_holds() {
     // A valid receipt counts whoever reports it (here the requester, for a silent
     // uploader); the uploader is paid all the same.
     let before = withdrawable(&net, uploader.address).await;
-    send(
-        "upload",
-        requester
-            .tasks
-            .reportResultsUploaded(id, net.receipt(id).await),
-    )
-    .await
-    .unwrap();
+    net.upload(&requester, id).await.unwrap();
     assert!(withdrawable(&net, uploader.address).await > before);
     // A finished task cannot be cancelled or revealed again.
     expect_revert(send("cancel", requester.tasks.cancelTask(id)).await, |r| {

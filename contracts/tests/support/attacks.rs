@@ -11,6 +11,9 @@ use contracts::TaskManager::TaskState;
 
 use super::*;
 
+/// A valid one-image score every honest seat of these scenarios reveals.
+const SCORE: [u8; 8] = [0x22, 0x2b, 0x2a, 0xe9, 0x89, 0x36, 0x44, 0xc2];
+
 /// One row of the attack table.
 pub(crate) struct Row {
     pub attack: &'static str,
@@ -45,6 +48,11 @@ async fn tasks_withdrawable(net: &Net, who: Address) -> U256 {
         .call()
         .await
         .expect("withdrawable")
+}
+
+/// The task ids queued now.
+async fn queue(net: &Net) -> Vec<U256> {
+    net.owner.tasks.getQueue().call().await.expect("queue")
 }
 
 /// A node's stake, bonded or unbonding (a slash below the minimum makes it quit, moving
@@ -176,14 +184,7 @@ pub(crate) async fn queue_freeze() -> QueueFreeze {
         .expect("reveal")
         .gas_used;
     }
-    let queued = net
-        .owner
-        .tasks
-        .getQueue()
-        .call()
-        .await
-        .expect("queue")
-        .len();
+    let queued = queue(&net).await.len();
 
     // Honest tasks through every settlement path while the queue is full.
     let mut worst: BTreeMap<&'static str, u64> = BTreeMap::new();
@@ -191,7 +192,6 @@ pub(crate) async fn queue_freeze() -> QueueFreeze {
         let e = worst.entry(label).or_default();
         *e = (*e).max(gas);
     };
-    let score = [0x22u8, 0x2b, 0x2a, 0xe9, 0x89, 0x36, 0x44, 0xc2];
     let stakes_before: Vec<U256> = {
         let mut v = Vec::new();
         for h in &honest {
@@ -216,7 +216,7 @@ pub(crate) async fn queue_freeze() -> QueueFreeze {
         );
         let nodes = seated(&net, id).await;
         for (i, node) in nodes.iter().enumerate() {
-            let gas = commit(node, id, &score, nonce(round * 3 + i as u64))
+            let gas = commit(node, id, &SCORE, nonce(round * 3 + i as u64))
                 .await
                 .expect("commit")
                 .gas_used;
@@ -225,22 +225,14 @@ pub(crate) async fn queue_freeze() -> QueueFreeze {
         for node in &nodes {
             note(
                 "revealResult",
-                reveal(node, id, &score).await.expect("reveal").gas_used,
+                reveal(node, id, &SCORE).await.expect("reveal").gas_used,
             );
         }
         let t = task(&net, id).await;
         let uploader = &nodes[t.uploaderSeat as usize];
         note(
             "reportResultsUploaded",
-            send(
-                "upload",
-                uploader
-                    .tasks
-                    .reportResultsUploaded(id, net.receipt(id).await),
-            )
-            .await
-            .expect("upload")
-            .gas_used,
+            net.upload(uploader, id).await.expect("upload").gas_used,
         );
         if task(&net, id).await.state == TaskState::SUCCESS {
             honest_succeeded += 1;
@@ -272,15 +264,7 @@ pub(crate) async fn queue_freeze() -> QueueFreeze {
     // By now the attacker's tasks have expired: settlement and anyone's `processQueue`
     // refund them, a bounded number per call.
     for _ in 0..queue_size {
-        if net
-            .owner
-            .tasks
-            .getQueue()
-            .call()
-            .await
-            .expect("queue")
-            .is_empty()
-        {
+        if queue(&net).await.is_empty() {
             break;
         }
         let gas = send("processQueue", requester.tasks.processQueue(U256::from(8)))
@@ -289,14 +273,7 @@ pub(crate) async fn queue_freeze() -> QueueFreeze {
             .gas_used;
         note("processQueue(8)", gas);
     }
-    let queue_after_expiry = net
-        .owner
-        .tasks
-        .getQueue()
-        .call()
-        .await
-        .expect("queue")
-        .len();
+    let queue_after_expiry = queue(&net).await.len();
     let attacker_refunded = tasks_withdrawable(&net, attacker.address).await;
 
     let mut honest_stake_lost = U256::ZERO;
@@ -419,7 +396,6 @@ pub(crate) async fn busy_pool() -> BusyPool {
     // The fillers end; their nodes come back, and the queued task is drawn as soon as
     // enough are free: right after the call that started it, the draw's candidates were
     // the free nodes plus the three it took (every node matches the attacker's task).
-    let score = [0x22u8, 0x2b, 0x2a, 0xe9, 0x89, 0x36, 0x44, 0xc2];
     let mut candidates_at_draw = 0;
     let mut step = async |receipt: alloy::rpc::types::TransactionReceipt| {
         assert!(receipt.status());
@@ -439,25 +415,20 @@ pub(crate) async fn busy_pool() -> BusyPool {
         let nodes = seated(&net, *f).await;
         for (i, node) in nodes.iter().enumerate() {
             step(
-                commit(node, *f, &score, nonce(50 + k as u64 * 3 + i as u64))
+                commit(node, *f, &SCORE, nonce(50 + k as u64 * 3 + i as u64))
                     .await
                     .expect("commit"),
             )
             .await;
         }
         for node in &nodes {
-            step(reveal(node, *f, &score).await.expect("reveal")).await;
+            step(reveal(node, *f, &SCORE).await.expect("reveal")).await;
         }
         let t = task(&net, *f).await;
         step(
-            send(
-                "upload",
-                nodes[t.uploaderSeat as usize]
-                    .tasks
-                    .reportResultsUploaded(*f, net.receipt(*f).await),
-            )
-            .await
-            .expect("upload"),
+            net.upload(&nodes[t.uploaderSeat as usize], *f)
+                .await
+                .expect("upload"),
         )
         .await;
     }
@@ -522,15 +493,9 @@ pub(crate) async fn lying_uploader() -> LyingUploader {
     let fee = cnx(1);
     let id = create_and_start(&requester, sd_request(b"{}"), fee, 1).await;
     let seated = seated(&net, id).await;
-    let score = [0x22u8, 0x2b, 0x2a, 0xe9, 0x89, 0x36, 0x44, 0xc2];
-    for (i, node) in seated.iter().enumerate() {
-        commit(node, id, &score, nonce(i as u64))
-            .await
-            .expect("commit");
-    }
-    for node in &seated {
-        reveal(node, id, &score).await.expect("reveal");
-    }
+    let all = [Some(&SCORE[..]); 3];
+    commit_all(&seated, id, all).await;
+    reveal_all(&seated, id, all).await;
     let t = task(&net, id).await;
     let uploader = seated[t.uploaderSeat as usize].clone();
     assert!(nodes.iter().any(|n| n.address == uploader.address));
@@ -730,20 +695,14 @@ async fn lone_error(code: u32, n: u64) -> (Net, Actor, U256, bool, u8) {
     let requester = net.accounts[10].clone();
     let id = create_and_start(&requester, sd_request(b"{}"), cnx(1), n).await;
     let seated = seated(&net, id).await;
-    let score = [0x22u8, 0x2b, 0x2a, 0xe9, 0x89, 0x36, 0x44, 0xc2];
     let victim = seated[2].clone();
     let before = stake_of(&net, victim.address).await;
     send("reportError", victim.tasks.reportError(id, code))
         .await
         .expect("reportError");
-    for (i, node) in seated[..2].iter().enumerate() {
-        commit(node, id, &score, nonce(i as u64))
-            .await
-            .expect("commit");
-    }
-    for node in &seated[..2] {
-        reveal(node, id, &score).await.expect("reveal");
-    }
+    let two = [Some(&SCORE[..]), Some(&SCORE[..]), None];
+    commit_all(&seated, id, two).await;
+    reveal_all(&seated, id, two).await;
     let lost = before - stake_of(&net, victim.address).await;
     let t = task(&net, id).await;
     let others_paid = tasks_withdrawable(&net, seated[1].address).await > U256::ZERO
@@ -839,30 +798,15 @@ pub(crate) async fn colluding_pair() -> ColludingPair {
     let fee = cnx(1);
     let id = create_and_start(&requester, sd_request(b"{}"), fee, 1).await;
     let seated = seated(&net, id).await;
-    let truth = [0x22u8, 0x2b, 0x2a, 0xe9, 0x89, 0x36, 0x44, 0xc2];
     let lie = [0xffu8; 8];
     let honest = seated[2].clone();
     let before = stake_of(&net, honest.address).await;
-    for (i, node) in seated.iter().enumerate() {
-        let score: &[u8] = if i == 2 { &truth } else { &lie };
-        commit(node, id, score, nonce(i as u64))
-            .await
-            .expect("commit");
-    }
-    for (i, node) in seated.iter().enumerate() {
-        let score: &[u8] = if i == 2 { &truth } else { &lie };
-        reveal(node, id, score).await.expect("reveal");
-    }
+    let scores = [Some(&lie[..]), Some(&lie[..]), Some(&SCORE[..])];
+    commit_all(&seated, id, scores).await;
+    reveal_all(&seated, id, scores).await;
     let t = task(&net, id).await;
     let uploader = &seated[t.uploaderSeat as usize];
-    send(
-        "upload",
-        uploader
-            .tasks
-            .reportResultsUploaded(id, net.receipt(id).await),
-    )
-    .await
-    .expect("upload");
+    net.upload(uploader, id).await.expect("upload");
     let mut colluders_reward = U256::ZERO;
     for node in &seated[..2] {
         colluders_reward += tasks_withdrawable(&net, node.address).await;

@@ -196,6 +196,16 @@ impl Net {
         self.receipt_for(&self.relay, id, digest)
     }
 
+    /// `node` reports task `id`'s upload with the relay's receipt ([`Net::receipt`]).
+    pub(crate) async fn upload(&self, node: &Actor, id: U256) -> Result<TransactionReceipt, Error> {
+        let receipt = self.receipt(id).await;
+        send(
+            "TaskManager.reportResultsUploaded",
+            node.tasks.reportResultsUploaded(id, receipt),
+        )
+        .await
+    }
+
     /// A receipt `signer` makes for task `id` and `digest` (the real relay's or a forgery).
     pub(crate) fn receipt_for(&self, signer: &PrivateKeySigner, id: U256, digest: B256) -> Bytes {
         use alloy::signers::SignerSync as _;
@@ -369,4 +379,24 @@ pub(crate) async fn reveal(
 /// Native balance of an account.
 pub(crate) async fn balance(net: &Net, who: Address) -> U256 {
     net.owner.provider.get_balance(who).await.expect("balance")
+}
+
+/// Commits `scores[i]` for seat `i` (None: the seat stays silent) in seat order.
+pub(crate) async fn commit_all(nodes: &[Actor; 3], id: U256, scores: [Option<&[u8]>; 3]) {
+    for (i, score) in scores.iter().enumerate() {
+        if let Some(score) = score {
+            commit(&nodes[i], id, score, nonce(i as u64))
+                .await
+                .expect("commit");
+        }
+    }
+}
+
+/// Reveals `scores[i]` for seat `i` (None: the seat does not reveal) in seat order.
+pub(crate) async fn reveal_all(nodes: &[Actor; 3], id: U256, scores: [Option<&[u8]>; 3]) {
+    for (i, score) in scores.iter().enumerate() {
+        if let Some(score) = score {
+            reveal(&nodes[i], id, score).await.expect("reveal");
+        }
+    }
 }
