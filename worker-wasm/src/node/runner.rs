@@ -126,6 +126,9 @@ pub struct Node<H> {
     chain: NodeChain,
     relay: RelayClient,
     host: H,
+    /// Manifest digests the chain registered, by model name: a registration never
+    /// changes, so each is read once.
+    registered: std::sync::Mutex<std::collections::BTreeMap<String, B256>>,
 }
 
 /// How a task attempt ended when it did not produce an outcome.
@@ -149,6 +152,7 @@ impl<H: Host> Node<H> {
             chain,
             relay,
             host,
+            registered: Default::default(),
         }
     }
 
@@ -282,6 +286,26 @@ impl<H: Host> Node<H> {
     /// Makes model `name` available, as the chain registered it: a model with no
     /// registered manifest is refused (a relay could list anything under its name).
     async fn ensure_model(&self, name: &str) -> Result<(), HostError> {
+        let known = self
+            .registered
+            .lock()
+            .expect("not poisoned")
+            .get(name)
+            .copied();
+        let registered = match known {
+            Some(digest) => digest,
+            None => self.registration(name).await?,
+        };
+        self.retry(
+            &format!("fetching model {name}"),
+            |e: &HostError| e.transient,
+            async || self.host.ensure_model(name, registered).await,
+        )
+        .await
+    }
+
+    /// Reads model `name`'s registered manifest digest from the chain and remembers it.
+    async fn registration(&self, name: &str) -> Result<B256, HostError> {
         let registered = self
             .retry(
                 &format!("reading model {name}'s registration"),
@@ -295,12 +319,11 @@ impl<H: Host> Node<H> {
                 "model {name:?} is not registered on chain (NodeRegistry.registerModel): its weights cannot be checked"
             )));
         }
-        self.retry(
-            &format!("fetching model {name}"),
-            |e: &HostError| e.transient,
-            async || self.host.ensure_model(name, registered).await,
-        )
-        .await
+        self.registered
+            .lock()
+            .expect("not poisoned")
+            .insert(name.to_owned(), registered);
+        Ok(registered)
     }
 
     /// Drops records of tasks that need nothing more from this node.
