@@ -29,6 +29,7 @@ const timings = await page.evaluate(async (task) => {
     network: {
       chain_id: config.chainId, rpc_url: config.rpcUrl, relay_url: config.relayUrl,
       node_registry: config.nodeRegistry, task_manager: config.taskManager,
+      appeals: config.appeals,
     },
   });
   const key = await next('key');

@@ -22,6 +22,8 @@ pub struct AppConfig {
     pub node_registry: Address,
     /// The `TaskManager` contract.
     pub task_manager: Address,
+    /// The `Appeals` contract (a browser node serves on its juries).
+    pub appeals: Address,
     /// The block the contracts were deployed in: log queries start there.
     #[serde(default)]
     pub deployment_block: u64,
@@ -57,6 +59,7 @@ impl AppConfig {
             relay_url: self.relay_url.clone(),
             node_registry: self.node_registry,
             task_manager: self.task_manager,
+            appeals: self.appeals,
             deployment_block: self.deployment_block,
         }
     }
@@ -98,6 +101,7 @@ mod tests {
                 "relayUrl": "http://127.0.0.1:8600",
                 "nodeRegistry": "0x5FbDB2315678afecb367f032d93F642f64180aa3",
                 "taskManager": "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512",
+                "appeals": "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0",
                 "deploymentBlock": 1,
                 "devAccounts": [{"address": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
                                  "key": "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"}]}"#,

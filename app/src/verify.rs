@@ -165,7 +165,7 @@ mod tests {
     fn the_chain_record_verifies_matching_files_and_catches_a_swap() {
         let a = [1u8, 2, 3, 4, 5, 6, 7, 8];
         let task = task_with([&a, &a, &a], &a);
-        let record = chain_record(&task, 5);
+        let record = chain_record(&task, 5, contracts::Appeals::AppealState::NONE);
         assert_eq!(record.seats.len(), 3);
         let good = assemble(&record, &[returned(a.to_vec())]);
         assert_eq!(good.verdict, Verdict::Verified, "{:?}", good.problems);

@@ -81,7 +81,11 @@ fn the_worker_hash_is_the_network_phash_and_the_independent_measure() {
 #[wasm_bindgen_test]
 fn honest_files_verify_and_a_swapped_or_altered_image_fails() {
     let score = score();
-    let chain = chain_record(&task([&score, &score, &score], &score), 5);
+    let chain = chain_record(
+        &task([&score, &score, &score], &score),
+        5,
+        contracts::Appeals::AppealState::NONE,
+    );
     let prints: Vec<_> = hashes().iter().map(|h| h.returned()).collect();
     let report = assemble(&chain, &prints);
     assert_eq!(report.verdict, Verdict::Verified, "{:?}", report.problems);
@@ -118,7 +122,11 @@ fn a_dissenting_node_within_the_threshold_still_verifies() {
     near[0] ^= 0b0000_0111; // 3 bits off in image 0: agrees below a threshold of 5
     let mut far = score.clone();
     far[8] ^= 0xff; // 8 bits off in image 1
-    let chain = chain_record(&task([&score, &near, &far], &score), 5);
+    let chain = chain_record(
+        &task([&score, &near, &far], &score),
+        5,
+        contracts::Appeals::AppealState::NONE,
+    );
     let prints: Vec<_> = hashes().iter().map(|h| h.returned()).collect();
     let report = assemble(&chain, &prints);
     assert_eq!(report.verdict, Verdict::Verified, "{:?}", report.problems);
@@ -146,7 +154,11 @@ fn the_report_shows_the_verdict_each_commitment_and_each_distance() {
     let score = score();
     let mut near = score.clone();
     near[0] ^= 1;
-    let chain = chain_record(&task([&score, &near, &score], &score), 5);
+    let chain = chain_record(
+        &task([&score, &near, &score], &score),
+        5,
+        contracts::Appeals::AppealState::NONE,
+    );
     let prints: Vec<_> = hashes().iter().map(|h| h.returned()).collect();
     let report = assemble(&chain, &prints);
     let files: Vec<FileView> = hashes()

@@ -12,6 +12,8 @@ async fn main() {
     let rows = vec![
         attacks::queue_freeze().await.row(),
         attacks::colluding_pair().await.row(),
+        attacks::frivolous_appeal().await.row(),
+        attacks::forfeited_appeal().await.row(),
         attacks::busy_pool().await.row(),
         attacks::sybil_group().await.row(),
         attacks::lying_uploader().await.row(),

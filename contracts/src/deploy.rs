@@ -3,9 +3,9 @@
 use alloy::primitives::{Address, U256};
 use alloy::providers::Provider;
 
-use crate::{Deployments, Error, NodeRegistry, TaskManager};
+use crate::{Appeals, Deployments, Error, NodeRegistry, TaskManager};
 
-/// Every tunable parameter of both contracts. [`Parameters::defaults`] gives the values
+/// Every tunable parameter of the three contracts. [`Parameters::defaults`] gives the values
 /// the network runs with; the owner can change them later with `setParams`.
 #[derive(Debug, Clone)]
 pub struct Parameters {
@@ -13,6 +13,8 @@ pub struct Parameters {
     pub registry: NodeRegistry::Params,
     /// `TaskManager`'s: fees, deadlines, the draw, slashing.
     pub tasks: TaskManager::Params,
+    /// `Appeals`': the appeal window, the jury, the bond, the losers' slash.
+    pub appeals: Appeals::Params,
 }
 
 impl Parameters {
@@ -20,9 +22,11 @@ impl Parameters {
     /// plus 2 min per unit of work past the first, 5 min to reveal, 15 min to upload, 64
     /// blocks to reveal the seed, a pool of at least 5 eligible nodes, a queue of 50, a fee
     /// of at least 0.01 CNX per unit of work, 10% of the fee lost for an unrevealed seed,
-    /// 10% of stake lost for silence or a lone error, 100% for dissent or a withheld
-    /// reveal. The treasury also signs upload receipts until `tasks.relaySigner` is set to
-    /// the relay's receipt key.
+    /// 10% of stake lost for silence or a lone error, 20% for an unappealed dissent, 100%
+    /// for a withheld reveal; appeals within an hour of the upload deadline to a jury of
+    /// 5, with a bond of 40% of the fee per juror (at least 0.05 CNX), each loser losing
+    /// 50% of its stake. The treasury also signs upload receipts until `tasks.relaySigner`
+    /// is set to the relay's receipt key.
     pub fn defaults(treasury: Address) -> Self {
         Self {
             registry: NodeRegistry::Params {
@@ -42,17 +46,25 @@ impl Parameters {
                 minFeePerUnit: U256::from(10u64).pow(U256::from(16u64)),
                 seedPenaltyBps: 1_000,
                 timeoutSlashBps: 1_000,
-                dissentSlashBps: 10_000,
+                dissentSlashBps: 2_000,
                 withheldSlashBps: 10_000,
                 treasury,
                 relaySigner: treasury,
+            },
+            appeals: Appeals::Params {
+                appealWindow: 60 * 60,
+                drawWindowBlocks: 64,
+                jurySize: 5,
+                minBond: U256::from(5u64) * U256::from(10u64).pow(U256::from(16u64)),
+                bondPerJurorBps: 4_000,
+                loserSlashBps: 5_000,
             },
         }
     }
 }
 
-/// Deploys [`NodeRegistry`] and [`TaskManager`] from the provider's default signer, links
-/// them (`setTaskManager`), and returns where they are. `rpc_url` is recorded as given.
+/// Deploys [`NodeRegistry`], [`TaskManager`] and [`Appeals`] from the provider's default
+/// signer, links them (`setTaskManager`, `setAppeals`), and returns where they are. `rpc_url` is recorded as given.
 pub async fn deploy<P: Provider>(
     provider: P,
     rpc_url: &str,
@@ -63,21 +75,22 @@ pub async fn deploy<P: Provider>(
 
     let registry = NodeRegistry::deploy(&provider, params.registry).await?;
     let tasks = TaskManager::deploy(&provider, *registry.address(), params.tasks).await?;
-    let receipt = registry
-        .setTaskManager(*tasks.address())
-        .send()
-        .await?
-        .get_receipt()
-        .await?;
-    if !receipt.status() {
-        return Err(Error::Failed(receipt.transaction_hash));
-    }
+    let appeals = Appeals::deploy(
+        &provider,
+        *registry.address(),
+        *tasks.address(),
+        params.appeals,
+    )
+    .await?;
+    crate::send(registry.setTaskManager(*tasks.address())).await?;
+    crate::send(registry.setAppeals(*appeals.address())).await?;
     let deployer = registry.owner().call().await?;
     Ok(Deployments {
         chain_id,
         rpc_url: rpc_url.to_owned(),
         node_registry: *registry.address(),
         task_manager: *tasks.address(),
+        appeals: *appeals.address(),
         deployment_block: first_block,
         deployer,
     })

@@ -18,6 +18,8 @@ pub struct Deployments {
     pub node_registry: Address,
     /// Address of the [`TaskManager`](crate::TaskManager) contract.
     pub task_manager: Address,
+    /// Address of the [`Appeals`](crate::Appeals) contract.
+    pub appeals: Address,
     /// Block of the first deployment transaction: log queries can start here.
     pub deployment_block: u64,
     /// The account that deployed (owner of both contracts).
@@ -94,6 +96,7 @@ mod tests {
             rpc_url: "http://127.0.0.1:8545".into(),
             node_registry: Address::repeat_byte(1),
             task_manager: Address::repeat_byte(2),
+            appeals: Address::repeat_byte(4),
             deployment_block: 1,
             deployer: Address::repeat_byte(3),
         };

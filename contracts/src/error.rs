@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::{NodeRegistry, TaskManager};
+use crate::{Appeals, NodeRegistry, TaskManager};
 
 /// A custom error one of Tessera's contracts reverted with, decoded with its parameters
 /// (for example `TaskManager::PoolTooSmall { eligible: 2, minimum: 5 }`).
@@ -12,6 +12,8 @@ pub enum Revert {
     Registry(NodeRegistry::NodeRegistryErrors),
     /// An error of [`TaskManager`].
     Tasks(TaskManager::TaskManagerErrors),
+    /// An error of [`Appeals`].
+    Appeals(Appeals::AppealsErrors),
 }
 
 impl fmt::Display for Revert {
@@ -21,6 +23,7 @@ impl fmt::Display for Revert {
         match self {
             Self::Registry(e) => write!(f, "NodeRegistry: {e:?}"),
             Self::Tasks(e) => write!(f, "TaskManager: {e:?}"),
+            Self::Appeals(e) => write!(f, "Appeals: {e:?}"),
         }
     }
 }
@@ -31,6 +34,9 @@ impl Revert {
         use alloy::sol_types::SolInterface as _;
         if let Ok(e) = TaskManager::TaskManagerErrors::abi_decode(data) {
             return Some(Self::Tasks(e));
+        }
+        if let Ok(e) = Appeals::AppealsErrors::abi_decode(data) {
+            return Some(Self::Appeals(e));
         }
         NodeRegistry::NodeRegistryErrors::abi_decode(data)
             .ok()
@@ -120,12 +126,13 @@ mod tests {
     use super::*;
 
     /// Revert data carries only a selector: decoding is unambiguous only while no error
-    /// of one contract shares its selector with an error of the other.
+    /// of one contract shares its selector with an error of another.
     #[test]
     fn error_selectors_are_unique_across_contracts() {
         let tasks = TaskManager::TaskManagerErrors::selectors();
         let registry = NodeRegistry::NodeRegistryErrors::selectors();
-        let all: Vec<_> = tasks.chain(registry).collect();
+        let appeals = Appeals::AppealsErrors::selectors();
+        let all: Vec<_> = tasks.chain(registry).chain(appeals).collect();
         let unique: HashSet<_> = all.iter().collect();
         assert_eq!(unique.len(), all.len());
     }

@@ -6,7 +6,9 @@
 //!
 //! - [`NodeRegistry`]: stakes, GPU announcements, node states, QoS and weighted selection.
 //! - [`TaskManager`]: tasks, randomness, commit/reveal, settlement, slashing, the queue.
-//! - [`deploy()`] deploys both and links them; [`Deployments`] is the file that tells the
+//! - [`Appeals`]: an outvoted seat's (or the creator's) appeal to a jury drawn from the
+//!   whole pool, whose majority decides; the losing side pays the winners.
+//! - [`deploy()`] deploys the three and links them; [`Deployments`] is the file that tells the
 //!   relay, the nodes and the app where they are.
 //! - [`Error`] and [`Revert`] decode the contracts' custom errors into Rust values.
 //! - [`requests`] builds and creates tasks as a requester; [`history`] rebuilds a task's
@@ -31,7 +33,7 @@ pub use error::{Error, Revert, send};
 pub use provider::connect;
 pub use requests::PROTOCOL_VERSION;
 
-/// Generated bindings: `NodeRegistry` and `TaskManager` modules with their structs, enums,
+/// Generated bindings: `NodeRegistry`, `TaskManager` and `Appeals` modules with their structs, enums,
 /// events, errors, and `#[sol(rpc)]` instances (`NodeRegistry::new(address, provider)`).
 #[allow(missing_docs)] // generated from the ABI, which carries no documentation
 mod bindings {
@@ -48,6 +50,13 @@ mod bindings {
         TaskManager,
         "artifacts/TaskManager.json"
     );
+
+    alloy::sol!(
+        #[sol(rpc)]
+        #[derive(Debug, PartialEq, Eq)]
+        Appeals,
+        "artifacts/Appeals.json"
+    );
 }
 
-pub use bindings::{NodeRegistry, TaskManager};
+pub use bindings::{Appeals, NodeRegistry, TaskManager};

@@ -2,7 +2,8 @@
 //! struct fields and event parameters holding them are plain `u8`s; these associated
 //! constants give the values their names: `task.state == TaskState::SUCCESS`.
 
-use crate::{NodeRegistry::NodeStatus, TaskManager};
+use crate::{Appeals, NodeRegistry::NodeStatus, TaskManager};
+use Appeals::{AppealState, JurorStatus, Vote};
 use TaskManager::{AbortReason, NodeOutcome, PaymentKind, SeatStatus, TaskState};
 
 macro_rules! named {
@@ -39,3 +40,8 @@ named!(NodeOutcome {
     SUCCESS = 0, NO_FAULT = 1, TIMEOUT = 2, DISSENT = 3, WITHHELD = 4, ERRORED = 5, UPLOAD_MISSED = 6
 });
 named!(PaymentKind { REWARD = 0, REFUND = 1, PENALTY = 2 });
+named!(AppealState {
+    NONE = 0, DRAWING = 1, JUDGING = 2, REVEALING = 3, OVERTURNED = 4, UPHELD = 5, VOID = 6, FORFEITED = 7
+});
+named!(JurorStatus { EMPTY = 0, SELECTED = 1, COMMITTED = 2, REVEALED = 3, TIMED_OUT = 4, WITHHELD = 5 });
+named!(Vote { NONE = 0, MAJORITY = 1, DISSENT = 2, BOTH = 3, NEITHER = 4 });

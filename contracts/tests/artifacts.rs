@@ -15,7 +15,8 @@ use std::process::Command;
 use serde_json::{Value, json};
 
 /// Contracts whose artifacts are committed, by source file.
-const CONTRACTS: [(&str, &str); 2] = [
+const CONTRACTS: [(&str, &str); 3] = [
+    ("Appeals.sol", "Appeals"),
     ("NodeRegistry.sol", "NodeRegistry"),
     ("TaskManager.sol", "TaskManager"),
 ];

@@ -4,6 +4,7 @@
 mod support;
 
 use alloy::primitives::U256;
+use contracts::Appeals::AppealState;
 use contracts::TaskManager::TaskState;
 use support::attacks;
 
@@ -105,4 +106,88 @@ async fn arguments_withheld_from_one_seat_cost_it_no_stake() {
         r.engine_error_slash > U256::ZERO,
         "other lone errors still cost stake"
     );
+}
+
+#[tokio::test]
+async fn two_colluding_seats_lose_to_the_honest_thirds_appeal() {
+    let r = attacks::colluding_pair().await;
+    assert_eq!(r.outcome, AppealState::OVERTURNED);
+    assert!(
+        r.jurors_disjoint,
+        "no seat and not the creator sits on the jury"
+    );
+    assert!(
+        r.colluders_reward > U256::ZERO,
+        "the lie won the vote first"
+    );
+    // Each colluding seat loses half its stake: far more than the fee they kept.
+    assert!(r.colluders_slashed > r.colluders_reward * U256::from(100));
+    assert!(r.honest_dissent_slash > U256::ZERO);
+    assert_eq!(
+        r.honest_restitution, r.honest_dissent_slash,
+        "the honest seat gets its slash back, bond aside"
+    );
+    assert_eq!(
+        r.requester_refund,
+        support::cnx(1),
+        "the requester gets its whole fee back"
+    );
+    assert!(r.juror_pay > U256::ZERO);
+    assert!(
+        r.treasury_share > U256::ZERO,
+        "what the wronged did not need"
+    );
+    // The attack loses money in expectation at every share of weight the bench prints,
+    // and so does its reverse; before appeals it paid.
+    for w in [0.10, 0.20, 1.0 / 3.0] {
+        assert!(r.terms.before(w).0 > 0.0);
+        assert!(
+            r.terms.pair(w).0 < 0.0,
+            "pair attack at w = {w}: {:?}",
+            r.terms.pair(w)
+        );
+        assert!(
+            r.terms.reverse(w).0 < 0.0,
+            "reverse at w = {w}: {:?}",
+            r.terms.reverse(w)
+        );
+        assert!(
+            r.terms.pair(w).1 < r.terms.before(w).1,
+            "honest lose less at w = {w}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_liars_appeal_is_upheld_and_costs_it() {
+    let r = attacks::frivolous_appeal().await;
+    assert_eq!(r.outcome, AppealState::UPHELD);
+    assert!(
+        r.liar_lost > r.dissent_slash,
+        "the loser's slash comes on top of the dissent slash"
+    );
+    assert_eq!(r.honest_seats_lost, U256::ZERO);
+    assert!(
+        r.silent_juror_slashed > U256::ZERO,
+        "a silent juror pays like a silent seat"
+    );
+    assert_eq!(
+        r.honest_juror_pay,
+        r.bond / U256::from(5),
+        "the bond pays the jury"
+    );
+    assert!(r.second_appeal_refused);
+}
+
+#[tokio::test]
+async fn an_appellant_cannot_reroll_its_jury() {
+    let r = attacks::forfeited_appeal().await;
+    assert_eq!(r.outcome, AppealState::FORFEITED);
+    assert!(r.early_draw_refused, "no draw in the filing block");
+    assert!(r.wrong_secret_refused);
+    assert!(
+        r.liar_penalized > U256::ZERO,
+        "dropping the jury costs the loser's slash"
+    );
+    assert_eq!(r.treasury_got, r.bond + r.liar_penalized);
 }

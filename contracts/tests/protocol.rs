@@ -263,7 +263,7 @@ async fn events_tell_the_whole_story() {
         .find(|c| c.outcome == NodeOutcome::DISSENT)
         .expect("dissent closed");
     assert_eq!(dissent.node, nodes[2].address);
-    assert_eq!(dissent.slashed, cnx(400));
+    assert_eq!(dissent.slashed, cnx(80), "dissentSlashBps 20% of 400 CNX");
     let payments: Vec<_> = logs
         .iter()
         .filter_map(|l| l.log_decode::<Tm::Payment>().ok())
@@ -303,15 +303,16 @@ async fn dissenting_node_is_slashed_and_its_share_refunded() {
     let t = task(&net, id).await;
     assert_eq!(t.state, TaskState::VALIDATED);
     let odd = node_info(&net, nodes[1].address).await;
+    assert_eq!(odd.stake, U256::ZERO, "the odd node keeps no bonded stake");
     assert_eq!(
-        odd.stake,
-        U256::ZERO,
-        "the odd node loses its whole stake (dissentSlashBps 100%)"
+        odd.unbondingAmount,
+        cnx(320),
+        "dissentSlashBps 20%: the rest unbonds (an appeal can still reach it)"
     );
     assert_eq!(
         odd.status,
         NodeStatus::QUIT,
-        "with no stake left it is made to quit"
+        "under the minimum stake it is made to quit"
     );
     assert_eq!(odd.health, U256::from(300));
     assert_eq!(
@@ -325,7 +326,7 @@ async fn dissenting_node_is_slashed_and_its_share_refunded() {
             .call()
             .await
             .unwrap(),
-        cnx(400),
+        cnx(80),
         "to the treasury"
     );
     // Commit ranks 0,1,2 and reveal ranks 0,1,2: winners earn 20/50 and 12/50, the odd

@@ -140,6 +140,7 @@ pub fn app_bench(dist: &Path) -> Result<()> {
         relay_url: "http://127.0.0.1:9".into(),
         node_registry: "0x5FbDB2315678afecb367f032d93F642f64180aa3".parse()?,
         task_manager: "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512".parse()?,
+        appeals: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0".parse()?,
         deployment_block: 0,
         dev_accounts: vec![app::config::DevAccount {
             address: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8".parse()?,

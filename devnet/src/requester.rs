@@ -21,6 +21,7 @@ pub fn connect(info: &Info, key: PrivateKeySigner, host: FileHost) -> Result<Dev
         relay_url: info.relay_url.clone(),
         node_registry: info.deployments.node_registry,
         task_manager: info.deployments.task_manager,
+        appeals: info.deployments.appeals,
         deployment_block: info.deployments.deployment_block,
     };
     let wallet = LocalWallet::new(key, &info.rpc_url)?;

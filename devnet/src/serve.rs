@@ -27,6 +27,7 @@ pub fn app_config(info: &Info) -> AppConfig {
         relay_url: info.relay_url.clone(),
         node_registry: info.deployments.node_registry,
         task_manager: info.deployments.task_manager,
+        appeals: info.deployments.appeals,
         deployment_block: info.deployments.deployment_block,
         dev_accounts: info
             .accounts

@@ -100,8 +100,8 @@ fn print_info(devnet: &Devnet, app_url: &str) {
     println!("  chain    {} (chain id {})", info.rpc_url, info.chain_id);
     println!("  relay    {}", info.relay_url);
     println!(
-        "  contracts NodeRegistry {}  TaskManager {}",
-        info.deployments.node_registry, info.deployments.task_manager
+        "  contracts NodeRegistry {}  TaskManager {}  Appeals {}",
+        info.deployments.node_registry, info.deployments.task_manager, info.deployments.appeals
     );
     for (i, node) in devnet.nodes.iter().enumerate() {
         println!(

@@ -206,7 +206,11 @@ async fn a_dishonest_node_is_outvoted_and_slashed() {
         .copied()
         .expect("the cheater's seat closed");
     assert_eq!(outcome, NodeOutcome::DISSENT);
-    assert_eq!(slashed, stake_before, "dissent costs the whole stake");
+    assert_eq!(
+        slashed,
+        stake_before / U256::from(5),
+        "an unappealed dissent costs a fifth of the stake"
+    );
     assert_eq!(settlement.reward_of(cheater), U256::ZERO);
     let (report, _) = requester.verify(id).await.unwrap();
     assert_eq!(report.verdict, Verdict::Verified, "{:?}", report.problems);

@@ -69,6 +69,9 @@ pub struct ChainConfig {
     pub chain_id: u64,
     /// The `TaskManager` contract's address (or read it from `deployments`).
     pub contract: Option<Address>,
+    /// The `Appeals` contract's address (or read it from `deployments`): the jurors it
+    /// draws may read a task's arguments as its seats do. None: no juror is let in.
+    pub appeals: Option<Address>,
     /// A deployments JSON file (as `cargo xtask contracts deploy` writes it).
     pub deployments: Option<PathBuf>,
     /// The block to start following from (at least the deployment block).
@@ -97,6 +100,7 @@ impl Default for ChainConfig {
             rpc_url: "http://127.0.0.1:8545".into(),
             chain_id: 31337,
             contract: None,
+            appeals: None,
             deployments: None,
             from_block: 0,
             confirmations: 0,

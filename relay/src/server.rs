@@ -79,12 +79,27 @@ pub async fn open_storage(
     Ok((db, blobs))
 }
 
-/// The task contract's address and the block to follow it from: configured, or read from
-/// a deployments file as the `contracts` crate writes it (`taskManager`,
+/// The contracts the relay follows and the block to follow them from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContractTarget {
+    /// The task manager.
+    pub tasks: Address,
+    /// The appeals contract, whose jurors may read arguments (none: no juror is let in).
+    pub appeals: Option<Address>,
+    /// The first block that matters.
+    pub from_block: u64,
+}
+
+/// The contracts' addresses and the block to follow them from: configured, or read from
+/// a deployments file as the `contracts` crate writes it (`taskManager`, `appeals`,
 /// `deploymentBlock`, `chainId`).
-pub fn contract_target(config: &Config) -> Result<(Address, u64), ServerError> {
+pub fn contract_target(config: &Config) -> Result<ContractTarget, ServerError> {
     if let Some(address) = config.chain.contract {
-        return Ok((address, config.chain.from_block));
+        return Ok(ContractTarget {
+            tasks: address,
+            appeals: config.chain.appeals,
+            from_block: config.chain.from_block,
+        });
     }
     let path = config
         .chain
@@ -101,11 +116,18 @@ pub fn contract_target(config: &Config) -> Result<(Address, u64), ServerError> {
         json.get(name)
             .ok_or_else(|| error(format!("no `{name}` field")))
     };
-    let address = field("taskManager")?;
-    let address: Address = address
-        .as_str()
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| error(format!("`taskManager` {address} is not an address")))?;
+    let address_of = |name: &str, value: &serde_json::Value| -> Result<Address, ServerError> {
+        value
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| error(format!("`{name}` {value} is not an address")))
+    };
+    let address = address_of("taskManager", field("taskManager")?)?;
+    let appeals = match (config.chain.appeals, json.get("appeals")) {
+        (Some(configured), _) => Some(configured),
+        (None, Some(value)) => Some(address_of("appeals", value)?),
+        (None, None) => None,
+    };
     let chain_id = field("chainId")?.as_u64();
     if chain_id != Some(config.chain.chain_id) {
         return Err(error(format!(
@@ -116,7 +138,11 @@ pub fn contract_target(config: &Config) -> Result<(Address, u64), ServerError> {
     let deployed = field("deploymentBlock")?
         .as_u64()
         .ok_or_else(|| error("`deploymentBlock` is not a block number".into()))?;
-    Ok((address, deployed.max(config.chain.from_block)))
+    Ok(ContractTarget {
+        tasks: address,
+        appeals,
+        from_block: deployed.max(config.chain.from_block),
+    })
 }
 
 /// Runs the relay until `shutdown` completes: follows the chain and serves HTTP.
@@ -124,7 +150,11 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    let (contract, from_block) = contract_target(&config)?;
+    let target = contract_target(&config)?;
+    let contract = target.tasks;
+    if target.appeals.is_none() {
+        tracing::warn!("no appeals contract configured: jurors cannot read task arguments");
+    }
     let (db, blobs) = open_storage(&config).await?;
     let index = Arc::new(ChainIndex::new(config.chain.chain_id));
     let receipts = match &config.receipt_key {
@@ -158,7 +188,8 @@ pub async fn run(
     let follower_config = FollowerConfig {
         rpc_url: config.chain.rpc_url.clone(),
         contract,
-        from_block,
+        appeals: target.appeals,
+        from_block: target.from_block,
         confirmations: config.chain.confirmations,
         reorg_depth: config.chain.reorg_depth,
         max_block_range: config.chain.max_block_range,
@@ -213,6 +244,7 @@ mod tests {
             r#"{"chainId": 31337, "rpcUrl": "http://127.0.0.1:8545",
                 "nodeRegistry": "0x5FbDB2315678afecb367f032d93F642f64180aa3",
                 "taskManager": "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512",
+                "appeals": "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0",
                 "deploymentBlock": 3, "deployer": "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"}"#,
         )
         .unwrap();
@@ -222,12 +254,16 @@ mod tests {
             Err(ServerError::NoContract)
         ));
         config.chain.deployments = Some(path);
-        let (address, from) = contract_target(&config).unwrap();
+        let target = contract_target(&config).unwrap();
         assert_eq!(
-            address.to_string(),
+            target.tasks.to_string(),
             "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512"
         );
-        assert_eq!(from, 3);
+        assert_eq!(
+            target.appeals.map(|a| a.to_string()).as_deref(),
+            Some("0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0")
+        );
+        assert_eq!(target.from_block, 3);
         config.chain.chain_id = 1;
         let err = contract_target(&config).unwrap_err().to_string();
         assert!(err.contains("chain Some(31337)"), "{err}");

@@ -46,6 +46,8 @@ pub struct Network {
     pub node_registry: Address,
     /// The `TaskManager` contract.
     pub task_manager: Address,
+    /// The `Appeals` contract (a jury may overturn a settled result).
+    pub appeals: Address,
     /// The block the contracts were deployed in: log queries start there.
     pub deployment_block: u64,
 }
@@ -119,11 +121,24 @@ impl Reader {
         .await?)
     }
 
+    /// The state of task `id`'s appeal (`AppealState::NONE` when it has none).
+    pub async fn appeal_state(&self, id: U256) -> Result<u8, Error> {
+        Ok(
+            contracts::Appeals::new(self.network.appeals, &self.provider)
+                .getAppeal(id)
+                .call()
+                .await
+                .map_err(contracts::Error::from)?
+                .state,
+        )
+    }
+
     /// What the chain says about task `id`, as a verification report needs it.
     pub async fn chain_record(&self, id: U256) -> Result<(TaskManager::Task, ChainRecord), Error> {
         let task = self.task(id).await?;
         let params = self.params().await?;
-        let record = record::chain_record(&task, params.similarityThreshold);
+        let appeal = self.appeal_state(id).await?;
+        let record = record::chain_record(&task, params.similarityThreshold, appeal);
         Ok((task, record))
     }
 

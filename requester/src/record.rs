@@ -38,8 +38,9 @@ pub fn is_final(state: u8) -> bool {
 /// What the chain says about a task, as the verification report needs it: its kind, the
 /// comparison threshold, the settled result, and each drawn seat's commitment, nonce and
 /// revealed score. Seats never drawn (the zero address) are left out.
-pub fn chain_record(task: &TaskManager::Task, threshold: u64) -> ChainRecord {
+pub fn chain_record(task: &TaskManager::Task, threshold: u64, appeal_state: u8) -> ChainRecord {
     ChainRecord {
+        overturned: appeal_state == contracts::Appeals::AppealState::OVERTURNED,
         kind: score_kind(task.request.taskType),
         threshold: u32::try_from(threshold).unwrap_or(u32::MAX),
         agreed: (!task.result.is_empty()).then(|| task.result.to_vec()),

@@ -54,6 +54,9 @@ pub struct ChainRecord {
     pub files_digest: Option<Bytes32>,
     /// The task's seats.
     pub seats: Vec<SeatRecord>,
+    /// A jury, on the outvoted seat's appeal, found the settled result wrong: the files
+    /// are the outvoted majority's and the report fails whatever they hash to.
+    pub overturned: bool,
 }
 
 fn kind_name<S: serde::Serializer>(kind: &ScoreKind, s: S) -> Result<S::Ok, S::Error> {
@@ -204,6 +207,13 @@ pub fn assemble(chain: &ChainRecord, files: &[ReturnedFile]) -> Report {
     }
     if files.is_empty() {
         problems.push("no result files were returned".to_owned());
+    }
+    if chain.overturned {
+        problems.push(
+            "an appeal's jury reran the task and sided with the outvoted seat: the settled \
+             result is the one the jury found wrong"
+                .to_owned(),
+        );
     }
 
     let mut checks = Vec::with_capacity(files.len());
@@ -399,6 +409,7 @@ mod tests {
             agreed: Some(agreed.to_vec()),
             files_digest: Some(digest()),
             seats,
+            overturned: false,
         }
     }
 
@@ -511,9 +522,19 @@ mod tests {
             agreed: Some(digest.clone()),
             files_digest: Some(self::digest()),
             seats: vec![seat(1, &digest), seat(2, &digest), seat(3, &other)],
+            overturned: false,
         };
-        let report = assemble(&chain, &[file("0.json", Ok(digest))]);
+        let report = assemble(&chain, &[file("0.json", Ok(digest.clone()))]);
         assert_eq!(report.verdict, Verdict::Verified, "{:?}", report.problems);
         assert_eq!(report.files[0].distances, vec![Some(0), Some(0), Some(256)]);
+
+        // The same files fail once a jury has overturned the result.
+        let overturned = ChainRecord {
+            overturned: true,
+            ..chain
+        };
+        let report = assemble(&overturned, &[file("0.json", Ok(digest))]);
+        assert_eq!(report.verdict, Verdict::Failed);
+        assert!(report.problems[0].contains("jury"), "{:?}", report.problems);
     }
 }

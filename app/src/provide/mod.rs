@@ -23,6 +23,7 @@ pub fn network(config: &AppConfig) -> Network {
         relay_url: config.relay_url.clone(),
         node_registry: config.node_registry.to_string(),
         task_manager: config.task_manager.to_string(),
+        appeals: config.appeals.to_string(),
     }
 }
 
@@ -36,7 +37,8 @@ mod tests {
             r#"{"chainId": 31337, "rpcUrl": "http://127.0.0.1:8545",
                 "relayUrl": "http://127.0.0.1:8600",
                 "nodeRegistry": "0x5fbdb2315678afecb367f032d93f642f64180aa3",
-                "taskManager": "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512"}"#,
+                "taskManager": "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512",
+                "appeals": "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0"}"#,
         )
         .unwrap();
         let network = network(&config);

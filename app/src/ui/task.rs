@@ -230,7 +230,9 @@ async fn verify(
     check: RwSignal<Check>,
 ) -> Result<Check, AppError> {
     let kind = score_kind(task.request.taskType);
-    let files = requests::requester(config, wallet)?
+    let requester = requests::requester(config, wallet)?;
+    let appeal = requester.reader().appeal_state(id).await?;
+    let files = requester
         .results(id, |name, i, count| {
             check.set(Check::Busy(format!(
                 "Downloading {name} ({} of {count})…",
@@ -245,7 +247,7 @@ async fn verify(
     let (hashes, millis) = hashing::hash_files(kind, &files)
         .await
         .map_err(AppError::Other)?;
-    let record = chain_record(task, threshold);
+    let record = chain_record(task, threshold, appeal);
     let returned: Vec<_> = hashes.iter().map(|h| h.returned()).collect();
     let report = assemble(&record, &returned);
     let prefix = format!("{}:similarity:{id}", config.storage_prefix());

@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use contracts::flags::DeployFlags;
 
-/// Deploys the NodeRegistry and TaskManager contracts and links them.
+/// Deploys the NodeRegistry, TaskManager and Appeals contracts and links them.
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Cli {
@@ -36,9 +36,10 @@ async fn main() -> Result<()> {
         Some(path) => {
             deployments.save(path)?;
             eprintln!(
-                "deployed: registry {} task manager {} -> {}",
+                "deployed: registry {} task manager {} appeals {} -> {}",
                 deployments.node_registry,
                 deployments.task_manager,
+                deployments.appeals,
                 path.display()
             );
         }

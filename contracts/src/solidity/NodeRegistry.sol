@@ -5,7 +5,8 @@ import {GpuGroup, INodeRegistry, NodeFilter, NodeInfo, NodeOutcome, NodeStatus} 
 
 /// @title NodeRegistry
 /// @notice Stakes, GPU announcements, states, QoS and weighted selection of Tessera nodes.
-/// Only the task manager named once by the owner may draw, release or slash nodes.
+/// Only the task manager and the appeals contract, each named once by the owner, may draw,
+/// release or slash nodes.
 contract NodeRegistry is INodeRegistry {
     // ---------------------------------------------------------------- parameters
 
@@ -42,6 +43,8 @@ contract NodeRegistry is INodeRegistry {
     error NotRegistryOwner(address caller);
     error NotTaskManager(address caller);
     error TaskManagerAlreadySet(address taskManager);
+    error NotAppeals(address caller);
+    error AppealsAlreadySet(address appeals);
     error InvalidRegistryParameter(string name);
     error StakeTooLow(uint256 sent, uint256 minimum);
     error InvalidGpu(string gpuName, uint64 gpuVram);
@@ -76,6 +79,7 @@ contract NodeRegistry is INodeRegistry {
     event Withdrawn(address indexed account, uint256 amount);
     event ParamsUpdated(uint256 minStake, uint64 unbondingDelay, address treasury);
     event TaskManagerSet(address taskManager);
+    event AppealsSet(address appeals);
     /// Model `name` is the weights whose manifest digest is `manifest`, for good.
     event ModelRegistered(string name, bytes32 manifest);
 
@@ -115,6 +119,7 @@ contract NodeRegistry is INodeRegistry {
 
     address public owner;
     address public taskManager;
+    address public appeals;
     Params internal params;
 
     mapping(address => Node) internal nodes;
@@ -130,6 +135,9 @@ contract NodeRegistry is INodeRegistry {
     mapping(bytes32 => bytes32) internal modelManifests;
     mapping(bytes32 => Group) internal groups;
     uint256 public totalStaked;
+    /// Stake the task manager slashed from a node over a task: what an appeal that the
+    /// node wins gives back.
+    mapping(address => mapping(uint256 => uint256)) public slashedOn;
 
     constructor(Params memory initial) {
         owner = msg.sender;
@@ -143,6 +151,11 @@ contract NodeRegistry is INodeRegistry {
 
     modifier onlyTaskManager() {
         if (msg.sender != taskManager) revert NotTaskManager(msg.sender);
+        _;
+    }
+
+    modifier onlyAppeals() {
+        if (msg.sender != appeals) revert NotAppeals(msg.sender);
         _;
     }
 
@@ -163,6 +176,15 @@ contract NodeRegistry is INodeRegistry {
         if (manager == address(0)) revert InvalidRegistryParameter("taskManager");
         taskManager = manager;
         emit TaskManagerSet(manager);
+    }
+
+    /// Names the appeals contract (jury draws, releases and the losers' slashes); possible
+    /// once, for the same reason.
+    function setAppeals(address contract_) external onlyOwner {
+        if (appeals != address(0)) revert AppealsAlreadySet(appeals);
+        if (contract_ == address(0)) revert InvalidRegistryParameter("appeals");
+        appeals = contract_;
+        emit AppealsSet(contract_);
     }
 
     function transferOwnership(address next) external onlyOwner {
@@ -344,34 +366,80 @@ contract NodeRegistry is INodeRegistry {
         onlyTaskManager
         returns (bool selected, address[3] memory chosen)
     {
-        uint256 len = availableList.length;
-        uint256 walk = len < MAX_WALK ? len : MAX_WALK;
-        uint256 start = len == 0 ? 0 : uint256(keccak256(abi.encodePacked(seed, "window"))) % len;
-        address[] memory cands = new address[](walk);
-        uint256[] memory weights = new uint256[](walk);
-        uint256 count;
-        uint256 total;
-        for (uint256 i = 0; i < walk; i++) {
-            address a = availableList[(start + i) % len];
-            Node storage n = nodes[a];
-            if (n.activeSince >= block.number || !_matches(a, n, filter)) continue;
-            uint256 w = _weight(n);
-            if (_holdsModels(a, n, filter.modelHashes)) w = w * MODEL_BOOST_PERCENT / 100;
-            cands[count] = a;
-            weights[count] = w;
-            total += w;
-            count++;
-        }
-        if (count < 3 || count < minCandidates) return (false, chosen);
+        address[3] memory none;
+        address[] memory drawn;
+        (selected, drawn) = _draw(filter, seed, taskId, none, 3, minCandidates);
+        if (selected) chosen = [drawn[0], drawn[1], drawn[2]];
+    }
 
-        for (uint256 k = 0; k < 3; k++) {
-            uint256 r = uint256(keccak256(abi.encodePacked(seed, k))) % total;
+    /// Draws `count` jurors for an appeal as `selectNodes` draws seats (weighted, without
+    /// replacement, nodes of this block excluded), never one of `exclude` (the task's
+    /// seats), and marks them busy on `caseId`. Returns false, changing nothing, when
+    /// fewer than `count` qualify.
+    function selectJury(
+        NodeFilter calldata filter,
+        bytes32 seed,
+        uint256 caseId,
+        address[3] calldata exclude,
+        uint256 count
+    ) external onlyAppeals returns (bool selected, address[] memory chosen) {
+        return _draw(filter, seed, caseId, exclude, count, count);
+    }
+
+    /// Takes `slashBps` of a node's stake (its unbonding stake once it has quit) for losing
+    /// an appeal of task `taskId`, and sends it to the appeals contract for the winners.
+    /// A node left under the minimum stake is made to quit (after its current task).
+    function penalize(address node, uint256 taskId, uint256 slashBps)
+        external
+        onlyAppeals
+        returns (uint256 slashed)
+    {
+        Node storage n = nodes[node];
+        uint256 bps = slashBps > 10_000 ? 10_000 : slashBps;
+        if (n.status == NodeStatus.Quit) {
+            slashed = n.unbondingAmount * bps / 10_000;
+            n.unbondingAmount -= slashed;
+        } else {
+            slashed = n.stake * bps / 10_000;
+            n.stake -= slashed;
+            totalStaked -= slashed;
+            groups[n.gpuId].stake -= slashed;
+            n.health = uint16(uint256(n.health) * HEALTH_FAULT_FACTOR / HEALTH_MAX);
+            if (n.stake < params.minStake && (n.status == NodeStatus.Available || n.status == NodeStatus.Paused)) {
+                emit NodeKicked(node, n.stake);
+                _leave(node, n);
+            }
+        }
+        emit NodeSlashed(node, taskId, NodeOutcome.Dissent, slashed, n.stake);
+        if (slashed > 0) {
+            (bool ok,) = appeals.call{value: slashed}("");
+            if (!ok) revert StakeTransferFailed(appeals, slashed);
+        }
+    }
+
+    /// The weighted draw of `k` distinct available nodes matching `filter`, none of
+    /// `exclude`, from at least `minCandidates`; marks them busy on `taskId`.
+    function _draw(
+        NodeFilter calldata filter,
+        bytes32 seed,
+        uint256 taskId,
+        address[3] memory exclude,
+        uint256 k,
+        uint256 minCandidates
+    ) internal returns (bool selected, address[] memory chosen) {
+        (address[] memory cands, uint256[] memory weights, uint256 count, uint256 total) =
+            _candidates(filter, seed, exclude);
+        if (count < k || count < minCandidates) return (false, chosen);
+
+        chosen = new address[](k);
+        for (uint256 c = 0; c < k; c++) {
+            uint256 r = uint256(keccak256(abi.encodePacked(seed, c))) % total;
             uint256 j = 0;
             while (r >= weights[j]) {
                 r -= weights[j];
                 j++;
             }
-            chosen[k] = cands[j];
+            chosen[c] = cands[j];
             total -= weights[j];
             // Without replacement: one address never takes two seats of a task.
             weights[j] = 0;
@@ -382,13 +450,52 @@ contract NodeRegistry is INodeRegistry {
         return (true, chosen);
     }
 
+    /// The available nodes a draw may choose, with their weights: at most `MAX_WALK` of
+    /// them from a place in the list the seed picks, matching `filter`, none of `exclude`,
+    /// none that joined or resumed in this block.
+    function _candidates(NodeFilter calldata filter, bytes32 seed, address[3] memory exclude)
+        internal
+        view
+        returns (address[] memory cands, uint256[] memory weights, uint256 count, uint256 total)
+    {
+        uint256 len = availableList.length;
+        uint256 walk = len < MAX_WALK ? len : MAX_WALK;
+        uint256 start = len == 0 ? 0 : uint256(keccak256(abi.encodePacked(seed, "window"))) % len;
+        cands = new address[](walk);
+        weights = new uint256[](walk);
+        for (uint256 i = 0; i < walk; i++) {
+            address a = availableList[(start + i) % len];
+            uint256 w = _drawWeight(a, filter, exclude);
+            if (w == 0) continue;
+            cands[count] = a;
+            weights[count] = w;
+            total += w;
+            count++;
+        }
+    }
+
+    /// A candidate's weight in a draw, or 0 when it may not be drawn.
+    function _drawWeight(address a, NodeFilter calldata filter, address[3] memory exclude)
+        internal
+        view
+        returns (uint256 w)
+    {
+        if (a == exclude[0] || a == exclude[1] || a == exclude[2]) return 0;
+        Node storage n = nodes[a];
+        if (n.activeSince >= block.number || !_matches(a, n, filter)) return 0;
+        w = _weight(n);
+        if (_holdsModels(a, n, filter.modelHashes)) w = w * MODEL_BOOST_PERCENT / 100;
+    }
+
     /// Ends a node's part in a task: QoS update, optional slash of `slashBps` of its stake,
     /// and the pending pause or quit takes effect. Returns the amount slashed.
     function releaseNode(address node, uint256 taskId, NodeOutcome outcome, uint256 finishRank, uint256 slashBps)
         external
-        onlyTaskManager
         returns (uint256 slashed)
     {
+        if (msg.sender != taskManager && msg.sender != appeals) {
+            revert NotTaskManager(msg.sender);
+        }
         Node storage n = nodes[node];
         if (n.currentTask != taskId || taskId == 0) revert NodeNotOnTask(node, taskId);
         n.currentTask = 0;
@@ -409,6 +516,7 @@ contract NodeRegistry is INodeRegistry {
             totalStaked -= slashed;
             groups[n.gpuId].stake -= slashed;
             withdrawable[params.treasury] += slashed;
+            slashedOn[node][taskId] += slashed;
             emit NodeSlashed(node, taskId, outcome, slashed, n.stake);
         }
         emit NodeReleased(node, taskId, outcome, _qosScore(n), n.health);

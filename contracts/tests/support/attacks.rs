@@ -738,83 +738,465 @@ pub(crate) async fn withheld_args() -> Withheld {
     }
 }
 
-/// Two colluding seats against an honest third: **not defended yet** (no appeal).
+/// The protocol's parameters an appeal's expected values follow from.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AppealTerms {
+    /// A node's stake (CNX).
+    pub stake: f64,
+    /// The task's fee (CNX).
+    pub fee: f64,
+    /// What the two colluding seats earn from the fee when they win (CNX, measured).
+    pub reward: f64,
+    /// Share of stake an unappealed dissent costs.
+    pub dissent: f64,
+    /// Share of stake each loser of a decided appeal loses.
+    pub loser: f64,
+    /// The bond (CNX).
+    pub bond: f64,
+    pub jury: usize,
+}
+
+impl AppealTerms {
+    async fn read(net: &Net, id: U256, reward: U256) -> Self {
+        let tp = net.owner.tasks.getParams().call().await.expect("params");
+        let ap = net.owner.appeals.getParams().call().await.expect("params");
+        let t = task(net, id).await;
+        let bond = net.owner.appeals.bondFor(id).call().await.expect("bond");
+        let cnx_f = |wei: U256| -> f64 { cnx_text(wei).trim_end_matches(" CNX").parse().unwrap() };
+        let rp = net.owner.registry.getParams().call().await.expect("params");
+        Self {
+            stake: cnx_f(rp.minStake),
+            fee: cnx_f(t.fee),
+            reward: cnx_f(reward),
+            dissent: f64::from(tp.dissentSlashBps) / 10_000.0,
+            loser: f64::from(ap.loserSlashBps) / 10_000.0,
+            bond: cnx_f(bond),
+            jury: ap.jurySize as usize,
+        }
+    }
+
+    /// Probability that colluders holding weight share `w` get `k` of the jury's seats
+    /// (binomial: the draw without replacement from a large pool is close to it).
+    fn jury(&self, w: f64, k: usize) -> f64 {
+        choose(self.jury, k) * w.powi(k as i32) * (1.0 - w).powi((self.jury - k) as i32)
+    }
+
+    /// Before appeals: the colluders, holding exactly two seats (about `3w²(1−w)`), take
+    /// the reward; the honest third loses its whole stake. (attacker's EV, honest loss)
+    pub(crate) fn before(&self, w: f64) -> (f64, f64) {
+        let p = 3.0 * w * w * (1.0 - w);
+        (p * self.reward, p * self.stake)
+    }
+
+    /// With appeals, the pair's attack: the honest third always appeals; the jury upholds
+    /// the lie only when colluders hold most of its seats. (attacker's EV, honest loss)
+    pub(crate) fn pair(&self, w: f64) -> (f64, f64) {
+        let (s, j) = (self.stake, self.jury);
+        let p = 3.0 * w * w * (1.0 - w);
+        let (mut attacker, mut honest) = (0.0, 0.0);
+        for k in 0..=j {
+            let pk = self.jury(w, k);
+            if 2 * k > j {
+                // Upheld: they keep the reward and their jurors' pay; the honest appellant
+                // loses its dissent slash, the loser's slash and the bond, honest jurors
+                // their loser's slash.
+                attacker += pk * (self.reward + k as f64 * self.bond / j as f64);
+                honest += pk
+                    * (self.dissent * s
+                        + self.loser * s * (1.0 - self.dissent)
+                        + self.bond
+                        + (j - k) as f64 * self.loser * s);
+            } else {
+                // Overturned: both seats and their jurors lose; the honest side is made whole.
+                attacker += pk * (self.reward - (2 + k) as f64 * self.loser * s);
+            }
+        }
+        (p * attacker, p * honest)
+    }
+
+    /// With appeals, the reverse: a colluder alone in a seat reveals a lie against an
+    /// honest pair and appeals (its accomplice the requester, so the fee comes back too);
+    /// having computed the jury from its secret, it reveals only when colluders hold most
+    /// of it and otherwise forfeits. (attacker's EV, honest loss)
+    pub(crate) fn reverse(&self, w: f64) -> (f64, f64) {
+        let (s, j) = (self.stake, self.jury);
+        let p = 3.0 * w * (1.0 - w) * (1.0 - w);
+        let (mut appeal, mut honest) = (0.0, 0.0);
+        for k in 0..=j {
+            let pk = self.jury(w, k);
+            if 2 * k > j {
+                // Overturned: restitution of its slash, its jurors' pay, the fee back.
+                appeal += pk * (self.dissent * s + k as f64 * self.bond / j as f64 + self.fee);
+                honest += pk * (2 + j - k) as f64 * self.loser * s;
+            } else {
+                appeal -= pk * (self.loser * s * (1.0 - self.dissent) + self.bond);
+            }
+        }
+        let lie = -self.dissent * s;
+        if appeal > 0.0 {
+            (p * (lie + appeal), p * honest)
+        } else {
+            (p * lie, 0.0)
+        }
+    }
+}
+
+/// Attack 2: two colluding seats outvote an honest third, which appeals to a jury.
 pub(crate) struct ColludingPair {
-    pub fee: U256,
+    pub terms: AppealTerms,
     pub colluders_reward: U256,
-    pub honest_slashed: U256,
-    pub honest_kicked: bool,
+    /// Stake the two colluding seats lost to the appeal.
+    pub colluders_slashed: U256,
+    pub honest_dissent_slash: U256,
+    /// What the honest seat got back, bond aside.
+    pub honest_restitution: U256,
+    pub bond: U256,
+    pub bond_refunded: U256,
+    pub requester_refund: U256,
+    pub outcome: u8,
+    /// No juror is a seat of the task or its creator.
+    pub jurors_disjoint: bool,
+    pub juror_pay: U256,
+    pub treasury_share: U256,
+}
+
+/// `(attacker, honest)` expected values for `w` as table text.
+fn ev_text(f: impl Fn(f64) -> (f64, f64)) -> String {
+    [0.10f64, 0.20, 1.0 / 3.0]
+        .iter()
+        .map(|w| {
+            let (a, h) = f(*w);
+            let sign = if a < 0.0 { "−" } else { "+" };
+            format!(
+                "w = {:.0}%: attacker {sign}{:.2}, honest −{h:.2}",
+                w * 100.0,
+                a.abs()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 impl ColludingPair {
     pub(crate) fn row(&self) -> Row {
-        // Share w of the selection weight: exactly two of three seats with probability about
-        // 3w²(1−w); each such task costs the honest seat its whole stake.
-        let ev: Vec<String> = [0.10f64, 0.20, 1.0 / 3.0]
-            .iter()
-            .map(|w| {
-                let p = 3.0 * w * w * (1.0 - w);
-                let stake: f64 = cnx_text(self.honest_slashed)
-                    .trim_end_matches(" CNX")
-                    .parse()
-                    .unwrap_or(0.0);
-                format!(
-                    "w = {:.0}%: p = {:.1}%, {:.1} CNX",
-                    w * 100.0,
-                    p * 100.0,
-                    p * stake
-                )
-            })
-            .collect();
+        let t = self.terms;
         Row {
-            attack: "2. two colluders eject the honest third (NOT DEFENDED YET: no appeal)",
-            tried: "two seats commit the same made-up score; the third runs the task honestly"
-                .into(),
-            cost: "nothing".into(),
+            attack: "2. two colluders eject the honest third; it appeals to a jury of 5",
+            tried:
+                "two seats commit the same made-up score; the honest third appeals with a bond; \
+                    the jury (drawn from the whole pool, no seat nor the creator) reruns the task"
+                    .into(),
+            cost: format!(
+                "{} of the colluders' stake (kept {} of the fee)",
+                cnx_text(self.colluders_slashed),
+                cnx_text(self.colluders_reward)
+            ),
             got: format!(
-                "{} of a {} fee; the honest seat is slashed and {}",
-                cnx_text(self.colluders_reward),
-                cnx_text(self.fee),
-                if self.honest_kicked {
-                    "kicked"
-                } else {
-                    "stays"
-                }
+                "appeal {}; the requester got {} back; each juror earned {}; treasury {}",
+                contracts::Appeals::AppealState::name(self.outcome),
+                cnx_text(self.requester_refund),
+                cnx_text(self.juror_pay),
+                cnx_text(self.treasury_share)
             ),
             honest_lost: format!(
-                "{} of stake; expected per task for colluders holding weight w (computed): {}",
-                cnx_text(self.honest_slashed),
-                ev.join("; ")
+                "dissent slash {} given back ({} restitution), bond {} refunded ({}). \
+                 Expected CNX per task (computed from the parameters and the measured reward): \
+                 before appeals {}; with appeals {}; the reverse (a lone colluder frames an honest pair \
+                 and appeals, revealing only a jury it likes) {}",
+                cnx_text(self.honest_dissent_slash),
+                cnx_text(self.honest_restitution),
+                cnx_text(self.bond),
+                cnx_text(self.bond_refunded),
+                ev_text(|w| t.before(w)),
+                ev_text(|w| t.pair(w)),
+                ev_text(|w| t.reverse(w)),
             ),
         }
     }
 }
 
-/// Attack 2, as it still works: two of three seats agree on a lie.
-pub(crate) async fn colluding_pair() -> ColludingPair {
-    let net = Net::start(|p| p.tasks.minPoolSize = 3).await;
-    net.join_nodes(1..4, 400).await;
-    let requester = net.accounts[10].clone();
-    let fee = cnx(1);
-    let id = create_and_start(&requester, sd_request(b"{}"), fee, 1).await;
+/// Ten nodes of 400 CNX, one task run to validation with `scores` for the three seats.
+async fn settled(scores: [&[u8]; 3]) -> (Net, U256, [Actor; 3], Actor) {
+    let net = Net::start(|_| {}).await;
+    net.join_nodes(0..10, 400).await;
+    let requester = net.accounts[20].clone();
+    let id = create_and_start(&requester, sd_request(b"{}"), cnx(1), 1).await;
     let seated = seated(&net, id).await;
-    let lie = [0xffu8; 8];
-    let honest = seated[2].clone();
-    let before = stake_of(&net, honest.address).await;
-    let scores = [Some(&lie[..]), Some(&lie[..]), Some(&SCORE[..])];
+    let scores = scores.map(Some);
     commit_all(&seated, id, scores).await;
     reveal_all(&seated, id, scores).await;
+    (net, id, seated, requester)
+}
+
+/// The jury drawn for task `id`'s appeal once `appellant` appealed with `secret`.
+async fn file_and_draw(net: &Net, appellant: &Actor, id: U256, secret: B256) -> (U256, Vec<Actor>) {
+    let bond = appeal(net, appellant, id, secret).await.expect("appeal");
+    net.mine(1).await;
+    assert!(
+        draw_jury(appellant, id, secret).await.expect("drawJury"),
+        "jury drawn"
+    );
+    (bond, jurors(net, id).await)
+}
+
+/// Attack 2 with the remedy: the honest seat appeals and an honest jury overturns.
+pub(crate) async fn colluding_pair() -> ColludingPair {
+    let lie = [0xffu8; 8];
+    let (net, id, seated, requester) = settled([&lie, &lie, &SCORE]).await;
+    let honest = seated[2].clone();
     let t = task(&net, id).await;
+    assert_eq!(t.state, TaskState::VALIDATED, "the lie won the vote");
     let uploader = &seated[t.uploaderSeat as usize];
     net.upload(uploader, id).await.expect("upload");
     let mut colluders_reward = U256::ZERO;
     for node in &seated[..2] {
         colluders_reward += tasks_withdrawable(&net, node.address).await;
     }
+    let terms = AppealTerms::read(&net, id, colluders_reward).await;
+    let dissent_slash = net
+        .owner
+        .registry
+        .slashedOn(honest.address, id)
+        .call()
+        .await
+        .expect("slashedOn");
+    let colluders_before =
+        stake_of(&net, seated[0].address).await + stake_of(&net, seated[1].address).await;
+    let refund_before = tasks_withdrawable(&net, requester.address).await;
+
+    let secret = keccak256("honest appellant");
+    let (bond, jurors) = file_and_draw(&net, &honest, id, secret).await;
+    let jurors_disjoint = jurors
+        .iter()
+        .all(|j| j.address != requester.address && seated.iter().all(|s| s.address != j.address));
+    let votes: Vec<Option<&[u8]>> = jurors.iter().map(|_| Some(&SCORE[..])).collect();
+    jury_commit_all(&jurors, id, &votes).await;
+    jury_reveal_all(&jurors, id, &votes).await;
+
+    let a = appeal_of(&net, id).await;
+    let colluders_after =
+        stake_of(&net, seated[0].address).await + stake_of(&net, seated[1].address).await;
+    let treasury = net.deployments.deployer;
     ColludingPair {
-        fee,
+        terms,
         colluders_reward,
-        honest_slashed: before - stake_of(&net, honest.address).await,
-        honest_kicked: node_info(&net, honest.address).await.status == 0,
+        colluders_slashed: colluders_before - colluders_after,
+        honest_dissent_slash: dissent_slash,
+        honest_restitution: claimable(&net, honest.address).await - bond,
+        bond,
+        bond_refunded: bond,
+        requester_refund: claimable(&net, requester.address).await
+            + tasks_withdrawable(&net, requester.address).await
+            - refund_before,
+        outcome: a.state,
+        jurors_disjoint,
+        juror_pay: claimable(&net, jurors[0].address).await,
+        treasury_share: claimable(&net, treasury).await,
+    }
+}
+
+/// The reverse: a lone liar appeals against an honest pair.
+pub(crate) struct FrivolousAppeal {
+    pub dissent_slash: U256,
+    pub liar_lost: U256,
+    pub bond: U256,
+    pub outcome: u8,
+    pub honest_seats_lost: U256,
+    pub silent_juror_slashed: U256,
+    pub honest_juror_pay: U256,
+    /// Appealing the same task again is refused.
+    pub second_appeal_refused: bool,
+}
+
+impl FrivolousAppeal {
+    pub(crate) fn row(&self) -> Row {
+        Row {
+            attack: "2r. a lone liar appeals against the honest pair",
+            tried:
+                "one seat reveals a made-up score, is outvoted and appeals; one juror stays silent"
+                    .into(),
+            cost: format!(
+                "{} of stake (dissent {} + the loser's slash) and the {} bond",
+                cnx_text(self.liar_lost),
+                cnx_text(self.dissent_slash),
+                cnx_text(self.bond)
+            ),
+            got: format!(
+                "appeal {}; a second appeal refused: {}",
+                contracts::Appeals::AppealState::name(self.outcome),
+                self.second_appeal_refused
+            ),
+            honest_lost: format!(
+                "{} (seats); the silent juror was slashed {}; each honest juror earned {}",
+                cnx_text(self.honest_seats_lost),
+                cnx_text(self.silent_juror_slashed),
+                cnx_text(self.honest_juror_pay)
+            ),
+        }
+    }
+}
+
+pub(crate) async fn frivolous_appeal() -> FrivolousAppeal {
+    let lie = [0xffu8; 8];
+    let (net, id, seated, _) = settled([&SCORE, &lie, &SCORE]).await;
+    let liar = seated[1].clone();
+    let before = stake_of(&net, liar.address).await
+        + net
+            .owner
+            .registry
+            .slashedOn(liar.address, id)
+            .call()
+            .await
+            .expect("slashedOn");
+    let honest_before =
+        stake_of(&net, seated[0].address).await + stake_of(&net, seated[2].address).await;
+    let secret = keccak256("liar");
+    let (bond, jurors) = file_and_draw(&net, &liar, id, secret).await;
+    let silent = jurors[4].clone();
+    let silent_before = stake_of(&net, silent.address).await;
+    let mut votes: Vec<Option<&[u8]>> = jurors.iter().map(|_| Some(&SCORE[..])).collect();
+    votes[4] = None;
+    jury_commit_all(&jurors, id, &votes).await;
+    let deadline = appeal_of(&net, id).await.deadline;
+    let now = net
+        .owner
+        .provider
+        .get_block_by_number(Default::default())
+        .await
+        .unwrap()
+        .unwrap()
+        .header
+        .timestamp;
+    net.advance(deadline.saturating_sub(now) + 1).await;
+    send("Appeals.advance", liar.appeals.advance(id))
+        .await
+        .expect("advance");
+    jury_reveal_all(&jurors, id, &votes).await;
+    let a = appeal_of(&net, id).await;
+    let again = appeal(&net, &liar, id, secret).await;
+    FrivolousAppeal {
+        dissent_slash: net
+            .owner
+            .registry
+            .slashedOn(liar.address, id)
+            .call()
+            .await
+            .expect("slashedOn"),
+        liar_lost: before - stake_of(&net, liar.address).await,
+        bond,
+        outcome: a.state,
+        honest_seats_lost: honest_before
+            - stake_of(&net, seated[0].address).await
+            - stake_of(&net, seated[2].address).await,
+        silent_juror_slashed: silent_before - stake_of(&net, silent.address).await,
+        honest_juror_pay: claimable(&net, jurors[0].address).await,
+        second_appeal_refused: matches!(
+            again,
+            Err(Error::Reverted(Revert::Appeals(
+                contracts::Appeals::AppealsErrors::AlreadyAppealed(_)
+            )))
+        ),
+    }
+}
+
+/// The appellant computes its jury from its secret and, disliking it, never reveals.
+pub(crate) struct ForfeitedAppeal {
+    pub outcome: u8,
+    pub bond: U256,
+    pub treasury_got: U256,
+    pub liar_penalized: U256,
+    pub early_draw_refused: bool,
+    pub wrong_secret_refused: bool,
+}
+
+impl ForfeitedAppeal {
+    pub(crate) fn row(&self) -> Row {
+        Row {
+            attack: "2s. re-roll a jury by not revealing the appeal's secret",
+            tried: "appeal, compute the jury the secret would draw, never reveal; draw in the appeal's \
+                    block; reveal another secret"
+                .into(),
+            cost: format!(
+                "the {} bond and {} of stake, to the treasury ({} in all)",
+                cnx_text(self.bond),
+                cnx_text(self.liar_penalized),
+                cnx_text(self.treasury_got)
+            ),
+            got: format!(
+                "appeal {}; same-block draw refused: {}; wrong secret refused: {}",
+                contracts::Appeals::AppealState::name(self.outcome),
+                self.early_draw_refused,
+                self.wrong_secret_refused
+            ),
+            honest_lost: "0".into(),
+        }
+    }
+}
+
+pub(crate) async fn forfeited_appeal() -> ForfeitedAppeal {
+    let lie = [0xffu8; 8];
+    let (net, id, seated, _) = settled([&SCORE, &SCORE, &lie]).await;
+    let liar = seated[2].clone();
+    let stake_before = stake_of(&net, liar.address).await;
+    let secret = keccak256("undecided");
+    // Filing and drawing in one block is refused (the seed needs the filing block's hash).
+    net.owner
+        .provider
+        .anvil_set_auto_mine(false)
+        .await
+        .expect("automine off");
+    let bond = net.owner.appeals.bondFor(id).call().await.expect("bond");
+    let file = liar
+        .appeals
+        .appeal(id, seed_commitment(secret))
+        .value(bond)
+        .gas(1_000_000)
+        .send()
+        .await
+        .expect("send appeal");
+    let draw = liar
+        .appeals
+        .drawJury(id, secret)
+        .gas(3_000_000)
+        .send()
+        .await
+        .expect("send draw");
+    net.mine(1).await;
+    net.owner
+        .provider
+        .anvil_set_auto_mine(true)
+        .await
+        .expect("automine on");
+    assert!(
+        file.get_receipt().await.expect("receipt").status(),
+        "appeal filed"
+    );
+    let early_draw_refused = !draw.get_receipt().await.expect("receipt").status();
+    let wrong_secret_refused = matches!(
+        draw_jury(&liar, id, keccak256("another")).await,
+        Err(Error::Reverted(Revert::Appeals(
+            contracts::Appeals::AppealsErrors::WrongAppealSecret(_)
+        )))
+    );
+    let window = net
+        .owner
+        .appeals
+        .getParams()
+        .call()
+        .await
+        .expect("params")
+        .drawWindowBlocks;
+    net.mine(window + 1).await;
+    let treasury = net.deployments.deployer;
+    send("Appeals.advance", seated[0].appeals.advance(id))
+        .await
+        .expect("advance");
+    ForfeitedAppeal {
+        outcome: appeal_of(&net, id).await.state,
+        bond,
+        treasury_got: claimable(&net, treasury).await,
+        liar_penalized: stake_before - stake_of(&net, liar.address).await,
+        early_draw_refused,
+        wrong_secret_refused,
     }
 }

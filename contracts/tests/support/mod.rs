@@ -17,9 +17,10 @@ use alloy::providers::ext::AnvilApi as _;
 use alloy::providers::{DynProvider, Provider};
 use alloy::rpc::types::TransactionReceipt;
 use alloy::signers::local::PrivateKeySigner;
+use contracts::Appeals::AppealsInstance;
 use contracts::NodeRegistry::NodeRegistryInstance;
 use contracts::TaskManager::{TaskManagerInstance, TaskRequest};
-use contracts::{Deployments, Error, NodeRegistry, Parameters, Revert, TaskManager};
+use contracts::{Appeals, Deployments, Error, NodeRegistry, Parameters, Revert, TaskManager};
 
 pub(crate) mod attacks;
 
@@ -88,6 +89,7 @@ pub(crate) struct Actor {
     pub provider: DynProvider,
     pub registry: NodeRegistryInstance<DynProvider>,
     pub tasks: TaskManagerInstance<DynProvider>,
+    pub appeals: AppealsInstance<DynProvider>,
 }
 
 /// A running anvil with the contracts deployed.
@@ -146,6 +148,7 @@ impl Net {
             address,
             registry: NodeRegistry::new(deployments.node_registry, provider.clone()),
             tasks: TaskManager::new(deployments.task_manager, provider.clone()),
+            appeals: Appeals::new(deployments.appeals, provider.clone()),
             provider,
         };
         let owner = make((owner_address, owner_provider));
@@ -399,4 +402,93 @@ pub(crate) async fn reveal_all(nodes: &[Actor; 3], id: U256, scores: [Option<&[u
             reveal(&nodes[i], id, score).await.expect("reveal");
         }
     }
+}
+
+/// `appellant` appeals task `id` with the bond the contract asks, committing to `secret`.
+pub(crate) async fn appeal(
+    net: &Net,
+    appellant: &Actor,
+    id: U256,
+    secret: B256,
+) -> Result<U256, Error> {
+    let bond = net.owner.appeals.bondFor(id).call().await.expect("bondFor");
+    send(
+        "Appeals.appeal",
+        appellant
+            .appeals
+            .appeal(id, seed_commitment(secret))
+            .value(bond),
+    )
+    .await?;
+    Ok(bond)
+}
+
+/// `who` reveals the appellant's secret and draws the jury; true when it was drawn.
+pub(crate) async fn draw_jury(who: &Actor, id: U256, secret: B256) -> Result<bool, Error> {
+    let receipt = send("Appeals.drawJury", who.appeals.drawJury(id, secret)).await?;
+    Ok(receipt.decoded_log::<Appeals::JuryStarted>().is_some())
+}
+
+pub(crate) async fn appeal_of(net: &Net, id: U256) -> Appeals::Appeal {
+    net.owner
+        .appeals
+        .getAppeal(id)
+        .call()
+        .await
+        .expect("getAppeal")
+}
+
+/// The actors drawn as jurors of task `id`'s appeal, in draw order.
+pub(crate) async fn jurors(net: &Net, id: U256) -> Vec<Actor> {
+    appeal_of(net, id)
+        .await
+        .jurors
+        .iter()
+        .map(|j| net.actor(j.node))
+        .collect()
+}
+
+/// Jurors commit `scores[i]` (None: silent), nonces distinct from the seats'.
+pub(crate) async fn jury_commit_all(jurors: &[Actor], id: U256, scores: &[Option<&[u8]>]) {
+    for (i, (juror, score)) in jurors.iter().zip(scores).enumerate() {
+        if let Some(score) = score {
+            let nonce = nonce(100 + i as u64);
+            send(
+                "Appeals.submitJuryCommitment",
+                juror
+                    .appeals
+                    .submitJuryCommitment(id, commitment(score, nonce), nonce),
+            )
+            .await
+            .expect("jury commit");
+        }
+    }
+}
+
+/// Jurors reveal `scores[i]` (None: no reveal).
+pub(crate) async fn jury_reveal_all(jurors: &[Actor], id: U256, scores: &[Option<&[u8]>]) {
+    for (juror, score) in jurors.iter().zip(scores) {
+        if let Some(score) = score {
+            send(
+                "Appeals.revealJuryResult",
+                juror.appeals.revealJuryResult(
+                    id,
+                    Bytes::copy_from_slice(score),
+                    files_digest(score),
+                ),
+            )
+            .await
+            .expect("jury reveal");
+        }
+    }
+}
+
+/// What the appeals contract credited to `who`.
+pub(crate) async fn claimable(net: &Net, who: Address) -> U256 {
+    net.owner
+        .appeals
+        .claimable(who)
+        .call()
+        .await
+        .expect("claimable")
 }

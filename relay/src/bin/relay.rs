@@ -37,6 +37,9 @@ struct Cli {
     /// The task contract's address.
     #[arg(long, env = "RELAY_CONTRACT")]
     contract: Option<Address>,
+    /// The appeals contract's address (its jurors may read task arguments).
+    #[arg(long, env = "RELAY_APPEALS")]
+    appeals: Option<Address>,
     /// A deployments JSON file naming the task contract.
     #[arg(long, env = "RELAY_DEPLOYMENTS")]
     deployments: Option<PathBuf>,
@@ -109,6 +112,7 @@ impl Cli {
         set!(config.chain.rpc_url, self.rpc_url);
         set!(config.chain.chain_id, self.chain_id);
         set!(config.chain.contract, self.contract.map(Some));
+        set!(config.chain.appeals, self.appeals.map(Some));
         set!(config.chain.deployments, self.deployments.clone().map(Some));
         set!(config.chain.from_block, self.from_block);
         set!(config.chain.confirmations, self.confirmations);

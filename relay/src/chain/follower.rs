@@ -36,6 +36,12 @@ sol! {
         event TaskValidated(uint256 indexed taskId, bytes result, bytes32 filesDigest, address indexed uploader, uint64 uploadDeadline);
         event TaskAborted(uint256 indexed taskId, uint8 reason);
     }
+
+    /// The `Appeals` contract's one event the relay follows: a juror may read the task's
+    /// arguments as a seat does.
+    interface AppealEvents {
+        event JurorSelected(uint256 indexed taskId, address indexed node, uint8 index);
+    }
 }
 
 /// Where and how to follow the chain.
@@ -45,6 +51,8 @@ pub struct FollowerConfig {
     pub rpc_url: String,
     /// The task contract.
     pub contract: Address,
+    /// The appeals contract, if any: its jurors are parties of the task they judge.
+    pub appeals: Option<Address>,
     /// The block the contract was deployed in (nothing before it matters).
     pub from_block: u64,
     /// Blocks to stay behind the head (0 on a dev chain).
@@ -123,7 +131,9 @@ pub async fn follow(
     }
     let source = Rpc {
         provider,
-        contract: config.contract,
+        contracts: std::iter::once(config.contract)
+            .chain(config.appeals)
+            .collect(),
     };
     let mut follower = Follower::new(&config);
     tracing::info!(
@@ -164,7 +174,7 @@ trait Source {
 /// A JSON-RPC node.
 struct Rpc<P> {
     provider: P,
-    contract: Address,
+    contracts: Vec<Address>,
 }
 
 fn rpc_error(e: impl std::fmt::Display) -> FollowError {
@@ -187,7 +197,7 @@ impl<P: Provider> Source for Rpc<P> {
 
     async fn events(&self, from: u64, to: u64) -> Result<Vec<(u64, ChainEvent)>, FollowError> {
         let filter = Filter::new()
-            .address(self.contract)
+            .address(self.contracts.clone())
             .from_block(from)
             .to_block(to);
         let logs = self.provider.get_logs(&filter).await.map_err(rpc_error)?;
@@ -364,6 +374,13 @@ pub fn decode(log: &Log) -> Option<ChainEvent> {
                     node: e.node,
                 })
             }),
+        AppealEvents::JurorSelected::SIGNATURE_HASH => AppealEvents::JurorSelected::decode_log(&log.inner)
+            .map(|e| {
+                Some(ChainEvent::NodeSelected {
+                    id: TaskId(e.taskId),
+                    node: e.node,
+                })
+            }),
         TaskEvents::TaskValidated::SIGNATURE_HASH => {
             TaskEvents::TaskValidated::decode_log(&log.inner).map(|e| {
                 Some(ChainEvent::ResultRevealed {
@@ -455,6 +472,19 @@ mod tests {
             decode(&log(selected.encode_log_data())),
             Some(ChainEvent::NodeSelected { .. })
         ));
+        // A juror of an appeal reads the task's arguments as a seat does.
+        let juror = AppealEvents::JurorSelected {
+            taskId: id,
+            node: Address::repeat_byte(6),
+            index: 3,
+        };
+        assert_eq!(
+            decode(&log(juror.encode_log_data())),
+            Some(ChainEvent::NodeSelected {
+                id: TaskId(id),
+                node: Address::repeat_byte(6)
+            })
+        );
         let aborted = TaskEvents::TaskAborted {
             taskId: id,
             reason: 1,
@@ -565,6 +595,7 @@ mod tests {
         FollowerConfig {
             rpc_url: String::new(),
             contract: Address::ZERO,
+            appeals: None,
             from_block: 1,
             confirmations: 0,
             reorg_depth,

@@ -144,6 +144,7 @@ impl Chain {
         config.chain.rpc_url = self.anvil.endpoint();
         config.chain.chain_id = self.deployments.chain_id;
         config.chain.contract = Some(self.deployments.task_manager);
+        config.chain.appeals = Some(self.deployments.appeals);
         config.chain.from_block = self.deployments.deployment_block;
         config.chain.poll_interval_ms = 50;
         config.receipt_key = Some(self.keys[RECEIPT_KEY].to_bytes().to_string());

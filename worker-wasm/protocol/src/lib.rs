@@ -21,6 +21,8 @@ pub struct Network {
     pub node_registry: String,
     /// The `TaskManager` contract, `0x` hex.
     pub task_manager: String,
+    /// The `Appeals` contract, `0x` hex.
+    pub appeals: String,
 }
 
 /// The compute a browser node runs the engine on.
@@ -490,6 +492,7 @@ mod tests {
                     relay_url: String::new(),
                     node_registry: String::new(),
                     task_manager: String::new(),
+                    appeals: String::new(),
                 },
             },
             Command::Probe,

@@ -7,6 +7,7 @@ use alloy::primitives::{Address, B256, Bytes, U256};
 use alloy::providers::{DynProvider, Provider};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::transports::http::reqwest::Url;
+use contracts::Appeals::{self, Appeal, AppealsInstance};
 use contracts::NodeRegistry::{self, NodeInfo, NodeRegistryInstance};
 use contracts::TaskManager::{self, Task, TaskManagerInstance};
 use contracts::{Deployments, Error, send};
@@ -22,6 +23,20 @@ pub struct NodeChain {
     provider: DynProvider,
     registry: NodeRegistryInstance<DynProvider>,
     tasks: TaskManagerInstance<DynProvider>,
+    appeals: AppealsInstance<DynProvider>,
+}
+
+/// A juror's registry task id is the task's id with this bit set
+/// (`Appeals.JURY_BIT`): a node's `currentTask` tells jury duty from a seat.
+pub const JURY_BIT: U256 = U256::from_limbs([0, 0, 0, 1 << 63]);
+
+/// The task a registry task id is about, and whether it is jury duty.
+pub fn duty(current: U256) -> (U256, bool) {
+    if current.bit(255) {
+        (current ^ JURY_BIT, true)
+    } else {
+        (current, false)
+    }
 }
 
 impl NodeChain {
@@ -33,6 +48,7 @@ impl NodeChain {
             me,
             registry: NodeRegistry::new(deployments.node_registry, provider.clone()),
             tasks: TaskManager::new(deployments.task_manager, provider.clone()),
+            appeals: Appeals::new(deployments.appeals, provider.clone()),
             provider,
         }
     }
@@ -49,6 +65,11 @@ impl NodeChain {
             .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
             .await?;
         Ok(block.map_or(0, |b| b.header.timestamp))
+    }
+
+    /// The latest block's number.
+    pub async fn block_number(&self) -> Result<u64, Error> {
+        Ok(self.provider.get_block_number().await?)
     }
 
     /// The chain id the provider is on.
@@ -81,9 +102,78 @@ impl NodeChain {
         Ok(self.provider.get_balance(self.me).await?)
     }
 
-    /// Rewards and refunds credited to the node and not yet withdrawn, in wei.
+    /// Rewards and refunds credited to the node and not yet withdrawn, in wei: the task
+    /// manager's and the appeals contract's.
     pub async fn withdrawable(&self) -> Result<U256, Error> {
-        Ok(self.tasks.withdrawable(self.me).call().await?)
+        let tasks = self.tasks.withdrawable(self.me).call().await?;
+        Ok(tasks + self.appeals.claimable(self.me).call().await?)
+    }
+
+    /// Task `id`'s appeal (state `NONE` when there is none).
+    pub async fn appeal(&self, id: U256) -> Result<Appeal, Error> {
+        Ok(self.appeals.getAppeal(id).call().await?)
+    }
+
+    /// The node of task `id`'s outvoted seat (zero: none).
+    pub async fn dissenter(&self, id: U256) -> Result<Address, Error> {
+        Ok(self.appeals.dissenterOf(id).call().await?)
+    }
+
+    /// The bond an appeal of task `id` needs, in wei.
+    pub async fn appeal_bond(&self, id: U256) -> Result<U256, Error> {
+        Ok(self.appeals.bondFor(id).call().await?)
+    }
+
+    /// Appeals task `id` with `bond` wei, committing to `secret`.
+    pub async fn file_appeal(&self, id: U256, secret: B256, bond: U256) -> Result<(), Error> {
+        let commitment = B256::from(verifier::commitment::keccak256(secret));
+        send(self.appeals.appeal(id, commitment).value(bond))
+            .await
+            .map(drop)
+    }
+
+    /// Reveals the appeal's secret and draws its jury; false while too few jurors are free.
+    pub async fn draw_jury(&self, id: U256, secret: B256) -> Result<bool, Error> {
+        let receipt = send(self.appeals.drawJury(id, secret)).await?;
+        Ok(receipt.decoded_log::<Appeals::JuryStarted>().is_some())
+    }
+
+    /// A juror's commitment, as a seat's.
+    pub async fn jury_commit(
+        &self,
+        id: U256,
+        score: &[u8],
+        files_digest: B256,
+        nonce: B256,
+    ) -> Result<(), Error> {
+        let commitment = B256::from(verifier::commitment::result_commitment(
+            score,
+            &files_digest.0,
+            &nonce.0,
+        ));
+        send(self.appeals.submitJuryCommitment(id, commitment, nonce))
+            .await
+            .map(drop)
+    }
+
+    /// A juror's reveal.
+    pub async fn jury_reveal(
+        &self,
+        id: U256,
+        score: &[u8],
+        files_digest: B256,
+    ) -> Result<(), Error> {
+        send(
+            self.appeals
+                .revealJuryResult(id, Bytes::copy_from_slice(score), files_digest),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Moves an appeal past a passed deadline.
+    pub async fn advance_appeal(&self, id: U256) -> Result<(), Error> {
+        send(self.appeals.advance(id)).await.map(drop)
     }
 
     /// Joins with `stake` wei, announcing the GPU, the version and the models held.
@@ -128,15 +218,19 @@ impl NodeChain {
         send(self.registry.quit()).await.map(drop)
     }
 
-    /// Withdraws credited rewards from the task manager and released stake from the
-    /// registry; returns how much each paid (0 where there was nothing).
+    /// Withdraws credited rewards from the task manager and the appeals contract and
+    /// released stake from the registry; returns how much each paid (rewards, stake; 0
+    /// where there was nothing).
     pub async fn withdraw(&self) -> Result<(U256, U256), Error> {
         let before = self.balance().await?;
         let mut paid = (U256::ZERO, U256::ZERO);
-        if !self.withdrawable().await?.is_zero() {
+        if !self.tasks.withdrawable(self.me).call().await?.is_zero() {
             send(self.tasks.withdraw()).await?;
-            paid.0 = self.balance().await?.saturating_sub(before);
         }
+        if !self.appeals.claimable(self.me).call().await?.is_zero() {
+            send(self.appeals.claim()).await?;
+        }
+        paid.0 = self.balance().await?.saturating_sub(before);
         let before = self.balance().await?;
         match send(self.registry.withdraw()).await {
             Ok(_) => paid.1 = self.balance().await?.saturating_sub(before),

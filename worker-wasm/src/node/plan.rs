@@ -7,6 +7,7 @@
 //! must, and helps move a task past a deadline that others let pass.
 
 use alloy::primitives::Address;
+use contracts::Appeals::{Appeal, AppealState, JurorStatus};
 use contracts::TaskManager::{SeatStatus, Task, TaskState};
 
 /// What the node has kept about a task.
@@ -29,7 +30,7 @@ pub enum Step {
     Reveal,
     /// Upload the kept files to the relay, then report the upload on chain.
     Upload,
-    /// The phase's deadline has passed: call `cancelTask` to move the task on.
+    /// The phase's deadline has passed: call `cancelTask` (a jury: `advance`) to move it on.
     Cancel,
     /// Nothing to do until the chain changes (others must act first).
     Wait,
@@ -79,6 +80,34 @@ pub fn next_step(task: &Task, me: Address, now: u64, kept: Kept) -> Step {
             }
         }
         TaskState::WAITING_SEED | TaskState::QUEUED => Step::Wait,
+        _ => Step::Done,
+    }
+}
+
+/// Decides a juror's next step for `appeal` at chain time `now`: run the task, commit,
+/// reveal, move a passed deadline on, as a seat does (there is no upload).
+pub fn next_jury_step(appeal: &Appeal, me: Address, now: u64, kept: Kept) -> Step {
+    let status = appeal
+        .jurors
+        .iter()
+        .find(|j| j.node == me)
+        .map(|j| j.status);
+    let past_deadline = now >= appeal.deadline;
+    match appeal.state {
+        AppealState::JUDGING => match status {
+            Some(JurorStatus::SELECTED) if past_deadline => Step::Cancel,
+            Some(JurorStatus::SELECTED) if kept == Kept::Outcome => Step::Commit,
+            Some(JurorStatus::SELECTED) => Step::Run,
+            _ if past_deadline => Step::Cancel,
+            _ => Step::Wait,
+        },
+        AppealState::REVEALING => match status {
+            Some(JurorStatus::COMMITTED) if past_deadline => Step::Cancel,
+            Some(JurorStatus::COMMITTED) if kept == Kept::Outcome => Step::Reveal,
+            Some(JurorStatus::COMMITTED) => Step::Lost,
+            _ if past_deadline => Step::Cancel,
+            _ => Step::Wait,
+        },
         _ => Step::Done,
     }
 }
@@ -185,6 +214,73 @@ mod tests {
         for state in [T::SUCCESS, T::ABORTED] {
             let t = task(state, [S::REVEALED, S::REVEALED, S::TIMED_OUT], 100);
             assert_eq!(next_step(&t, node(3), 500, Kept::Outcome), Step::Done);
+        }
+    }
+
+    fn appeal(state: u8, statuses: &[u8], deadline: u64) -> Appeal {
+        Appeal {
+            state,
+            dissenter: 2,
+            commits: 0,
+            reveals: 0,
+            majorityVotes: 0,
+            dissentVotes: 0,
+            appellant: node(3),
+            filedBlock: 1,
+            deadline,
+            bond: U256::from(1),
+            secretCommitment: Default::default(),
+            seed: Default::default(),
+            pot: U256::ZERO,
+            jurors: statuses
+                .iter()
+                .enumerate()
+                .map(|(i, status)| contracts::Appeals::Juror {
+                    node: node(10 + i as u8),
+                    status: *status,
+                    vote: 0,
+                    commitRank: 0,
+                    commitment: Default::default(),
+                    nonce: Default::default(),
+                    score: Default::default(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_juror_runs_commits_and_reveals_like_a_seat() {
+        use AppealState as A;
+        use JurorStatus as J;
+        let a = appeal(A::JUDGING, &[J::SELECTED, J::COMMITTED, J::SELECTED], 100);
+        assert_eq!(next_jury_step(&a, node(10), 50, Kept::Nothing), Step::Run);
+        assert_eq!(
+            next_jury_step(&a, node(10), 50, Kept::Outcome),
+            Step::Commit
+        );
+        assert_eq!(next_jury_step(&a, node(11), 50, Kept::Outcome), Step::Wait);
+        assert_eq!(
+            next_jury_step(&a, node(11), 100, Kept::Outcome),
+            Step::Cancel
+        );
+        let a = appeal(
+            A::REVEALING,
+            &[J::COMMITTED, J::REVEALED, J::TIMED_OUT],
+            100,
+        );
+        assert_eq!(
+            next_jury_step(&a, node(10), 50, Kept::Outcome),
+            Step::Reveal
+        );
+        assert_eq!(next_jury_step(&a, node(10), 50, Kept::Nothing), Step::Lost);
+        assert_eq!(next_jury_step(&a, node(11), 50, Kept::Outcome), Step::Wait);
+        assert_eq!(
+            next_jury_step(&a, node(12), 100, Kept::Nothing),
+            Step::Cancel
+        );
+        for state in [A::OVERTURNED, A::UPHELD, A::VOID, A::DRAWING] {
+            let a = appeal(state, &[J::REVEALED], 100);
+            assert_eq!(next_jury_step(&a, node(10), 50, Kept::Outcome), Step::Done);
         }
     }
 }

@@ -1,6 +1,8 @@
 //! The node's loop, native and in a browser tab: follow the chain for the task assigned to
 //! this node and carry it through run, commit, reveal and upload, as
-//! [`super::plan::next_step`] says. Where it runs (timers, storage, models, engine, reports)
+//! [`super::plan::next_step`] says; serve on an appeal's jury as
+//! [`super::plan::next_jury_step`] says; and appeal when outvoted, since an honest node
+//! knows its result is the one it computed. Where it runs (timers, storage, models, engine, reports)
 //! is the [`Host`]'s business.
 //!
 //! Outages are waited out: RPC and relay failures that may pass are retried with backoff,
@@ -22,10 +24,10 @@ use relay_client::RelayClient;
 use web_time::Instant;
 use worker_protocol::Activity;
 
-use super::chain::{self, NodeChain, error_code};
+use super::chain::{self, JURY_BIT, NodeChain, error_code};
 use super::fault::Fault;
 use super::host::{Host, HostError, Outcome};
-use super::plan::{Kept, Step, next_step};
+use super::plan::{Kept, Step, next_jury_step, next_step};
 use engine::task::Task;
 
 /// Why the node stopped.
@@ -129,6 +131,8 @@ pub struct Node<H> {
     /// Manifest digests the chain registered, by model name: a registration never
     /// changes, so each is read once.
     registered: std::sync::Mutex<std::collections::BTreeMap<String, B256>>,
+    /// Jury duties this node could not run (no commitment: it stays silent).
+    refused_duties: std::sync::Mutex<std::collections::BTreeSet<U256>>,
 }
 
 /// How a task attempt ended when it did not produce an outcome.
@@ -153,6 +157,7 @@ impl<H: Host> Node<H> {
             relay,
             host,
             registered: Default::default(),
+            refused_duties: Default::default(),
         }
     }
 
@@ -238,7 +243,13 @@ impl<H: Host> Node<H> {
                 read.await?
             };
             if !info.currentTask.is_zero() {
-                self.drive(info.currentTask).await?;
+                match chain::duty(info.currentTask) {
+                    (id, true) => self.judge(id).await?,
+                    (id, false) => {
+                        self.drive(id).await?;
+                        self.appeal_if_outvoted(id).await?;
+                    }
+                }
                 continue;
             }
             if pausing {
@@ -330,10 +341,20 @@ impl<H: Host> Node<H> {
     async fn forget_finished(&self) {
         let me = self.chain.address();
         for id in self.host.kept_tasks().await {
-            let (Ok(task), Ok(now)) = (self.chain.task(id).await, self.chain.now().await) else {
+            let Ok(now) = self.chain.now().await else {
                 continue;
             };
-            if next_step(&task, me, now, Kept::Outcome) == Step::Done {
+            let step = match chain::duty(id) {
+                (task, true) => match self.chain.appeal(task).await {
+                    Ok(appeal) => next_jury_step(&appeal, me, now, Kept::Outcome),
+                    Err(_) => continue,
+                },
+                (task, false) => match self.chain.task(task).await {
+                    Ok(task) => next_step(&task, me, now, Kept::Outcome),
+                    Err(_) => continue,
+                },
+            };
+            if step == Step::Done {
                 self.host.remove_outcome(id).await;
             }
         }
@@ -459,7 +480,7 @@ impl<H: Host> Node<H> {
 
     /// Runs the task and keeps its outcome, or reports why it cannot run.
     async fn run(&self, id: U256, task: &ChainTask, now: u64) -> Result<(), NodeError> {
-        match self.attempt(id, task, now).await {
+        match self.attempt(id, task, now, task.deadline).await {
             Ok(outcome) => {
                 self.host.save_outcome(id, &outcome).await?;
                 self.host.report(Activity::Ran {
@@ -485,12 +506,19 @@ impl<H: Host> Node<H> {
         }
     }
 
-    async fn attempt(&self, id: U256, task: &ChainTask, now: u64) -> Result<Outcome, Refusal> {
+    /// Fetches the arguments and models and runs task `id`, before `deadline` (chain time).
+    async fn attempt(
+        &self,
+        id: U256,
+        task: &ChainTask,
+        now: u64,
+        deadline: u64,
+    ) -> Result<Outcome, Refusal> {
         let refuse = |code, reason: String| Refusal { code, reason };
         self.host.report(Activity::Selected {
             task: id.to_string(),
         });
-        let args = self.fetch_args(id, task, now).await?;
+        let args = self.fetch_args(id, task, now, deadline).await?;
         let parsed = Task::parse(&args).map_err(|e| refuse(error_code::BAD_ARGS, e.to_string()))?;
         let expected_type = match parsed {
             Task::StableDiffusion(_) => contracts::requests::TASK_TYPE_SD,
@@ -567,12 +595,18 @@ impl<H: Host> Node<H> {
     /// chain, not the relay, says this node holds a seat, and the relay's view of the chain
     /// lags (right after the draw it refuses a node it has not seen selected yet). An error
     /// reported for the relay's sake would cost an honest node its stake.
-    async fn fetch_args(&self, id: U256, task: &ChainTask, now: u64) -> Result<Vec<u8>, Refusal> {
+    async fn fetch_args(
+        &self,
+        id: U256,
+        task: &ChainTask,
+        now: u64,
+        deadline: u64,
+    ) -> Result<Vec<u8>, Refusal> {
         let refuse = |reason: String| Refusal {
             code: error_code::ARGS_UNAVAILABLE,
             reason,
         };
-        let window = task.deadline.saturating_sub(now);
+        let window = deadline.saturating_sub(now);
         let give_up = Instant::now() + Duration::from_secs(window - window / 4);
         let mut backoff = Backoff::default();
         loop {
@@ -597,6 +631,231 @@ impl<H: Host> Node<H> {
                 reason: error,
             });
             self.host.sleep(backoff.next_delay()).await;
+        }
+    }
+
+    /// Serves on task `id`'s jury: runs the task as a seat would and commits and reveals
+    /// to the appeals contract, until the registry releases this node. Kept outcomes are
+    /// stored under the juror's registry id, apart from any seat's.
+    async fn judge(&self, id: U256) -> Result<(), NodeError> {
+        let me = self.chain.address();
+        let case = id | JURY_BIT;
+        let label = format!("{id} (jury)");
+        loop {
+            let appeal = self
+                .chain_retry("reading the appeal", async || self.chain.appeal(id).await)
+                .await?;
+            let now = self
+                .chain_retry("reading the clock", async || self.chain.now().await)
+                .await?;
+            let outcome = self.host.load_outcome(case).await;
+            let kept = if outcome.is_some() {
+                Kept::Outcome
+            } else {
+                Kept::Nothing
+            };
+            let mut step = next_jury_step(&appeal, me, now, kept);
+            let refused = self
+                .refused_duties
+                .lock()
+                .expect("not poisoned")
+                .contains(&case);
+            if step == Step::Run && refused {
+                step = Step::Wait;
+            }
+            tracing::debug!(task = %id, ?step, state = appeal.state, "next jury step");
+            match (step, outcome) {
+                (Step::Run, _) => {
+                    let task = self
+                        .chain_retry("reading the task", async || self.chain.task(id).await)
+                        .await?;
+                    match self.attempt(id, &task, now, appeal.deadline).await {
+                        Ok(outcome) => {
+                            self.host.save_outcome(case, &outcome).await?;
+                            self.host.report(Activity::Ran {
+                                task: label.clone(),
+                                ms: outcome.inference_ms,
+                            });
+                        }
+                        Err(refusal) => {
+                            // A juror has no error report: it stays silent, which costs what
+                            // silence costs a seat.
+                            self.host.report(Activity::Refused {
+                                task: label.clone(),
+                                code: refusal.code,
+                                name: error_code::name(refusal.code).to_owned(),
+                                reason: refusal.reason,
+                            });
+                            self.refused_duties
+                                .lock()
+                                .expect("not poisoned")
+                                .insert(case);
+                        }
+                    }
+                }
+                (Step::Commit, Some(outcome)) => {
+                    let digest = outcome.files_digest();
+                    let commit = async || {
+                        self.chain
+                            .jury_commit(id, &outcome.score, digest, outcome.nonce)
+                            .await
+                    };
+                    if self.send("jury commit", id, commit).await? {
+                        self.host.report(Activity::Committed {
+                            task: label.clone(),
+                            score: verifier::hex::encode(&outcome.score),
+                        });
+                    }
+                }
+                (Step::Reveal, Some(outcome)) => {
+                    let digest = outcome.files_digest();
+                    let reveal = async || self.chain.jury_reveal(id, &outcome.score, digest).await;
+                    if self.send("jury reveal", id, reveal).await? {
+                        self.host.report(Activity::Revealed {
+                            task: label.clone(),
+                        });
+                    }
+                }
+                (Step::Cancel, _) => {
+                    self.send("advance the appeal", id, async || {
+                        self.chain.advance_appeal(id).await
+                    })
+                    .await?;
+                }
+                (Step::Wait, _) => self.pause_a_poll().await,
+                (Step::Lost, _) => {
+                    self.host.report(Activity::Lost { task: label });
+                    return Ok(());
+                }
+                (Step::Done, _) => {
+                    self.host.remove_outcome(case).await;
+                    self.host.report(Activity::Done { task: label });
+                    return Ok(());
+                }
+                (Step::Commit | Step::Reveal, None) | (Step::Upload, _) => {
+                    unreachable!(
+                        "the jury plan asks for kept outcomes only when there is one, and never for an upload"
+                    )
+                }
+            }
+            let info = self
+                .chain_retry("reading the node", async || self.chain.info().await)
+                .await?;
+            if info.currentTask != case {
+                self.host.remove_outcome(case).await;
+                self.host.report(Activity::Done { task: label });
+                return Ok(());
+            }
+        }
+    }
+
+    /// The secret this node commits to when appealing task `id`: derived from its key
+    /// (deterministic signatures), so a restart can still reveal it, and unknowable to
+    /// anyone else before it is revealed.
+    fn appeal_secret(&self, id: U256) -> B256 {
+        use alloy::signers::SignerSync as _;
+        let mut message = b"Tessera appeal secret".to_vec();
+        message.extend_from_slice(&id.to_be_bytes::<32>());
+        let hash = B256::from(verifier::commitment::keccak256(&message));
+        let signature = self.key.sign_hash_sync(&hash).expect("a local key signs");
+        B256::from(verifier::commitment::keccak256(signature.as_bytes()))
+    }
+
+    /// When this node was the outvoted seat of task `id`, appeals to a jury (an honest
+    /// node knows its result is the one it computed), and draws the jury in a later block.
+    /// A node deliberately faulty for tests does not. Nothing here is fatal: a lost race
+    /// or a bond it cannot pay is reported and the node goes on serving.
+    async fn appeal_if_outvoted(&self, id: U256) -> Result<(), NodeError> {
+        if self.settings.fault != Fault::None {
+            return Ok(());
+        }
+        let me = self.chain.address();
+        let dissenter = self
+            .chain_retry("reading the task's dissenter", async || {
+                self.chain.dissenter(id).await
+            })
+            .await?;
+        if dissenter != me {
+            return Ok(());
+        }
+        let secret = self.appeal_secret(id);
+        let appeal = self
+            .chain_retry("reading the appeal", async || self.chain.appeal(id).await)
+            .await?;
+        if appeal.state == contracts::Appeals::AppealState::NONE {
+            let bond = self
+                .chain_retry("reading the bond", async || {
+                    self.chain.appeal_bond(id).await
+                })
+                .await?;
+            let balance = self
+                .chain_retry("reading the balance", async || self.chain.balance().await)
+                .await?;
+            if balance < bond {
+                self.host.report(Activity::Warning {
+                    message: format!(
+                        "task {id}: outvoted, but the appeal bond of {bond} wei exceeds the balance of {balance} wei; not appealing"
+                    ),
+                });
+                return Ok(());
+            }
+            let file = async || self.chain.file_appeal(id, secret, bond).await;
+            if !self.send("appeal", id, file).await? {
+                return Ok(());
+            }
+            self.host.report(Activity::Warning {
+                message: format!(
+                    "task {id}: outvoted by the other two seats; appealed to a jury with a bond of {bond} wei"
+                ),
+            });
+        }
+        // The seed needs the filing block's hash: draw from the next block on, until the
+        // jury is drawn (enough free eligible nodes) or the window closes.
+        loop {
+            let appeal = self
+                .chain_retry("reading the appeal", async || self.chain.appeal(id).await)
+                .await?;
+            if appeal.state != contracts::Appeals::AppealState::DRAWING || appeal.appellant != me {
+                return Ok(());
+            }
+            let block = self
+                .chain_retry("reading the block", async || {
+                    self.chain.block_number().await
+                })
+                .await?;
+            if block > appeal.deadline {
+                self.send("end the appeal", id, async || {
+                    self.chain.advance_appeal(id).await
+                })
+                .await?;
+                return Ok(());
+            }
+            if block > appeal.filedBlock {
+                let draw = self
+                    .chain_retry("drawing the jury", async || {
+                        self.chain.draw_jury(id, secret).await
+                    })
+                    .await;
+                match draw {
+                    Ok(true) => {
+                        self.host.report(Activity::Warning {
+                            message: format!("task {id}: the appeal's jury is drawn"),
+                        });
+                        return Ok(());
+                    }
+                    Ok(false) => {}
+                    Err(contracts::Error::Reverted(revert)) => {
+                        self.host.report(Activity::Warning {
+                            message: format!("task {id}: drawing the jury refused: {revert}"),
+                        });
+                        return Ok(());
+                    }
+                    // Mined but failed: the pool moved between the estimate and the block.
+                    Err(contracts::Error::Failed(_)) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            self.pause_a_poll().await;
         }
     }
 

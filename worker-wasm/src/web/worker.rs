@@ -290,6 +290,7 @@ async fn connect(network: Network) -> Result<Connected, String> {
             .task_manager
             .parse()
             .map_err(|_| "bad TaskManager address")?,
+        appeals: network.appeals.parse().map_err(|_| "bad Appeals address")?,
         deployment_block: 0,
         deployer: Address::ZERO,
     };
