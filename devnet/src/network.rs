@@ -229,7 +229,11 @@ impl Devnet {
         params.tasks.taskTimeout = options.timeouts.0;
         params.tasks.revealTimeout = options.timeouts.1;
         params.tasks.uploadTimeout = options.timeouts.2;
-        params.registry.unbondingDelay = 60;
+        // Long enough for an appeal to reach a loser's stake (the appeals contract checks),
+        // short enough to withdraw in a session. A jury of 3 (the smallest) needs 6 nodes.
+        params.registry.unbondingDelay = 60 * 60;
+        params.appeals.appealWindow = 10 * 60;
+        params.appeals.jurySize = 3;
         let deployments = contracts::deploy(provider.clone(), &rpc_url, params)
             .await
             .context("deploying the contracts")?;
@@ -443,6 +447,26 @@ impl Devnet {
             self.requester_key(i),
             FileHost::new(self.dir.join("requests")),
         )
+    }
+
+    /// Starts more nodes, one per fault, each with a fresh funded key, and waits until they
+    /// serve.
+    pub async fn add_nodes(&mut self, faults: &[Fault]) -> Result<()> {
+        let provider = self.provider();
+        for fault in faults {
+            let key = PrivateKeySigner::random();
+            use alloy::network::TransactionBuilder as _;
+            let fund = alloy::rpc::types::TransactionRequest::default()
+                .with_to(key.address())
+                .with_value(U256::from(1_000u64) * U256::from(10u64).pow(U256::from(18u64)));
+            let receipt = provider.send_transaction(fund).await?.get_receipt().await?;
+            ensure!(receipt.status(), "funding a new node failed");
+            let i = self.nodes.len();
+            let node = self.start_node(i, &key, *fault)?;
+            self.nodes.push(node);
+            self.info.nodes.push(key.address());
+        }
+        self.wait_until_serving().await
     }
 
     /// Kills node `i` with SIGKILL, as a crash or a pulled plug would.

@@ -293,3 +293,79 @@ async fn a_task_declaring_less_work_than_it_asks_is_refused_at_no_ones_cost() {
         );
     }
 }
+
+/// Two colluding seats outvote the honest third; it appeals by itself, three more nodes
+/// come up, serve as its jury (reading the arguments from the relay as seats do), and the
+/// jury overturns: the colluders lose half their stake and the result no longer verifies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_colluding_pair_loses_to_the_honest_nodes_appeal() {
+    use contracts::Appeals::AppealState;
+    let _turn = one_at_a_time().await;
+    let mut net = devnet(
+        "appeal",
+        vec![Fault::AlterImage, Fault::AlterImage, Fault::None],
+    )
+    .await;
+    let honest = net.nodes[2].address;
+    let colluders = [net.nodes[0].address, net.nodes[1].address];
+    let requester = net.requester(0).unwrap();
+    let id = submit(&requester, sd_args(1, 77), "1").await;
+    finish(&net, &requester, id).await;
+    let registry = contracts::NodeRegistry::new(net.info.deployments.node_registry, net.provider());
+    let held = async |node| {
+        let info = registry.getNode(node).call().await.unwrap();
+        info.stake + info.unbondingAmount
+    };
+    let before = [held(colluders[0]).await, held(colluders[1]).await];
+
+    // The honest seat, outvoted, appeals on its own; a jury of 3 needs free nodes that
+    // are not seats of the task.
+    let appeals = contracts::Appeals::new(net.info.deployments.appeals, net.provider());
+    let waited = Instant::now();
+    while appeals.getAppeal(id).call().await.unwrap().state == AppealState::NONE {
+        assert!(
+            waited.elapsed() < Duration::from_secs(120),
+            "the outvoted node did not appeal\n{}",
+            net.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    net.add_nodes(&[Fault::None; 3]).await.unwrap();
+    let appeal = loop {
+        let appeal = appeals.getAppeal(id).call().await.unwrap();
+        if appeal.state >= AppealState::OVERTURNED {
+            break appeal;
+        }
+        assert!(
+            waited.elapsed() < Duration::from_secs(600),
+            "the appeal was not decided (state {})\n{}",
+            AppealState::name(appeal.state),
+            net.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert_eq!(appeal.state, AppealState::OVERTURNED, "{}", net.logs());
+    assert_eq!(appeal.appellant, honest);
+    assert_eq!(
+        appeal.dissentVotes, 3,
+        "every juror sided with the honest seat"
+    );
+    for (i, node) in colluders.iter().enumerate() {
+        assert_eq!(
+            held(*node).await,
+            before[i] / U256::from(2),
+            "a colluder loses half its stake"
+        );
+    }
+    assert!(
+        appeals.claimable(honest).call().await.unwrap() > appeal.bond,
+        "the honest node gets its bond and its slash back"
+    );
+    let (report, _) = requester.verify(id).await.unwrap();
+    assert_eq!(report.verdict, Verdict::Failed);
+    assert!(
+        report.problems.iter().any(|p| p.contains("jury")),
+        "{:?}",
+        report.problems
+    );
+}

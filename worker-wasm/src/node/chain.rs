@@ -132,9 +132,16 @@ impl NodeChain {
             .map(drop)
     }
 
-    /// Reveals the appeal's secret and draws its jury; false while too few jurors are free.
+    /// Reveals the appeal's secret and draws its jury; false while too few jurors are free
+    /// (found by a call first, so waiting for jurors sends nothing).
     pub async fn draw_jury(&self, id: U256, secret: B256) -> Result<bool, Error> {
-        let receipt = send(self.appeals.drawJury(id, secret)).await?;
+        let call = self.appeals.drawJury(id, secret);
+        // Against the pending block, as the transaction will run: a node that joined in
+        // the latest block is a candidate there.
+        if !call.call().block(alloy::eips::BlockId::pending()).await? {
+            return Ok(false);
+        }
+        let receipt = send(call).await?;
         Ok(receipt.decoded_log::<Appeals::JuryStarted>().is_some())
     }
 
