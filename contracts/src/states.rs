@@ -43,5 +43,7 @@ named!(PaymentKind { REWARD = 0, REFUND = 1, PENALTY = 2 });
 named!(AppealState {
     NONE = 0, DRAWING = 1, JUDGING = 2, REVEALING = 3, OVERTURNED = 4, UPHELD = 5, VOID = 6, FORFEITED = 7
 });
-named!(JurorStatus { EMPTY = 0, SELECTED = 1, COMMITTED = 2, REVEALED = 3, TIMED_OUT = 4, WITHHELD = 5 });
+named!(JurorStatus {
+    EMPTY = 0, SELECTED = 1, COMMITTED = 2, REVEALED = 3, TIMED_OUT = 4, WITHHELD = 5, ERRORED = 6
+});
 named!(Vote { NONE = 0, MAJORITY = 1, DISSENT = 2, BOTH = 3, NEITHER = 4 });

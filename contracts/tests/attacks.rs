@@ -172,6 +172,11 @@ async fn a_liars_appeal_is_upheld_and_costs_it() {
         "a silent juror pays like a silent seat"
     );
     assert_eq!(
+        r.unavailable_juror_lost,
+        U256::ZERO,
+        "a juror refused the arguments says so at no cost"
+    );
+    assert_eq!(
         r.honest_juror_pay,
         r.bond / U256::from(5),
         "the bond pays the jury"

@@ -74,7 +74,9 @@ contract Appeals {
         Committed,
         Revealed,
         TimedOut,
-        Withheld
+        Withheld,
+        /// Reported that it cannot run the task (`reportJuryError`).
+        Errored
     }
 
     /// How a revealed juror voted.
@@ -105,6 +107,8 @@ contract Appeals {
         /// Seat index (0..2) of the dissenting seat.
         uint8 dissenter;
         uint8 commits;
+        /// Jurors that reported an error instead of committing.
+        uint8 errors;
         uint8 reveals;
         uint8 majorityVotes;
         uint8 dissentVotes;
@@ -164,6 +168,7 @@ contract Appeals {
     event JurySeed(uint256 indexed taskId, bytes32 secret, bytes32 blockHash, bytes32 seed);
     event JurorSelected(uint256 indexed taskId, address indexed node, uint8 index);
     event JuryStarted(uint256 indexed taskId, uint64 commitDeadline);
+    event JuryErrorReported(uint256 indexed taskId, address indexed node, uint32 errorCode);
     event JuryCommitted(uint256 indexed taskId, address indexed node, bytes32 commitment, bytes32 nonce, uint8 rank);
     event JuryRevealPhase(uint256 indexed taskId, uint64 revealDeadline);
     event JuryRevealed(uint256 indexed taskId, address indexed node, bytes score, bytes32 filesDigest, Vote vote);
@@ -313,7 +318,33 @@ contract Appeals {
         j.commitRank = a.commits;
         a.commits += 1;
         emit JuryCommitted(taskId, msg.sender, commitment, nonce, j.commitRank);
-        if (a.commits == a.jurors.length) _openReveals(taskId, a);
+        if (a.commits + a.errors == a.jurors.length) _openReveals(taskId, a);
+    }
+
+    /// A juror reports that it cannot run the task, as a seat would: it leaves the jury at
+    /// once. `ERROR_ARGS_UNAVAILABLE` (the arguments could not be had) costs no stake, so
+    /// withholding them cannot be aimed at a juror; any other code costs `timeoutSlashBps`.
+    function reportJuryError(uint256 taskId, uint32 errorCode) external {
+        Appeal storage a = appeals[taskId];
+        if (a.state != AppealState.Judging) revert AppealWrongState(taskId, a.state);
+        if (block.timestamp >= a.deadline) revert JuryDeadlinePassed(taskId, a.deadline);
+        Juror storage j = a.jurors[_jurorIndex(a, taskId, msg.sender)];
+        if (j.status != JurorStatus.Selected) revert JurorAlreadySubmitted(taskId, msg.sender, j.status);
+        j.status = JurorStatus.Errored;
+        a.errors += 1;
+        emit JuryErrorReported(taskId, msg.sender, errorCode);
+        bool unavailable = errorCode == tasks.ERROR_ARGS_UNAVAILABLE();
+        registry.releaseNode(
+            msg.sender,
+            taskId | JURY_BIT,
+            unavailable ? NodeOutcome.NoFault : NodeOutcome.Errored,
+            0,
+            unavailable ? 0 : tasks.getParams().timeoutSlashBps
+        );
+        if (a.commits + a.errors == a.jurors.length) {
+            if (a.commits > 0) _openReveals(taskId, a);
+            else _decide(taskId, a, tasks.getTask(taskId));
+        }
     }
 
     /// Reveals a juror's committed score and files digest; the last reveal decides.

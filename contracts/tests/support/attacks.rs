@@ -1003,6 +1003,8 @@ pub(crate) struct FrivolousAppeal {
     pub outcome: u8,
     pub honest_seats_lost: U256,
     pub silent_juror_slashed: U256,
+    /// A juror that could not get the arguments and said so.
+    pub unavailable_juror_lost: U256,
     pub honest_juror_pay: U256,
     /// Appealing the same task again is refused.
     pub second_appeal_refused: bool,
@@ -1012,9 +1014,9 @@ impl FrivolousAppeal {
     pub(crate) fn row(&self) -> Row {
         Row {
             attack: "2r. a lone liar appeals against the honest pair",
-            tried:
-                "one seat reveals a made-up score, is outvoted and appeals; one juror stays silent"
-                    .into(),
+            tried: "one seat reveals a made-up score, is outvoted and appeals; one juror stays \
+                    silent, one reports the arguments unavailable"
+                .into(),
             cost: format!(
                 "{} of stake (dissent {} + the loser's slash) and the {} bond",
                 cnx_text(self.liar_lost),
@@ -1027,9 +1029,11 @@ impl FrivolousAppeal {
                 self.second_appeal_refused
             ),
             honest_lost: format!(
-                "{} (seats); the silent juror was slashed {}; each honest juror earned {}",
+                "{} (seats); the silent juror was slashed {}, the one without arguments {}; \
+                 each honest juror earned {}",
                 cnx_text(self.honest_seats_lost),
                 cnx_text(self.silent_juror_slashed),
+                cnx_text(self.unavailable_juror_lost),
                 cnx_text(self.honest_juror_pay)
             ),
         }
@@ -1054,9 +1058,25 @@ pub(crate) async fn frivolous_appeal() -> FrivolousAppeal {
     let (bond, jurors) = file_and_draw(&net, &liar, id, secret).await;
     let silent = jurors[4].clone();
     let silent_before = stake_of(&net, silent.address).await;
+    let unavailable = jurors[3].clone();
+    let unavailable_before = stake_of(&net, unavailable.address).await;
     let mut votes: Vec<Option<&[u8]>> = jurors.iter().map(|_| Some(&SCORE[..])).collect();
+    votes[3] = None;
     votes[4] = None;
     jury_commit_all(&jurors, id, &votes).await;
+    let code = net
+        .owner
+        .tasks
+        .ERROR_ARGS_UNAVAILABLE()
+        .call()
+        .await
+        .expect("code");
+    send(
+        "Appeals.reportJuryError",
+        unavailable.appeals.reportJuryError(id, code),
+    )
+    .await
+    .expect("jury error");
     let deadline = appeal_of(&net, id).await.deadline;
     let now = net
         .owner
@@ -1089,6 +1109,7 @@ pub(crate) async fn frivolous_appeal() -> FrivolousAppeal {
             - stake_of(&net, seated[0].address).await
             - stake_of(&net, seated[2].address).await,
         silent_juror_slashed: silent_before - stake_of(&net, silent.address).await,
+        unavailable_juror_lost: unavailable_before - stake_of(&net, unavailable.address).await,
         honest_juror_pay: claimable(&net, jurors[0].address).await,
         second_appeal_refused: matches!(
             again,

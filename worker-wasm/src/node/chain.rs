@@ -163,6 +163,11 @@ impl NodeChain {
             .map(drop)
     }
 
+    /// A juror reports that it cannot run the task.
+    pub async fn report_jury_error(&self, id: U256, code: u32) -> Result<(), Error> {
+        send(self.appeals.reportJuryError(id, code)).await.map(drop)
+    }
+
     /// A juror's reveal.
     pub async fn jury_reveal(
         &self,

@@ -222,6 +222,7 @@ mod tests {
             state,
             dissenter: 2,
             commits: 0,
+            errors: 0,
             reveals: 0,
             majorityVotes: 0,
             dissentVotes: 0,

@@ -131,7 +131,7 @@ pub struct Node<H> {
     /// Manifest digests the chain registered, by model name: a registration never
     /// changes, so each is read once.
     registered: std::sync::Mutex<std::collections::BTreeMap<String, B256>>,
-    /// Jury duties this node could not run (no commitment: it stays silent).
+    /// Jury duties this node could not run (reported, never retried).
     refused_duties: std::sync::Mutex<std::collections::BTreeSet<U256>>,
 }
 
@@ -678,8 +678,8 @@ impl<H: Host> Node<H> {
                             });
                         }
                         Err(refusal) => {
-                            // A juror has no error report: it stays silent, which costs what
-                            // silence costs a seat.
+                            // Reported as a seat would (arguments unavailable costs nothing);
+                            // not tried again should the report not take.
                             self.host.report(Activity::Refused {
                                 task: label.clone(),
                                 code: refusal.code,
@@ -690,6 +690,10 @@ impl<H: Host> Node<H> {
                                 .lock()
                                 .expect("not poisoned")
                                 .insert(case);
+                            self.send("report a jury error", id, async || {
+                                self.chain.report_jury_error(id, refusal.code).await
+                            })
+                            .await?;
                         }
                     }
                 }
