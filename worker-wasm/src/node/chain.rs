@@ -119,6 +119,25 @@ impl NodeChain {
         Ok(self.appeals.dissenterOf(id).call().await?)
     }
 
+    /// Tasks this node appealed in the last 256 blocks (the longest a jury may take to be
+    /// drawn), from the appeals contract's `AppealFiled` logs.
+    pub async fn recent_appeals(&self) -> Result<Vec<U256>, Error> {
+        use alloy::sol_types::SolEvent as _;
+        let latest = self.provider.get_block_number().await?;
+        let filter = alloy::rpc::types::Filter::new()
+            .address(*self.appeals.address())
+            .event_signature(Appeals::AppealFiled::SIGNATURE_HASH)
+            .topic2(self.me.into_word())
+            .from_block(latest.saturating_sub(256))
+            .to_block(latest);
+        let logs = self.provider.get_logs(&filter).await?;
+        Ok(logs
+            .iter()
+            .filter_map(|log| Appeals::AppealFiled::decode_log(&log.inner).ok())
+            .map(|e| e.taskId)
+            .collect())
+    }
+
     /// The bond an appeal of task `id` needs, in wei.
     pub async fn appeal_bond(&self, id: U256) -> Result<U256, Error> {
         Ok(self.appeals.bondFor(id).call().await?)
@@ -132,13 +151,14 @@ impl NodeChain {
             .map(drop)
     }
 
-    /// Reveals the appeal's secret and draws its jury; false while too few jurors are free
-    /// (found by a call first, so waiting for jurors sends nothing).
-    pub async fn draw_jury(&self, id: U256, secret: B256) -> Result<bool, Error> {
+    /// Reveals the appeal's secret and draws its jury; false while too few jurors are free.
+    /// Unless `reveal` (the secret is not on chain yet, and revealing it is what keeps the
+    /// bond), a call finds out first, so waiting for jurors sends nothing.
+    pub async fn draw_jury(&self, id: U256, secret: B256, reveal: bool) -> Result<bool, Error> {
         let call = self.appeals.drawJury(id, secret);
         // Against the pending block, as the transaction will run: a node that joined in
         // the latest block is a candidate there.
-        if !call.call().block(alloy::eips::BlockId::pending()).await? {
+        if !reveal && !call.call().block(alloy::eips::BlockId::pending()).await? {
             return Ok(false);
         }
         let receipt = send(call).await?;

@@ -131,6 +131,8 @@ pub struct Node<H> {
     /// Manifest digests the chain registered, by model name: a registration never
     /// changes, so each is read once.
     registered: std::sync::Mutex<std::collections::BTreeMap<String, B256>>,
+    /// Appeals this node filed whose jury is not drawn yet.
+    appealing: std::sync::Mutex<std::collections::BTreeSet<U256>>,
     /// Jury duties this node could not run (reported, never retried).
     refused_duties: std::sync::Mutex<std::collections::BTreeSet<U256>>,
 }
@@ -158,6 +160,7 @@ impl<H: Host> Node<H> {
             host,
             registered: Default::default(),
             refused_duties: Default::default(),
+            appealing: Default::default(),
         }
     }
 
@@ -218,6 +221,14 @@ impl<H: Host> Node<H> {
         }
         self.preload(&info.modelIds).await?;
         self.forget_finished().await;
+        // Appeals filed before a restart whose jury is not drawn yet (a jury must be drawn
+        // within 256 blocks of filing, so the recent logs hold them all).
+        let filed = self
+            .chain_retry("reading this node's appeals", async || {
+                self.chain.recent_appeals().await
+            })
+            .await?;
+        self.appealing.lock().expect("not poisoned").extend(filed);
         self.host.report(Activity::Serving {
             node: me.to_string(),
         });
@@ -242,7 +253,9 @@ impl<H: Host> Node<H> {
             } else {
                 read.await?
             };
-            if !info.currentTask.is_zero() {
+            if info.currentTask.is_zero() {
+                self.advance_appeals().await?;
+            } else {
                 match chain::duty(info.currentTask) {
                     (id, true) => self.judge(id).await?,
                     (id, false) => {
@@ -253,6 +266,14 @@ impl<H: Host> Node<H> {
                 continue;
             }
             if pausing {
+                let left = self.appealing.lock().expect("not poisoned").clone();
+                if !left.is_empty() {
+                    self.host.report(Activity::Warning {
+                        message: format!(
+                            "stopping with appeals whose jury is not drawn yet ({left:?}): run the node again soon, or an appeal whose secret was never revealed forfeits its bond"
+                        ),
+                    });
+                }
                 self.host.report(Activity::Stopped {
                     reason: "asked to stop; no task in hand".into(),
                 });
@@ -766,7 +787,7 @@ impl<H: Host> Node<H> {
     }
 
     /// When this node was the outvoted seat of task `id`, appeals to a jury (an honest
-    /// node knows its result is the one it computed), and draws the jury in a later block.
+    /// node knows its result is the one it computed); [`Self::advance_appeals`] draws it.
     /// A node deliberately faulty for tests does not. Nothing here is fatal: a lost race
     /// or a bond it cannot pay is reported and the node goes on serving.
     async fn appeal_if_outvoted(&self, id: U256) -> Result<(), NodeError> {
@@ -813,53 +834,79 @@ impl<H: Host> Node<H> {
                 ),
             });
         }
-        // The seed needs the filing block's hash: draw from the next block on, until the
-        // jury is drawn (enough free eligible nodes) or the window closes.
-        loop {
-            let appeal = self
-                .chain_retry("reading the appeal", async || self.chain.appeal(id).await)
-                .await?;
-            if appeal.state != contracts::Appeals::AppealState::DRAWING || appeal.appellant != me {
-                return Ok(());
+        self.appealing.lock().expect("not poisoned").insert(id);
+        Ok(())
+    }
+
+    /// Moves this node's appeals on, one step each: reveal the secret and draw the jury
+    /// from the block after filing; retry the draw while too few jurors are free; end the
+    /// appeal once its window has passed. Repeated by the serving loop between tasks.
+    async fn advance_appeals(&self) -> Result<(), NodeError> {
+        let pending: Vec<U256> = self
+            .appealing
+            .lock()
+            .expect("not poisoned")
+            .iter()
+            .copied()
+            .collect();
+        for id in pending {
+            if self.advance_appeal(id).await? {
+                self.appealing.lock().expect("not poisoned").remove(&id);
             }
-            let block = self
-                .chain_retry("reading the block", async || {
-                    self.chain.block_number().await
-                })
-                .await?;
-            if block > appeal.deadline {
-                self.send("end the appeal", id, async || {
-                    self.chain.advance_appeal(id).await
-                })
-                .await?;
-                return Ok(());
+        }
+        Ok(())
+    }
+
+    /// One step of appeal `id`; true when this node has nothing more to do for it.
+    async fn advance_appeal(&self, id: U256) -> Result<bool, NodeError> {
+        use contracts::Appeals::AppealState;
+        let appeal = self
+            .chain_retry("reading the appeal", async || self.chain.appeal(id).await)
+            .await?;
+        if appeal.state != AppealState::DRAWING || appeal.appellant != self.chain.address() {
+            return Ok(true);
+        }
+        let block = self
+            .chain_retry("reading the block", async || {
+                self.chain.block_number().await
+            })
+            .await?;
+        if block > appeal.deadline {
+            self.send("end the appeal", id, async || {
+                self.chain.advance_appeal(id).await
+            })
+            .await?;
+            return Ok(true);
+        }
+        if block <= appeal.filedBlock {
+            return Ok(false);
+        }
+        // The first draw is sent whether or not jurors are free: it reveals the secret, so
+        // the appeal can no longer be forfeited (at worst it is void, the bond refunded).
+        let secret = self.appeal_secret(id);
+        let reveal = appeal.seed.is_zero();
+        let draw = self
+            .chain_retry("drawing the jury", async || {
+                self.chain.draw_jury(id, secret, reveal).await
+            })
+            .await;
+        match draw {
+            Ok(true) => {
+                self.host.report(Activity::Warning {
+                    message: format!("task {id}: the appeal's jury is drawn"),
+                });
+                Ok(true)
             }
-            if block > appeal.filedBlock {
-                let draw = self
-                    .chain_retry("drawing the jury", async || {
-                        self.chain.draw_jury(id, secret).await
-                    })
-                    .await;
-                match draw {
-                    Ok(true) => {
-                        self.host.report(Activity::Warning {
-                            message: format!("task {id}: the appeal's jury is drawn"),
-                        });
-                        return Ok(());
-                    }
-                    Ok(false) => {}
-                    Err(contracts::Error::Reverted(revert)) => {
-                        self.host.report(Activity::Warning {
-                            message: format!("task {id}: drawing the jury refused: {revert}"),
-                        });
-                        return Ok(());
-                    }
-                    // Mined but failed: the pool moved between the estimate and the block.
-                    Err(contracts::Error::Failed(_)) => {}
-                    Err(e) => return Err(e.into()),
-                }
+            Ok(false) => Ok(false),
+            Err(contracts::Error::Reverted(revert)) => {
+                self.host.report(Activity::Warning {
+                    message: format!("task {id}: drawing the jury refused: {revert}"),
+                });
+                Ok(true)
             }
-            self.pause_a_poll().await;
+            // Mined but failed: the pool moved between the estimate and the block.
+            Err(contracts::Error::Failed(_)) => Ok(false),
+            Err(e) => Err(e.into()),
         }
     }
 
