@@ -52,3 +52,44 @@ impl Receipts {
         Bytes::from(signature.as_bytes().to_vec())
     }
 }
+
+alloy::sol! {
+    /// The one view of the `TaskManager` the relay reads: its parameters, for the receipt
+    /// key the contract trusts (the `contracts` crate's ABI of `getParams`).
+    #[sol(rpc)]
+    interface TaskParams {
+        struct Params {
+            uint64 similarityThreshold;
+            uint64 taskTimeout;
+            uint64 taskTimeoutPerUnit;
+            uint64 revealTimeout;
+            uint64 uploadTimeout;
+            uint64 seedWindowBlocks;
+            uint64 minPoolSize;
+            uint64 maxQueueSize;
+            uint256 minFeePerUnit;
+            uint16 seedPenaltyBps;
+            uint16 timeoutSlashBps;
+            uint16 dissentSlashBps;
+            uint16 withheldSlashBps;
+            address treasury;
+            address relaySigner;
+        }
+        function getParams() external view returns (Params memory);
+    }
+}
+
+/// The receipt key the contract at `task_manager` trusts (`relaySigner`), read through
+/// `rpc_url`.
+pub async fn chain_signer(rpc_url: &str, task_manager: Address) -> Result<Address, String> {
+    let url = rpc_url
+        .parse()
+        .map_err(|e| format!("RPC URL {rpc_url:?}: {e}"))?;
+    let provider = alloy::providers::ProviderBuilder::new().connect_http(url);
+    TaskParams::new(task_manager, provider)
+        .getParams()
+        .call()
+        .await
+        .map(|p| p.relaySigner)
+        .map_err(|e| e.to_string())
+}

@@ -53,6 +53,16 @@ pub enum ServerError {
     /// The receipt key is unusable.
     #[error("receipt_key: {0}")]
     ReceiptKey(#[from] crate::receipts::BadReceiptKey),
+    /// The receipt key is not the one the contract trusts: no upload would ever count.
+    #[error(
+        "receipt_key signs as {key}, but the task contract's relaySigner is {chain}: the chain would refuse every receipt (set receipt_key to the relaySigner's key, or setParams)"
+    )]
+    WrongReceiptKey {
+        /// The configured key's address.
+        key: Address,
+        /// The contract's `relaySigner`.
+        chain: Address,
+    },
     /// Listening or serving failed.
     #[error("listening on {addr}: {source}")]
     Listen {
@@ -145,6 +155,31 @@ pub fn contract_target(config: &Config) -> Result<ContractTarget, ServerError> {
     })
 }
 
+/// Refuses a receipt key the contract does not trust; when the chain cannot be read yet,
+/// says what the contract must name and goes on (the follower waits for the chain).
+async fn check_receipt_key(
+    config: &Config,
+    contract: Address,
+    signer: Address,
+) -> Result<(), ServerError> {
+    let read = crate::receipts::chain_signer(&config.chain.rpc_url, contract);
+    match tokio::time::timeout(Duration::from_secs(10), read).await {
+        Ok(Ok(chain)) if chain == signer => {
+            tracing::info!(%signer, "signing upload receipts with the contract's relaySigner");
+            Ok(())
+        }
+        Ok(Ok(chain)) => Err(ServerError::WrongReceiptKey { key: signer, chain }),
+        Ok(Err(e)) => {
+            tracing::warn!(%signer, error = %e, "could not read the contract's relaySigner; receipts count only if it is this address");
+            Ok(())
+        }
+        Err(_) => {
+            tracing::warn!(%signer, "the chain did not answer within 10 s; receipts count only if the contract's relaySigner is this address");
+            Ok(())
+        }
+    }
+}
+
 /// Runs the relay until `shutdown` completes: follows the chain and serves HTTP.
 pub async fn run(
     config: Config,
@@ -167,7 +202,7 @@ pub async fn run(
         }
     };
     if let Some(r) = &receipts {
-        tracing::info!(signer = %r.signer(), "signing upload receipts (the contract's relaySigner must be this address)");
+        check_receipt_key(&config, contract, r.signer()).await?;
     }
     let state = AppState::new(
         db,
