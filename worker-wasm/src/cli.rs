@@ -19,6 +19,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::node::bars::Bars;
 use crate::node::capability;
 use crate::node::chain::NodeChain;
 use crate::node::config::NodeConfig;
@@ -102,11 +103,14 @@ pub fn run() -> std::process::ExitCode {
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
+    // Bars for downloads and steps on a terminal; log lines go above them.
+    let bars = Bars::for_stderr();
+    let lines = bars.clone();
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
-        .with_writer(std::io::stderr)
+        .with_writer(move || lines.writer())
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let config = NodeConfig::load(cli.config.as_deref(), |name| std::env::var(name).ok())?;
@@ -128,13 +132,14 @@ fn main() -> Result<()> {
                 .context("--models is required with --task")?,
             out.as_deref().context("--out is required with --task")?,
             backend,
+            &bars,
         );
     }
     if let Command::Key { new } = &cli.command {
         return key_command(&config, *new);
     }
     let runtime = tokio::runtime::Runtime::new()?;
-    runtime.block_on(online(cli.command, config))
+    runtime.block_on(online(cli.command, config, bars))
 }
 
 fn key_command(config: &NodeConfig, new: bool) -> Result<()> {
@@ -213,7 +218,7 @@ async fn connect(config: &NodeConfig) -> Result<Connected> {
     })
 }
 
-async fn online(command: Command, config: NodeConfig) -> Result<()> {
+async fn online(command: Command, config: NodeConfig, bars: Bars) -> Result<()> {
     let Connected {
         key,
         chain,
@@ -254,7 +259,7 @@ async fn online(command: Command, config: NodeConfig) -> Result<()> {
                 fault: config.fault,
             };
             let journal = Journal::new(&config.state_dir);
-            let host = NativeHost::new(relay.clone(), models, journal, device);
+            let host = NativeHost::new(relay.clone(), models, journal, device, bars);
             let node = Node::new(settings, key, chain, relay, host);
             let stop = Stop::default();
             let stopper = stop.clone();
@@ -338,7 +343,13 @@ async fn status(chain: &NodeChain) -> Result<()> {
     Ok(())
 }
 
-fn run_offline(task_path: &Path, models: &Path, out: &Path, backend: Backend) -> Result<()> {
+fn run_offline(
+    task_path: &Path,
+    models: &Path,
+    out: &Path,
+    backend: Backend,
+    bars: &Bars,
+) -> Result<()> {
     let json = std::fs::read(task_path)
         .with_context(|| format!("cannot read task file {}", task_path.display()))?;
     let task = Task::parse(&json).with_context(|| format!("task file {}", task_path.display()))?;
@@ -366,8 +377,21 @@ fn run_offline(task_path: &Path, models: &Path, out: &Path, backend: Backend) ->
     };
     let outcome = pollster::block_on(task::run(&task, task_models, &device, |p| {
         clock.step();
-        eprintln!("{}", p.detail)
-    }))?;
+        let step = worker_protocol::Activity::Progress {
+            task: "offline".into(),
+            step: p.done,
+            steps: p.total,
+            detail: p.detail.clone(),
+        };
+        if !bars.show(&step) {
+            eprintln!("{}", p.detail)
+        }
+    }));
+    bars.show(&worker_protocol::Activity::Ran {
+        task: "offline".into(),
+        ms: 0,
+    });
+    let outcome = outcome?;
     for (name, bytes) in &outcome.files {
         let path = out.join(name);
         std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))?;

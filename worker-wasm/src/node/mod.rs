@@ -6,7 +6,8 @@
 //!   codes it reports.
 //! - [`runner`]: the serving loop, native and in a browser, over a [`host::Host`] (timers,
 //!   kept outcomes, models, engine, reports); [`fault`]: test-only misbehaviour.
-//! - Native only: [`native`] (the host on this machine), [`config`] (TOML + `TESSERA_*`
+//! - Native only: [`native`] (the host on this machine), [`bars`] (progress bars on a
+//!   terminal, plain lines elsewhere), [`config`] (TOML + `TESSERA_*`
 //!   variables), [`capability`] (what the node announces about its hardware, measured),
 //!   [`models`] (content-checked model folder with resumable downloads), [`journal`]
 //!   (outcomes kept as files until a task is done). The browser's host is `crate::web`.
@@ -17,6 +18,8 @@ pub mod host;
 pub mod plan;
 pub mod runner;
 
+#[cfg(not(target_arch = "wasm32"))]
+pub mod bars;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod capability;
 #[cfg(not(target_arch = "wasm32"))]

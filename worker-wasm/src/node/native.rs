@@ -1,6 +1,6 @@
 //! The native node's [`Host`]: tokio timers, outcomes in the state directory
 //! ([`Journal`]), models in a content-checked folder ([`ModelStore`]), the engine on a
-//! blocking thread, and reports as `tracing` lines.
+//! blocking thread, and reports as `tracing` lines (progress on [`Bars`] on a terminal).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +11,7 @@ use relay_client::RelayClient;
 use web_time::Instant;
 use worker_protocol::Activity;
 
+use super::bars::Bars;
 use super::host::{Host, HostError, Outcome};
 use super::journal::Journal;
 use super::models::ModelStore;
@@ -22,17 +23,33 @@ pub struct NativeHost {
     models: Arc<ModelStore>,
     journal: Journal,
     device: Device,
+    bars: Bars,
 }
 
 impl NativeHost {
     /// A host keeping outcomes in `journal` and models in `models` (fetched through
-    /// `relay`), running the engine on `device`.
-    pub fn new(relay: RelayClient, models: ModelStore, journal: Journal, device: Device) -> Self {
+    /// `relay`), running the engine on `device`, showing progress on `bars`.
+    pub fn new(
+        relay: RelayClient,
+        models: ModelStore,
+        journal: Journal,
+        device: Device,
+        bars: Bars,
+    ) -> Self {
         Self {
             relay,
             models: Arc::new(models),
             journal,
             device,
+            bars,
+        }
+    }
+
+    /// Shows `activity` on a bar, or as a log line when it is not progress or no bars
+    /// are shown. Lines are rate-limited by the callers; bars limit their own drawing.
+    fn progress(bars: &Bars, activity: &Activity) {
+        if !bars.show(activity) {
+            log(activity);
         }
     }
 }
@@ -43,7 +60,7 @@ impl Host for NativeHost {
     }
 
     fn report(&self, activity: Activity) {
-        log(&activity);
+        Self::progress(&self.bars, &activity);
     }
 
     fn held_models(&self) -> Vec<String> {
@@ -52,14 +69,19 @@ impl Host for NativeHost {
 
     async fn ensure_model(&self, name: &str, registered: B256) -> Result<(), HostError> {
         let mut last_logged = Instant::now();
+        let bars = self.bars.clone();
         let mut report = |model: &str, done: u64, total: u64| {
-            if done == total || last_logged.elapsed() > Duration::from_secs(2) {
+            let due = done == total || last_logged.elapsed() > Duration::from_secs(2);
+            if bars.active() || due {
                 last_logged = Instant::now();
-                log(&Activity::Downloading {
-                    model: model.to_owned(),
-                    done,
-                    total,
-                });
+                Self::progress(
+                    &bars,
+                    &Activity::Downloading {
+                        model: model.to_owned(),
+                        done,
+                        total,
+                    },
+                );
             }
         };
         match self
@@ -79,6 +101,7 @@ impl Host for NativeHost {
         let folder = self.models.folder(task.model_name());
         let lora = task.lora_model_name().map(|name| self.models.folder(name));
         let device = self.device.clone();
+        let bars = self.bars.clone();
         tokio::task::spawn_blocking(move || {
             let mut last = Instant::now();
             let models = task::TaskModels {
@@ -86,14 +109,17 @@ impl Host for NativeHost {
                 lora: lora.as_deref(),
             };
             pollster::block_on(task::run(&task, models, &device, |p| {
-                if last.elapsed() > Duration::from_millis(500) {
+                if bars.active() || last.elapsed() > Duration::from_millis(500) {
                     last = Instant::now();
-                    log(&Activity::Progress {
-                        task: id.to_string(),
-                        step: p.done,
-                        steps: p.total,
-                        detail: p.detail,
-                    });
+                    Self::progress(
+                        &bars,
+                        &Activity::Progress {
+                            task: id.to_string(),
+                            step: p.done,
+                            steps: p.total,
+                            detail: p.detail,
+                        },
+                    );
                 }
             }))
         })
