@@ -851,7 +851,6 @@ pub(crate) struct ColludingPair {
     /// What the honest seat got back, bond aside.
     pub honest_restitution: U256,
     pub bond: U256,
-    pub bond_refunded: U256,
     pub requester_refund: U256,
     pub outcome: u8,
     /// No juror is a seat of the task or its creator.
@@ -899,14 +898,13 @@ impl ColludingPair {
                 cnx_text(self.treasury_share)
             ),
             honest_lost: format!(
-                "dissent slash {} given back ({} restitution), bond {} refunded ({}). \
+                "dissent slash {} given back: {} restitution on top of its {} bond. \
                  Expected CNX per task (computed from the parameters and the measured reward): \
                  before appeals {}; with appeals {}; the reverse (a lone colluder frames an honest pair \
                  and appeals, revealing only a jury it likes) {}",
                 cnx_text(self.honest_dissent_slash),
                 cnx_text(self.honest_restitution),
                 cnx_text(self.bond),
-                cnx_text(self.bond_refunded),
                 ev_text(|w| t.before(w)),
                 ev_text(|w| t.pair(w)),
                 ev_text(|w| t.reverse(w)),
@@ -984,7 +982,6 @@ pub(crate) async fn colluding_pair() -> ColludingPair {
         honest_dissent_slash: dissent_slash,
         honest_restitution: claimable(&net, honest.address).await - bond,
         bond,
-        bond_refunded: bond,
         requester_refund: claimable(&net, requester.address).await
             + tasks_withdrawable(&net, requester.address).await
             - refund_before,

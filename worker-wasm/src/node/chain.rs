@@ -173,11 +173,7 @@ impl NodeChain {
         files_digest: B256,
         nonce: B256,
     ) -> Result<(), Error> {
-        let commitment = B256::from(verifier::commitment::result_commitment(
-            score,
-            &files_digest.0,
-            &nonce.0,
-        ));
+        let commitment = commitment(score, files_digest, nonce);
         send(self.appeals.submitJuryCommitment(id, commitment, nonce))
             .await
             .map(drop)
@@ -300,11 +296,7 @@ impl NodeChain {
         files_digest: B256,
         nonce: B256,
     ) -> Result<(), Error> {
-        let commitment = B256::from(verifier::commitment::result_commitment(
-            score,
-            &files_digest.0,
-            &nonce.0,
-        ));
+        let commitment = commitment(score, files_digest, nonce);
         send(self.tasks.submitCommitment(id, commitment, nonce))
             .await
             .map(drop)
@@ -336,6 +328,15 @@ impl NodeChain {
     pub async fn cancel(&self, id: U256) -> Result<(), Error> {
         send(self.tasks.cancelTask(id)).await.map(drop)
     }
+}
+
+/// `keccak256(score ‖ filesDigest ‖ nonce)`: what a seat, and a juror, commits to.
+fn commitment(score: &[u8], files_digest: B256, nonce: B256) -> B256 {
+    B256::from(verifier::commitment::result_commitment(
+        score,
+        &files_digest.0,
+        &nonce.0,
+    ))
 }
 
 /// Whether a failed call is worth retrying: the transport failed, not the contract.
