@@ -618,6 +618,20 @@ async fn queueing_and_eviction() {
         "two free nodes are not enough"
     );
     net.upload(&nodes[0], running).await.unwrap();
+    // The upload frees the third node, but a queued task's seed is public: its draw takes
+    // only nodes free before the block it runs in, so the next block's `processQueue`
+    // (anyone's, an idle node's) starts it.
+    assert_eq!(
+        task(&net, d).await.state,
+        TaskState::QUEUED,
+        "a node freed in the draw's block is not a candidate"
+    );
+    send(
+        "TaskManager.processQueue",
+        net.accounts[20].tasks.processQueue(U256::from(1)),
+    )
+    .await
+    .unwrap();
     assert_eq!(task(&net, d).await.state, TaskState::RUNNING);
     assert_eq!(task(&net, c).await.state, TaskState::QUEUED);
 
@@ -1244,7 +1258,7 @@ async fn every_access_rule_holds() {
             "selectNodes",
             stranger
                 .registry
-                .selectNodes(filter, B256::ZERO, U256::from(1), U256::from(3)),
+                .selectNodes(filter, B256::ZERO, U256::from(1), U256::from(3), U256::from(1)),
         )
         .await,
         |r| is_reg(r, |e| matches!(e, RegErr::NotTaskManager(_))),

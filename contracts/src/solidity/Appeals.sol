@@ -274,16 +274,21 @@ contract Appeals {
         if (a.state != AppealState.Drawing) revert AppealWrongState(taskId, a.state);
         if (block.number <= a.filedBlock) revert DrawTooEarly(taskId, a.filedBlock + 1);
         if (block.number > a.deadline) revert JuryDeadlinePassed(taskId, a.deadline);
+        // The first try draws with the fresh seed from the nodes free before the filing
+        // block; a retry's seed is public, so it draws from the nodes free before this
+        // block (and the registry mixes in this block's RANDAO value).
+        uint256 fixedBefore = block.number;
         if (a.seed == bytes32(0)) {
             if (keccak256(abi.encodePacked(secret)) != a.secretCommitment) revert WrongAppealSecret(taskId);
             bytes32 blockHash = blockhash(a.filedBlock);
             a.seed = keccak256(abi.encodePacked(secret, blockHash, taskId));
+            fixedBefore = a.filedBlock;
             emit JurySeed(taskId, secret, blockHash, a.seed);
         }
         TaskManager.Task memory t = tasks.getTask(taskId);
         address[3] memory exclude = [t.seats[0].node, t.seats[1].node, t.seats[2].node];
         (bool ok, address[] memory chosen) =
-            registry.selectJury(_filter(t), a.seed, taskId | JURY_BIT, exclude, params.jurySize);
+            registry.selectJury(_filter(t), a.seed, taskId | JURY_BIT, exclude, params.jurySize, fixedBefore);
         if (!ok) return false;
         for (uint8 i = 0; i < chosen.length; i++) {
             a.jurors.push(Juror(chosen[i], JurorStatus.Selected, Vote.None, 0, 0, 0, ""));

@@ -88,7 +88,7 @@ contract NodeRegistry is INodeRegistry {
     struct Node {
         NodeStatus status;
         uint64 gpuVram;
-        uint64 activeSince;
+        uint64 drawableSince;
         uint64 unbondingUntil;
         uint16 health;
         uint8 recentCount;
@@ -270,6 +270,7 @@ contract NodeRegistry is INodeRegistry {
         n.stake += msg.value;
         totalStaked += msg.value;
         groups[n.gpuId].stake += msg.value;
+        n.drawableSince = uint64(block.number);
         emit StakeAdded(msg.sender, msg.value, n.stake);
     }
 
@@ -285,6 +286,7 @@ contract NodeRegistry is INodeRegistry {
         Node storage n = nodes[msg.sender];
         if (n.status != NodeStatus.Available && n.status != NodeStatus.Paused) revert WrongStatus(msg.sender, n.status);
         n.version = version;
+        n.drawableSince = uint64(block.number);
         emit VersionUpdated(msg.sender, version);
     }
 
@@ -301,7 +303,6 @@ contract NodeRegistry is INodeRegistry {
         Node storage n = nodes[msg.sender];
         if (n.status == NodeStatus.Paused) {
             if (n.stake < params.minStake) revert StakeTooLow(n.stake, params.minStake);
-            n.activeSince = uint64(block.number);
             _setStatus(msg.sender, n, NodeStatus.Available);
         } else if (n.status == NodeStatus.PendingPause) {
             _setStatus(msg.sender, n, NodeStatus.Busy);
@@ -357,33 +358,37 @@ contract NodeRegistry is INodeRegistry {
     /// Draws three distinct available nodes for a task, weighted by stake and QoS, and
     /// marks them busy. Returns `selected = false` (changing nothing) when fewer than
     /// `minCandidates` (at least three) qualify: the pool minimum a task was admitted with
-    /// holds for the nodes the draw actually chooses from. Nodes that joined or resumed in
-    /// this very block do not qualify, so nobody can join after seeing a seed and still
-    /// enter its draw. At most `MAX_WALK` available nodes are walked, from a place in the
-    /// list the seed picks.
-    function selectNodes(NodeFilter calldata filter, bytes32 seed, uint256 taskId, uint256 minCandidates)
-        external
-        onlyTaskManager
-        returns (bool selected, address[3] memory chosen)
-    {
+    /// holds for the nodes the draw actually chooses from. Only nodes whose last change a
+    /// draw reads (becoming available, stake, models, version) happened before block
+    /// `fixedBefore` qualify: the caller passes a block at whose end `seed` was unknown,
+    /// so nobody can enter a draw, or weigh more in it, after seeing its seed. A caller
+    /// with a seed already public passes this block, and the draw mixes in this block's
+    /// RANDAO value. See `_draw` for why leaving cannot steer a draw either.
+    function selectNodes(
+        NodeFilter calldata filter,
+        bytes32 seed,
+        uint256 taskId,
+        uint256 minCandidates,
+        uint256 fixedBefore
+    ) external onlyTaskManager returns (bool selected, address[3] memory chosen) {
         address[3] memory none;
         address[] memory drawn;
-        (selected, drawn) = _draw(filter, seed, taskId, none, 3, minCandidates);
+        (selected, drawn) = _draw(filter, seed, taskId, none, 3, minCandidates, fixedBefore);
         if (selected) chosen = [drawn[0], drawn[1], drawn[2]];
     }
 
-    /// Draws `count` jurors for an appeal as `selectNodes` draws seats (weighted, without
-    /// replacement, nodes of this block excluded), never one of `exclude` (the task's
-    /// seats), and marks them busy on `caseId`. Returns false, changing nothing, when
-    /// fewer than `count` qualify.
+    /// Draws `count` jurors for an appeal as `selectNodes` draws seats, never one of
+    /// `exclude` (the task's seats), and marks them busy on `caseId`. Returns false,
+    /// changing nothing, when fewer than `count` qualify.
     function selectJury(
         NodeFilter calldata filter,
         bytes32 seed,
         uint256 caseId,
         address[3] calldata exclude,
-        uint256 count
+        uint256 count,
+        uint256 fixedBefore
     ) external onlyAppeals returns (bool selected, address[] memory chosen) {
-        return _draw(filter, seed, caseId, exclude, count, count);
+        return _draw(filter, seed, caseId, exclude, count, count, fixedBefore);
     }
 
     /// Takes `slashBps` of a node's stake (its unbonding stake once it has quit) for losing
@@ -419,70 +424,116 @@ contract NodeRegistry is INodeRegistry {
 
     /// The weighted draw of `k` distinct available nodes matching `filter`, none of
     /// `exclude`, from at least `minCandidates`; marks them busy on `taskId`.
+    ///
+    /// An exponential race (Efraimidis and Spirakis): each candidate `a` of weight `w`
+    /// gets the key `-log2(u) / w`, `u` uniform in (0, 1] from `keccak256(seed, a)`, and
+    /// the `k` smallest keys win. That is a draw without replacement with probabilities
+    /// proportional to weight, and each key depends on nothing but the seed, the node and
+    /// its weight: a node that leaves the candidates after seeing the seed (pausing,
+    /// being drawn elsewhere) changes no other node's key, so it can only give up its own
+    /// seat to the next key, never choose who else is drawn. At most `MAX_WALK` available
+    /// nodes are walked: all of them up to that size, past it a window of the list from a
+    /// place `seed` picks in proportion to the list's length (one node leaving moves the
+    /// window by at most one place).
     function _draw(
         NodeFilter calldata filter,
         bytes32 seed,
         uint256 taskId,
         address[3] memory exclude,
         uint256 k,
-        uint256 minCandidates
+        uint256 minCandidates,
+        uint256 fixedBefore
     ) internal returns (bool selected, address[] memory chosen) {
-        (address[] memory cands, uint256[] memory weights, uint256 count, uint256 total) =
-            _candidates(filter, seed, exclude);
-        if (count < k || count < minCandidates) return (false, chosen);
-
-        chosen = new address[](k);
+        // A seed already public when this block began: add randomness fixed with this block.
+        if (fixedBefore >= block.number) seed = keccak256(abi.encodePacked(seed, block.prevrandao));
+        uint256 count;
+        (chosen, count) = _race(filter, seed, exclude, k, fixedBefore);
+        if (count < k || count < minCandidates) return (false, new address[](0));
         for (uint256 c = 0; c < k; c++) {
-            uint256 r = uint256(keccak256(abi.encodePacked(seed, c))) % total;
-            uint256 j = 0;
-            while (r >= weights[j]) {
-                r -= weights[j];
-                j++;
-            }
-            chosen[c] = cands[j];
-            total -= weights[j];
-            // Without replacement: one address never takes two seats of a task.
-            weights[j] = 0;
-            Node storage n = nodes[cands[j]];
+            Node storage n = nodes[chosen[c]];
             n.currentTask = taskId;
-            _setStatus(cands[j], n, NodeStatus.Busy);
+            _setStatus(chosen[c], n, NodeStatus.Busy);
         }
         return (true, chosen);
     }
 
-    /// The available nodes a draw may choose, with their weights: at most `MAX_WALK` of
-    /// them from a place in the list the seed picks, matching `filter`, none of `exclude`,
-    /// none that joined or resumed in this block.
-    function _candidates(NodeFilter calldata filter, bytes32 seed, address[3] memory exclude)
-        internal
-        view
-        returns (address[] memory cands, uint256[] memory weights, uint256 count, uint256 total)
-    {
+    /// The race itself: the `k` candidates with the smallest keys, smallest first, and how
+    /// many candidates there were.
+    function _race(
+        NodeFilter calldata filter,
+        bytes32 seed,
+        address[3] memory exclude,
+        uint256 k,
+        uint256 fixedBefore
+    ) internal view returns (address[] memory chosen, uint256 count) {
         uint256 len = availableList.length;
         uint256 walk = len < MAX_WALK ? len : MAX_WALK;
-        uint256 start = len == 0 ? 0 : uint256(keccak256(abi.encodePacked(seed, "window"))) % len;
-        cands = new address[](walk);
-        weights = new uint256[](walk);
+        uint256 start = len <= MAX_WALK ? 0 : ((uint256(keccak256(abi.encodePacked(seed, "window"))) >> 128) * len) >> 128;
+        chosen = new address[](k);
+        uint256[] memory keys = new uint256[](k);
         for (uint256 i = 0; i < walk; i++) {
             address a = availableList[(start + i) % len];
-            uint256 w = _drawWeight(a, filter, exclude);
+            uint256 w = _drawWeight(a, filter, exclude, fixedBefore);
             if (w == 0) continue;
-            cands[count] = a;
-            weights[count] = w;
-            total += w;
+            _keep(chosen, keys, count < k ? count : k, a, _raceKey(seed, a, w));
             count++;
         }
     }
 
+    /// Inserts `a` with `key` into the sorted `kept` first entries of `chosen`/`keys`
+    /// (dropping the last when all are kept and `key` is smaller).
+    function _keep(address[] memory chosen, uint256[] memory keys, uint256 kept, address a, uint256 key)
+        internal
+        pure
+    {
+        uint256 p = kept;
+        if (p == keys.length) {
+            if (key >= keys[p - 1]) return;
+            p--;
+        }
+        while (p > 0 && keys[p - 1] > key) {
+            keys[p] = keys[p - 1];
+            chosen[p] = chosen[p - 1];
+            p--;
+        }
+        keys[p] = key;
+        chosen[p] = a;
+    }
+
+    /// A candidate's key in the race: `-log2(u) / w` in fixed point, `u = x / 2^64` with
+    /// `x` in 1..2^64 the top 64 bits of `keccak256(seed, a)` plus one.
+    function _raceKey(bytes32 seed, address a, uint256 w) internal pure returns (uint256) {
+        uint256 x = (uint256(keccak256(abi.encodePacked(seed, a))) >> 192) + 1;
+        return (((64 << 32) - _log2(x)) << 128) / w;
+    }
+
+    /// `log2(x)` with 32 fractional bits, rounded down, for `1 <= x <= 2^64`.
+    function _log2(uint256 x) internal pure returns (uint256 r) {
+        uint256 n = 0;
+        for (uint256 s = 64; s > 0; s >>= 1) {
+            if (x >> (n + s) > 0) n += s;
+        }
+        r = n << 32;
+        // y: x scaled into [2^127, 2^128), a number in [1, 2) with 127 fractional bits.
+        uint256 y = x << (127 - n);
+        for (uint256 bit = 1 << 31; bit > 0; bit >>= 1) {
+            y = (y * y) >> 127;
+            if (y >= 1 << 128) {
+                y >>= 1;
+                r |= bit;
+            }
+        }
+    }
+
     /// A candidate's weight in a draw, or 0 when it may not be drawn.
-    function _drawWeight(address a, NodeFilter calldata filter, address[3] memory exclude)
+    function _drawWeight(address a, NodeFilter calldata filter, address[3] memory exclude, uint256 fixedBefore)
         internal
         view
         returns (uint256 w)
     {
         if (a == exclude[0] || a == exclude[1] || a == exclude[2]) return 0;
         Node storage n = nodes[a];
-        if (n.activeSince >= block.number || !_matches(a, n, filter)) return 0;
+        if (n.drawableSince >= fixedBefore || !_matches(a, n, filter)) return 0;
         w = _weight(n);
         if (_holdsModels(a, n, filter.modelHashes)) w = w * MODEL_BOOST_PERCENT / 100;
     }
@@ -545,7 +596,7 @@ contract NodeRegistry is INodeRegistry {
         info.gpuId = n.gpuId;
         info.version = n.version;
         info.modelIds = n.modelIds;
-        info.activeSince = n.activeSince;
+        info.drawableSince = n.drawableSince;
         info.currentTask = n.currentTask;
         info.qosScore = _qosScore(n);
         info.health = n.health;
@@ -634,6 +685,7 @@ contract NodeRegistry is INodeRegistry {
     function _setModels(address a, Node storage n, string[] calldata modelIds) internal {
         if (modelIds.length > MAX_NODE_MODELS) revert InvalidModelId(MAX_NODE_MODELS);
         n.modelsEpoch += 1;
+        n.drawableSince = uint64(block.number);
         delete n.modelIds;
         for (uint256 i = 0; i < modelIds.length; i++) {
             uint256 len = bytes(modelIds[i]).length;
@@ -678,7 +730,7 @@ contract NodeRegistry is INodeRegistry {
             availableList.push(a);
             n.availableIndex = availableList.length;
             groups[n.gpuId].available += 1;
-            if (prev == NodeStatus.Quit) n.activeSince = uint64(block.number);
+            n.drawableSince = uint64(block.number);
         }
         n.status = next;
         emit NodeStatusChanged(a, prev, next);

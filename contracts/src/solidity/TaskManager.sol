@@ -629,8 +629,14 @@ contract TaskManager {
         revert InvalidScore(t.id, "all zero");
     }
 
+    /// Draws the seats. A seed just revealed was unknown when the creation block ended:
+    /// the nodes free before it are the candidates. A queued task's seed is public: the
+    /// candidates are the nodes free before this block (and the registry mixes in this
+    /// block's RANDAO value).
     function _tryStart(Task storage t) internal returns (bool) {
-        (bool ok, address[3] memory chosen) = registry.selectNodes(_filter(t), t.seed, t.id, params.minPoolSize);
+        (bool ok, address[3] memory chosen) = registry.selectNodes(
+            _filter(t), t.seed, t.id, params.minPoolSize, t.state == TaskState.Queued ? block.number : t.createdBlock
+        );
         if (!ok) return false;
         t.state = TaskState.Running;
         t.startedAt = uint64(block.timestamp);

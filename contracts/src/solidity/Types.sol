@@ -54,8 +54,9 @@ struct NodeInfo {
     bytes32 gpuId;
     uint32[3] version;
     string[] modelIds;
-    /// Block of the last join or resume: a node only qualifies for draws in later blocks.
-    uint64 activeSince;
+    /// Block of the node's last change a draw reads (becoming available, stake, models,
+    /// version): it only enters draws whose randomness was unknown at that block's end.
+    uint64 drawableSince;
     /// Task the node is working on (0 when none).
     uint256 currentTask;
     /// Mean of the last finish-order scores, 0..10 scaled by 100 (so 0..1000).
@@ -87,7 +88,13 @@ struct GpuGroup {
 interface INodeRegistry {
     function countEligible(NodeFilter calldata filter, uint256 limit) external view returns (uint256);
     function availableCount() external view returns (uint256);
-    function selectNodes(NodeFilter calldata filter, bytes32 seed, uint256 taskId, uint256 minCandidates)
+    function selectNodes(
+        NodeFilter calldata filter,
+        bytes32 seed,
+        uint256 taskId,
+        uint256 minCandidates,
+        uint256 fixedBefore
+    )
         external
         returns (bool selected, address[3] memory nodes);
     function releaseNode(address node, uint256 taskId, NodeOutcome outcome, uint256 finishRank, uint256 slashBps)

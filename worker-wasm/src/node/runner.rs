@@ -255,6 +255,9 @@ impl<H: Host> Node<H> {
             };
             if info.currentTask.is_zero() {
                 self.advance_appeals().await?;
+                if !pausing {
+                    self.start_queued().await?;
+                }
             } else {
                 match chain::duty(info.currentTask) {
                     (id, true) => self.judge(id).await?,
@@ -906,6 +909,20 @@ impl<H: Host> Node<H> {
             }
             // Mined but failed: the pool moved between the estimate and the block.
             Err(contracts::Error::Failed(_)) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Starts a queued task the free nodes can take (this node among them, perhaps). A
+    /// refusal or a lost race with another node is no error: the next poll looks again.
+    async fn start_queued(&self) -> Result<(), NodeError> {
+        match self
+            .chain_retry("starting a queued task", async || {
+                self.chain.start_queued().await
+            })
+            .await
+        {
+            Ok(_) | Err(contracts::Error::Reverted(_) | contracts::Error::Failed(_)) => Ok(()),
             Err(e) => Err(e.into()),
         }
     }
