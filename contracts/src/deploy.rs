@@ -21,7 +21,8 @@ impl Parameters {
     /// 400 CNX minimum stake, 1 day unbonding, similarity threshold 5, 15 min to commit
     /// plus 2 min per unit of work past the first, 5 min to reveal, 15 min to upload, 64
     /// blocks to reveal the seed, a pool of at least 5 eligible nodes, a queue of 50, a fee
-    /// of at least 0.01 CNX per unit of work, 10% of the fee lost for an unrevealed seed,
+    /// of at least 0.01 CNX per unit of work, the whole fee lost for an unrevealed seed (the
+    /// most a re-rolled draw could win back),
     /// 10% of stake lost for silence or a lone error, 20% for an unappealed dissent, 100%
     /// for a withheld reveal; appeals within an hour of the upload deadline to a jury of
     /// 5, with a bond of 40% of the fee per juror (at least 0.05 CNX), each loser losing
@@ -44,7 +45,7 @@ impl Parameters {
                 minPoolSize: 5,
                 maxQueueSize: 50,
                 minFeePerUnit: U256::from(10u64).pow(U256::from(16u64)),
-                seedPenaltyBps: 1_000,
+                seedPenaltyBps: 10_000,
                 timeoutSlashBps: 1_000,
                 dissentSlashBps: 2_000,
                 withheldSlashBps: 10_000,

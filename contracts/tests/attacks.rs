@@ -196,3 +196,41 @@ async fn an_appellant_cannot_reroll_its_jury() {
     );
     assert_eq!(r.treasury_got, r.bond + r.liar_penalized);
 }
+
+#[tokio::test]
+async fn front_running_a_seeds_reveal_cannot_steer_the_draw() {
+    let r = attacks::front_run().await;
+    assert_eq!(r.tries, 3 * 36);
+    assert_eq!(r.attacker_seats_gained, 0, "no combination gains a seat");
+    assert_eq!(r.entered_seated, 0, "nobody enters a draw after its seed");
+    assert_eq!(
+        r.honest_seats_lost, 0,
+        "leaving the draw changes no one else's key"
+    );
+    assert!(
+        r.honest_seats_gained > 0,
+        "the attacker's seats, given up, go to the next keys"
+    );
+}
+
+#[tokio::test]
+async fn rerolling_a_draw_costs_more_than_it_can_gain() {
+    let r = attacks::reroll().await;
+    assert!(r.tasks > 1, "the first draw already suited the attacker");
+    assert_eq!(
+        r.penalties,
+        r.fee * U256::from(r.tasks - 1),
+        "every withheld seed costs the whole fee"
+    );
+    assert!(r.penalties >= r.most_gained);
+    assert_eq!(r.honest_lost, U256::ZERO);
+}
+
+#[tokio::test]
+async fn a_queued_tasks_public_seed_lets_nobody_into_its_draw() {
+    let r = attacks::queued_entry().await;
+    assert!(r.started, "the nodes free before the block take the task");
+    assert!(!r.resumed_seated);
+    assert!(!r.staked_seated);
+    assert!(!r.freed_seated);
+}

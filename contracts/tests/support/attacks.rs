@@ -1218,3 +1218,364 @@ pub(crate) async fn forfeited_appeal() -> ForfeitedAppeal {
         wrong_secret_refused,
     }
 }
+
+/// Sends `call` with gas limit `gas`, which keeps the transactions of tries on reverted
+/// snapshots apart: one reverted away and sent again byte for byte is one anvil knows.
+async fn send_distinct<P: Provider, D: alloy::contract::CallDecoder>(
+    call: alloy::contract::CallBuilder<P, D>,
+    gas: u64,
+) -> TransactionReceipt {
+    let receipt = call
+        .gas(gas)
+        .send()
+        .await
+        .expect("send")
+        .get_receipt()
+        .await
+        .expect("receipt");
+    assert!(receipt.status(), "the call succeeds");
+    receipt
+}
+
+/// Seats of task `id` once its seed is revealed; on a snapshot the caller reverts, the
+/// attacker's simulation of a draw (`try_no` keeps each try's reveal distinct).
+async fn seats_after(net: &Net, id: U256, requester: &Actor, secret: B256, try_no: u64) -> [Address; 3] {
+    send_distinct(requester.tasks.revealSeed(id, secret), 3_000_000 + try_no).await;
+    task(net, id).await.seats.map(|s| s.node)
+}
+
+/// What front-running a seed's reveal got an attacker holding a third of the nodes.
+pub(crate) struct FrontRun {
+    pub honest_nodes: usize,
+    pub attacker_nodes: usize,
+    pub tasks: usize,
+    /// Combinations of front-running transactions tried, over all tasks.
+    pub tries: usize,
+    /// Gas the front-running transactions used, over all tries.
+    pub attacker_gas: u64,
+    /// Tries in which the attacker held more seats than without front-running.
+    pub attacker_seats_gained: usize,
+    /// Tries in which a node that entered (resumed, added stake) after creation sat.
+    pub entered_seated: usize,
+    /// Tries in which an honest node drawn without the front-run lost its seat.
+    pub honest_seats_lost: usize,
+    /// Tries in which an honest node took a seat the attacker gave up.
+    pub honest_seats_gained: usize,
+}
+
+impl FrontRun {
+    pub(crate) fn row(&self) -> Row {
+        Row {
+            attack: "3. steer the draw by front-running the seed's reveal",
+            tried: format!(
+                "{} tasks; for each, all {} of the attacker's combinations of pausing, adding stake to or resuming its {} nodes (beside {} honest) between creation and the reveal, each simulated and compared",
+                self.tasks,
+                self.tries / self.tasks,
+                self.attacker_nodes,
+                self.honest_nodes
+            ),
+            cost: format!("{:.2} M gas over {} tries", self.attacker_gas as f64 / 1e6, self.tries),
+            got: format!(
+                "seats gained in {} tries; entering nodes seated in {}",
+                self.attacker_seats_gained, self.entered_seated
+            ),
+            honest_lost: format!(
+                "an honest winner unseated in {} tries (honest nodes took a seat given up in {})",
+                self.honest_seats_lost, self.honest_seats_gained
+            ),
+        }
+    }
+}
+
+/// Attack 3, front-running: the seed is public once its reveal is in the mempool (and to
+/// the requester from the creation block). An attacker with four of twelve nodes, two free
+/// and two paused, tries every combination of pausing or adding stake to a free node and
+/// resuming a paused one before the reveal, and keeps the best.
+pub(crate) async fn front_run() -> FrontRun {
+    const HONEST: usize = 8;
+    const TASKS: u64 = 3;
+    let net = Net::start(|p| p.tasks.minPoolSize = 3).await;
+    let honest = net.join_nodes(1..1 + HONEST, 400).await;
+    let attacker = net.join_nodes(1 + HONEST..5 + HONEST, 400).await;
+    for paused in &attacker[2..] {
+        send("NodeRegistry.pause", paused.registry.pause())
+            .await
+            .expect("pause");
+    }
+    let requester = net.accounts[20].clone();
+    let mine: Vec<Address> = attacker.iter().map(|a| a.address).collect();
+    let count_mine = |seats: &[Address; 3]| seats.iter().filter(|s| mine.contains(s)).count();
+    let mut r = FrontRun {
+        honest_nodes: honest.len(),
+        attacker_nodes: attacker.len(),
+        tasks: TASKS as usize,
+        tries: 0,
+        attacker_gas: 0,
+        attacker_seats_gained: 0,
+        entered_seated: 0,
+        honest_seats_lost: 0,
+        honest_seats_gained: 0,
+    };
+    for n in 0..TASKS {
+        let secret = keccak256(format!("front-run {n}"));
+        let id = create(&requester, sd_request(b"{}"), cnx(1), secret)
+            .await
+            .expect("create");
+        let provider = &net.owner.provider;
+        let snapshot = provider.anvil_snapshot().await.expect("snapshot");
+        let baseline = seats_after(&net, id, &requester, secret, 0).await;
+        provider.anvil_revert(snapshot).await.expect("revert");
+        // Free nodes: 0 nothing, 1 pause, 2 add stake; paused nodes: 0 nothing, 1 resume.
+        for combo in 0..36usize {
+            let actions = [combo % 3, combo / 3 % 3, combo / 9 % 2, combo / 18 % 2];
+            let snapshot = provider.anvil_snapshot().await.expect("snapshot");
+            let gas = 500_000 + r.tries as u64;
+            let mut entered = Vec::new();
+            for (i, (node, action)) in attacker.iter().zip(actions).enumerate() {
+                let receipt = match (i < 2, action) {
+                    (_, 0) => continue,
+                    (true, 1) => send_distinct(node.registry.pause(), gas).await,
+                    (true, _) => {
+                        entered.push(node.address);
+                        send_distinct(node.registry.addStake().value(cnx(1_000)), gas).await
+                    }
+                    (false, _) => {
+                        entered.push(node.address);
+                        send_distinct(node.registry.resume(), gas).await
+                    }
+                };
+                r.attacker_gas += receipt.gas_used;
+            }
+            let seats = seats_after(&net, id, &requester, secret, 1 + r.tries as u64).await;
+            provider.anvil_revert(snapshot).await.expect("revert");
+            r.tries += 1;
+            if count_mine(&seats) > count_mine(&baseline) {
+                r.attacker_seats_gained += 1;
+            }
+            if seats.iter().any(|s| entered.contains(s)) {
+                r.entered_seated += 1;
+            }
+            let honest_in = |set: &[Address; 3], a: &Address| !mine.contains(a) && set.contains(a);
+            if baseline.iter().any(|a| honest_in(&baseline, a) && !seats.contains(a)) {
+                r.honest_seats_lost += 1;
+            }
+            if seats.iter().any(|a| honest_in(&seats, a) && !baseline.contains(a)) {
+                r.honest_seats_gained += 1;
+            }
+        }
+        // The honest requester reveals: the task runs with the baseline's seats.
+        assert_eq!(seats_after(&net, id, &requester, secret, 10_000).await, baseline);
+    }
+    r
+}
+
+/// What re-rolling its own task's draw cost a requester that wants its nodes seated.
+pub(crate) struct Reroll {
+    pub attacker_share: f64,
+    pub fee: U256,
+    /// Tasks created until one drew two of the attacker's nodes.
+    pub tasks: usize,
+    /// Lost for the seeds it did not reveal.
+    pub penalties: U256,
+    /// The most a steered draw can give back: the whole fee paid to its own seats.
+    pub most_gained: U256,
+    pub honest_lost: U256,
+}
+
+impl Reroll {
+    pub(crate) fn row(&self) -> Row {
+        Row {
+            attack: "3r. re-roll the draw by not revealing the seed",
+            tried: format!(
+                "a requester whose nodes hold {:.0}% of the weight simulates each task's draw and withholds the seed until two of its nodes would sit",
+                self.attacker_share * 100.0
+            ),
+            cost: format!(
+                "{} for {} unrevealed seeds (the whole fee each)",
+                cnx_text(self.penalties),
+                self.tasks - 1
+            ),
+            got: format!(
+                "at most {} back through its own seats: a re-roll never gains what it costs",
+                cnx_text(self.most_gained)
+            ),
+            honest_lost: cnx_text(self.honest_lost),
+        }
+    }
+}
+
+/// Attack 3, the requester's re-roll: it knows the seed from the creation block, so it can
+/// simulate the draw and withhold the secret until the draw suits it. Withholding forfeits
+/// the fee, the most any steered draw can return.
+pub(crate) async fn reroll() -> Reroll {
+    let net = Net::start(|p| {
+        p.tasks.minPoolSize = 3;
+        p.tasks.seedWindowBlocks = 4;
+    })
+    .await;
+    let honest = net.join_nodes(1..7, 400).await;
+    let attacker = net.join_nodes(7..10, 400).await;
+    let requester = net.accounts[20].clone();
+    let mine: Vec<Address> = attacker.iter().map(|a| a.address).collect();
+    let honest_stake: Vec<U256> = {
+        let mut v = Vec::new();
+        for h in &honest {
+            v.push(stake_of(&net, h.address).await);
+        }
+        v
+    };
+    let fee = cnx(1);
+    let before = tasks_withdrawable(&net, requester.address).await;
+    let mut tasks = 0;
+    loop {
+        tasks += 1;
+        assert!(tasks < 50, "no draw with two attacker seats in 50 tries");
+        let secret = keccak256(format!("re-roll {tasks}"));
+        let id = create(&requester, sd_request(b"{}"), fee, secret)
+            .await
+            .expect("create");
+        let provider = &net.owner.provider;
+        let snapshot = provider.anvil_snapshot().await.expect("snapshot");
+        let seats = seats_after(&net, id, &requester, secret, 0).await;
+        provider.anvil_revert(snapshot).await.expect("revert");
+        if seats.iter().filter(|s| mine.contains(s)).count() >= 2 {
+            break;
+        }
+        net.mine(5).await;
+        send("TaskManager.cancelTask", requester.tasks.cancelTask(id))
+            .await
+            .expect("cancel");
+    }
+    let refunded = tasks_withdrawable(&net, requester.address).await - before;
+    let mut honest_lost = U256::ZERO;
+    for (h, was) in honest.iter().zip(honest_stake) {
+        honest_lost += was - stake_of(&net, h.address).await;
+    }
+    Reroll {
+        attacker_share: attacker.len() as f64 / (attacker.len() + honest.len()) as f64,
+        fee,
+        tasks,
+        penalties: fee * U256::from(tasks - 1) - refunded,
+        most_gained: fee,
+        honest_lost,
+    }
+}
+
+/// What entering a queued task's draw got nodes that knew its public seed.
+pub(crate) struct QueuedEntry {
+    /// Whether the node that resumed, the one that added stake and the one freed by an
+    /// upload in the block of the queued draw sat.
+    pub resumed_seated: bool,
+    pub staked_seated: bool,
+    pub freed_seated: bool,
+    /// Whether the task started there, from the nodes free before that block.
+    pub started: bool,
+}
+
+impl QueuedEntry {
+    pub(crate) fn row(&self) -> Row {
+        Row {
+            attack: "3q. enter a queued task's draw, whose seed is public",
+            tried: "in the block that draws a queued task (4 candidates free before it): one node resumes, one adds stake, one is freed by an upload".into(),
+            cost: "three transactions".into(),
+            got: format!(
+                "seated: resumed {}, added stake {}, freed {} (task started: {})",
+                self.resumed_seated, self.staked_seated, self.freed_seated, self.started
+            ),
+            honest_lost: "0 CNX".into(),
+        }
+    }
+}
+
+/// Attack 3, the queue: a queued task's seed is public, so nodes could place themselves
+/// in its draw once they know it. The draw takes the nodes free before its block (and
+/// mixes in that block's RANDAO value).
+pub(crate) async fn queued_entry() -> QueuedEntry {
+    let net = Net::start(|p| p.tasks.minPoolSize = 4).await;
+    let nodes = net.join_nodes(1..8, 400).await;
+    let requester = net.accounts[20].clone();
+    let a = create_and_start(&requester, sd_request(b"a"), cnx(1), 1).await;
+    let seats = seated(&net, a).await;
+    // Of the four left free, two pause: a task needing four candidates queues.
+    let others: Vec<&Actor> = nodes
+        .iter()
+        .filter(|n| !seats.iter().any(|s| s.address == n.address))
+        .collect();
+    for paused in &others[..2] {
+        send("NodeRegistry.pause", paused.registry.pause())
+            .await
+            .expect("pause");
+    }
+    let q = create_and_start(&requester, sd_request(b"q"), cnx(1), 2).await;
+    assert_eq!(task(&net, q).await.state, TaskState::QUEUED);
+    // Task a validates (two seats freed, too few in their own block), one paused node
+    // resumes: four nodes are free before the draw's block.
+    let scores = [Some(&SCORE[..]), Some(&SCORE[..]), Some(&SCORE[..])];
+    commit_all(&seats, a, scores).await;
+    reveal_all(&seats, a, scores).await;
+    assert_eq!(task(&net, q).await.state, TaskState::QUEUED);
+    send("NodeRegistry.resume", others[0].registry.resume())
+        .await
+        .expect("resume");
+    let t = task(&net, a).await;
+    let uploader = seats[t.uploaderSeat as usize].clone();
+    let staker = seats
+        .iter()
+        .find(|s| s.address != uploader.address)
+        .expect("a seat freed at validation")
+        .clone();
+    let resumer = others[1].clone();
+    // One block: the resume, the stake, the upload (which tries the queue itself) and
+    // anyone's processQueue.
+    let provider = &net.owner.provider;
+    provider
+        .anvil_set_auto_mine(false)
+        .await
+        .expect("automine off");
+    let resume = resumer
+        .registry
+        .resume()
+        .gas(500_000)
+        .send()
+        .await
+        .expect("resume");
+    let stake = staker
+        .registry
+        .addStake()
+        .value(cnx(1_000))
+        .gas(500_000)
+        .send()
+        .await
+        .expect("addStake");
+    let receipt = net.receipt(a).await;
+    let upload = uploader
+        .tasks
+        .reportResultsUploaded(a, receipt)
+        .gas(5_000_000)
+        .send()
+        .await
+        .expect("upload");
+    let draw = net.accounts[21]
+        .tasks
+        .processQueue(U256::from(1))
+        .gas(5_000_000)
+        .send()
+        .await
+        .expect("processQueue");
+    net.mine(1).await;
+    provider
+        .anvil_set_auto_mine(true)
+        .await
+        .expect("automine on");
+    for pending in [resume, stake, upload, draw] {
+        assert!(pending.get_receipt().await.expect("receipt").status());
+    }
+    let started = task(&net, q).await;
+    let seats = started.seats.map(|s| s.node);
+    QueuedEntry {
+        resumed_seated: seats.contains(&resumer.address),
+        staked_seated: seats.contains(&staker.address),
+        freed_seated: seats.contains(&uploader.address),
+        started: started.state == TaskState::RUNNING,
+    }
+}
