@@ -1256,9 +1256,13 @@ async fn every_access_rule_holds() {
     expect_revert(
         send(
             "selectNodes",
-            stranger
-                .registry
-                .selectNodes(filter, B256::ZERO, U256::from(1), U256::from(3), U256::from(1)),
+            stranger.registry.selectNodes(
+                filter,
+                B256::ZERO,
+                U256::from(1),
+                U256::from(3),
+                U256::from(1),
+            ),
         )
         .await,
         |r| is_reg(r, |e| matches!(e, RegErr::NotTaskManager(_))),

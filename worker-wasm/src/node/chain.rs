@@ -333,13 +333,16 @@ impl NodeChain {
             return Ok(false);
         }
         let call = self.tasks.processQueue(U256::ONE);
-        if call.call().block(alloy::eips::BlockId::pending()).await?.is_zero() {
+        if call
+            .call()
+            .block(alloy::eips::BlockId::pending())
+            .await?
+            .is_zero()
+        {
             return Ok(false);
         }
         let receipt = send(call).await?;
-        Ok(receipt
-            .decoded_log::<TaskManager::TaskStarted>()
-            .is_some())
+        Ok(receipt.decoded_log::<TaskManager::TaskStarted>().is_some())
     }
 
     /// Moves a task past a passed deadline.
