@@ -531,7 +531,8 @@ async fn silent_and_withholding_nodes_are_penalized() {
     assert_eq!(task(&net, id3).await.seats[2].status, SeatStatus::WITHHELD);
     assert_eq!(task(&net, id3).await.state, TaskState::VALIDATED);
 
-    // An uploader that never reports loses stake; its held share goes back to the creator.
+    // An uploader that never reports loses its held share (back to the creator) and health,
+    // not stake: on chain it looks the same as a relay refusing its upload.
     let up3 = nodes3[task(&net, id3).await.uploaderSeat as usize].clone();
     let stake_up = node_info(&net, up3.address).await.stake;
     let refunded_before = withdrawable(&net, requester.address).await;
@@ -542,10 +543,9 @@ async fn silent_and_withholding_nodes_are_penalized() {
     let t3 = task(&net, id3).await;
     assert_eq!(t3.state, TaskState::ABORTED);
     assert_eq!(t3.abortReason, AbortReason::UPLOAD_MISSED);
-    assert_eq!(
-        node_info(&net, up3.address).await.stake,
-        stake_up * U256::from(3) / U256::from(4)
-    );
+    let up3_after = node_info(&net, up3.address).await;
+    assert_eq!(up3_after.stake, stake_up);
+    assert!(up3_after.health < U256::from(1000));
     assert!(withdrawable(&net, requester.address).await > refunded_before);
 }
 

@@ -477,8 +477,8 @@ contract TaskManager {
     /// Moves a task past a deadline that has passed. Anyone may call it for a task waiting
     /// for its seed (after the seed window, the requester loses `seedPenaltyBps` of the fee),
     /// running (silent nodes are slashed `timeoutSlashBps`), revealing (nodes that committed
-    /// but did not reveal are slashed `withheldSlashBps`) or validated (the uploader is
-    /// slashed `timeoutSlashBps`) or queued past its expiry (refunded in full); its creator
+    /// but did not reveal are slashed `withheldSlashBps`) or validated (the uploader loses
+    /// its held share and health, not stake: a relay refusing it looks the same) or queued past its expiry (refunded in full); its creator
     /// may also withdraw a queued task at any time.
     function cancelTask(uint256 taskId) external {
         Task storage t = _task(taskId);
@@ -520,7 +520,7 @@ contract TaskManager {
             }
             _settle(t);
         } else {
-            _release(t, t.uploaderSeat, NodeOutcome.UploadMissed, params.timeoutSlashBps);
+            _release(t, t.uploaderSeat, NodeOutcome.UploadMissed, 0);
             _abort(t, AbortReason.UploadMissed);
         }
         _processQueue(AUTO_TRIES);

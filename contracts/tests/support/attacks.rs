@@ -455,8 +455,10 @@ pub(crate) struct LyingUploader {
     pub tries: usize,
     /// Reward the uploader was paid for the task.
     pub uploader_reward: U256,
-    /// Stake it lost when the upload deadline passed.
+    /// Stake it lost when the upload deadline passed (none: a relay refusing an honest
+    /// uploader looks the same on chain) and its health after (of 1000).
     pub uploader_slashed: U256,
+    pub uploader_health: U256,
     /// The uploader's share, refunded to the requester.
     pub requester_refund: U256,
     pub fee: U256,
@@ -468,7 +470,11 @@ impl LyingUploader {
         Row {
             attack: "6. upload report taken on trust",
             tried: "the designated uploader reports the upload without uploading: with no receipt, then with one signed by a key not the relay's".into(),
-            cost: format!("{} of stake slashed at the upload deadline", cnx_text(self.uploader_slashed)),
+            cost: format!(
+                "its held share, and health down to {}/1000 at the upload deadline; stake lost {} (a relay refusing an honest uploader looks the same, so it is not slashed)",
+                self.uploader_health,
+                cnx_text(self.uploader_slashed)
+            ),
             got: format!(
                 "{} of {} reports refused; reward {}; task ends aborted (state {})",
                 self.refused,
@@ -527,6 +533,7 @@ pub(crate) async fn lying_uploader() -> LyingUploader {
         tries: attempts.len(),
         uploader_reward: tasks_withdrawable(&net, uploader.address).await - before_reward,
         uploader_slashed: before_stake - stake_of(&net, uploader.address).await,
+        uploader_health: node_info(&net, uploader.address).await.health,
         requester_refund: tasks_withdrawable(&net, requester.address).await - refund_before,
         fee,
         final_state: task(&net, id).await.state,
@@ -1255,6 +1262,8 @@ pub(crate) struct FrontRun {
     pub honest_nodes: usize,
     pub attacker_nodes: usize,
     pub tasks: usize,
+    /// Tasks whose draw, left alone, seated one of the attacker's nodes.
+    pub tasks_seating_attacker: usize,
     /// Combinations of front-running transactions tried, over all tasks.
     pub tries: usize,
     /// Gas the front-running transactions used, over all tries.
@@ -1274,8 +1283,9 @@ impl FrontRun {
         Row {
             attack: "3. steer the draw by front-running the seed's reveal",
             tried: format!(
-                "{} tasks; for each, all {} of the attacker's combinations of pausing, adding stake to or resuming its {} nodes (beside {} honest) between creation and the reveal, each simulated and compared",
+                "{} tasks ({} of which would seat an attacker's node anyway); for each, all {} of the attacker's combinations of pausing, adding stake to or resuming its {} nodes (beside {} honest) between creation and the reveal, each simulated and compared",
                 self.tasks,
+                self.tasks_seating_attacker,
                 self.tries / self.tasks,
                 self.attacker_nodes,
                 self.honest_nodes
@@ -1300,10 +1310,11 @@ impl FrontRun {
 /// Attack 3, front-running: the seed is public once its reveal is in the mempool (and to
 /// the requester from the creation block). An attacker with four of twelve nodes, two free
 /// and two paused, tries every combination of pausing or adding stake to a free node and
-/// resuming a paused one before the reveal, and keeps the best.
+/// resuming a paused one before the reveal, and keeps the best. Tasks follow until three
+/// of them would seat an attacker's node anyway (so giving a seat up is tried too).
 pub(crate) async fn front_run() -> FrontRun {
     const HONEST: usize = 8;
-    const TASKS: u64 = 3;
+    const SEATING_ATTACKER: usize = 3;
     let net = Net::start(|p| p.tasks.minPoolSize = 3).await;
     let honest = net.join_nodes(1..1 + HONEST, 400).await;
     let attacker = net.join_nodes(1 + HONEST..5 + HONEST, 400).await;
@@ -1318,7 +1329,8 @@ pub(crate) async fn front_run() -> FrontRun {
     let mut r = FrontRun {
         honest_nodes: honest.len(),
         attacker_nodes: attacker.len(),
-        tasks: TASKS as usize,
+        tasks: 0,
+        tasks_seating_attacker: 0,
         tries: 0,
         attacker_gas: 0,
         attacker_seats_gained: 0,
@@ -1326,7 +1338,12 @@ pub(crate) async fn front_run() -> FrontRun {
         honest_seats_lost: 0,
         honest_seats_gained: 0,
     };
-    for n in 0..TASKS {
+    for n in 0u64.. {
+        if r.tasks_seating_attacker == SEATING_ATTACKER {
+            break;
+        }
+        assert!(n < 40, "no draw seated an attacker's node in {n} tasks");
+        r.tasks += 1;
         let secret = keccak256(format!("front-run {n}"));
         let id = create(&requester, sd_request(b"{}"), cnx(1), secret)
             .await
@@ -1335,6 +1352,9 @@ pub(crate) async fn front_run() -> FrontRun {
         let snapshot = provider.anvil_snapshot().await.expect("snapshot");
         let baseline = seats_after(&net, id, &requester, secret, 0).await;
         provider.anvil_revert(snapshot).await.expect("revert");
+        if count_mine(&baseline) > 0 {
+            r.tasks_seating_attacker += 1;
+        }
         // Free nodes: 0 nothing, 1 pause, 2 add stake; paused nodes: 0 nothing, 1 resume.
         for combo in 0..36usize {
             let actions = [combo % 3, combo / 3 % 3, combo / 9 % 2, combo / 18 % 2];
