@@ -131,6 +131,32 @@ async fn sd_task_runs_from_creation_to_verified_result() {
     );
 }
 
+/// All three nodes busy: a second task queues. Its seed is public by then, so its draw
+/// takes only nodes free before the drawing block, and the settlement that frees the last
+/// node cannot start it; an idle node's `processQueue` does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_queued_behind_another_is_started_by_an_idle_node() {
+    let _turn = one_at_a_time().await;
+    let net = devnet("queue", vec![Fault::None; 3]).await;
+    let requester = net.requester(0).unwrap();
+    // Three images keep the first task running while the second is created.
+    let first = submit(&requester, sd_args(3, 1), "1").await;
+    let second = submit(&requester, sd_args(1, 2), "1").await;
+    let history = requester.history(second).await.unwrap();
+    assert!(
+        history
+            .iter()
+            .any(|e| matches!(e.event, TaskEvent::Queued { .. })),
+        "the second task queued: {history:?}"
+    );
+    finish(&net, &requester, first).await;
+    finish(&net, &requester, second).await;
+    for id in [first, second] {
+        let (report, _) = requester.verify(id).await.unwrap();
+        assert_eq!(report.verdict, Verdict::Verified, "{:?}", report.problems);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_killed_mid_task_is_penalized_and_the_task_settles() {
     let _turn = one_at_a_time().await;
