@@ -10,10 +10,12 @@ use serde::{Deserialize, Serialize};
 
 /// One accepted result file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ResultFile {
     /// File name, `0.png`, `1.png`, … or `0.json`, ….
     pub name: String,
     /// SHA-256 of its bytes (the blob's name).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^0x[0-9a-f]{64}$"))]
     pub sha256: B256,
     /// Its size.
     pub size: u64,
@@ -23,10 +25,13 @@ pub struct ResultFile {
 
 /// A task's accepted results.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ResultSet {
     /// The node that uploaded them.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^0x[0-9a-fA-F]{40}$"))]
     pub uploader: Address,
     /// The score they hash to (equal to the revealed one).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^0x([0-9a-f]{2})*$"))]
     pub score: Bytes,
     /// The files, in score order.
     pub files: Vec<ResultFile>,
@@ -34,6 +39,7 @@ pub struct ResultSet {
 
 /// `GET /v1/tasks/{id}/results` and the answer to an accepted result upload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ResultsView {
     /// The task id, decimal.
     pub task_id: String,
@@ -44,15 +50,18 @@ pub struct ResultsView {
     /// `TaskManager.reportResultsUploaded` needs; absent from a relay configured without a
     /// receipt key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, pattern = "^0x([0-9a-f]{2})*$"))]
     pub receipt: Option<Bytes>,
 }
 
 /// The answer to an accepted argument upload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ArgsReceipt {
     /// The task id, decimal.
     pub task_id: String,
     /// SHA-256 of the stored bytes.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^0x[0-9a-f]{64}$"))]
     pub sha256: B256,
     /// Their size.
     pub size: u64,
@@ -60,10 +69,12 @@ pub struct ArgsReceipt {
 
 /// One file of a model, by its path in the model's usual layout.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ModelFile {
     /// Path inside the model, e.g. `unet/diffusion_pytorch_model.safetensors`.
     pub path: String,
     /// SHA-256 of its bytes.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^0x[0-9a-f]{64}$"))]
     pub sha256: B256,
     /// Its size.
     pub size: u64,
@@ -120,6 +131,7 @@ pub fn model_folder_name(name: &str) -> String {
 
 /// How a model's files are laid out, judged by their paths.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Layout {
     /// A diffusers pipeline (`model_index.json`, `unet/`, `vae/`, `text_encoder/`, …):
@@ -137,6 +149,7 @@ pub enum Layout {
 
 /// A model as listed: its layout and files.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ModelListing {
     /// Its name.
     pub name: String,
@@ -170,6 +183,7 @@ pub fn manifest_digest(files: &[ModelFile]) -> B256 {
 
 /// `GET /v1/models`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ModelList {
     /// Every model the relay holds.
     pub models: Vec<ModelListing>,
@@ -177,6 +191,7 @@ pub struct ModelList {
 
 /// `GET /health`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Health {
     /// `ok`, or what is wrong.
     pub status: String,
@@ -186,6 +201,7 @@ pub struct Health {
 
 /// The body of every error answer: `{"error": {"code", "message"}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     /// The error.
     pub error: ErrorDetail,
@@ -193,6 +209,7 @@ pub struct ErrorBody {
 
 /// An error's stable code and readable message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorDetail {
     /// Machine-readable, stable across versions (`unknown_task`, `score_mismatch`, …).
     pub code: String,

@@ -36,4 +36,4 @@ pub mod score;
 pub mod server;
 pub mod work;
 
-pub use http::{AppState, app};
+pub use http::{AppState, app, openapi_document};

@@ -1219,3 +1219,291 @@ async fn only_the_committed_bytes_are_accepted_and_receipted() {
     let listed: relay_api::ResultsView = serde_json::from_value(listed.json()).unwrap();
     assert_eq!(listed.receipt.as_ref(), Some(&receipt));
 }
+
+/// The OpenAPI document at `/openapi.json` says what the handlers do: a tour of every
+/// documented operation (successes and refusals) answers only with documented statuses,
+/// every JSON answer fits its documented schema, and nothing documented goes untried.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_answer_is_what_the_openapi_document_says() {
+    let h = Harness::new().await;
+    let doc = h.get("/openapi.json").await;
+    assert_eq!(doc.status, StatusCode::OK);
+    let doc = doc.json();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let mut checker = openapi::Checker::new(&doc);
+
+    checker.check("get", "/health", &h.get("/health").await);
+    checker.check("get", "/metrics", &h.get("/metrics").await);
+
+    let id = h.task(21, TaskType::Llm, ARGS);
+    let args = format!("/v1/tasks/{id}/args");
+    let template = "/v1/tasks/{task}/args";
+    for (signer, method, body) in [
+        (stranger(), "PUT", ARGS.to_vec()),
+        (creator(), "PUT", b"{}".to_vec()),
+        (creator(), "PUT", ARGS.to_vec()),
+        (creator(), "PUT", ARGS.to_vec()),
+        (node(1), "GET", Vec::new()),
+        (stranger(), "GET", Vec::new()),
+    ] {
+        let reply = h.signed(&signer, method, &args, None, body).await;
+        checker.check(&method.to_lowercase(), template, &reply);
+    }
+    checker.check("get", template, &h.get(&args).await);
+    let unknown = h
+        .signed(&creator(), "GET", "/v1/tasks/999/args", None, Vec::new())
+        .await;
+    checker.check("get", template, &unknown);
+
+    let results = format!("/v1/tasks/{id}/results");
+    let template = "/v1/tasks/{task}/results";
+    let files = vec![llm_file("hello")];
+    let (content_type, body) = multipart(&named(&files, "json"));
+    let early = h
+        .signed(
+            &node(2),
+            "POST",
+            &results,
+            Some(&content_type),
+            body.clone(),
+        )
+        .await;
+    checker.check("post", template, &early);
+    checker.check(
+        "get",
+        template,
+        &h.signed(&creator(), "GET", &results, None, Vec::new())
+            .await,
+    );
+    h.reveal(id, &node(2), llm_score(&files), &named(&files, "json"));
+    for body in [b"not multipart".to_vec(), body.clone(), body] {
+        let reply = h
+            .signed(&node(2), "POST", &results, Some(&content_type), body)
+            .await;
+        checker.check("post", template, &reply);
+    }
+    checker.check(
+        "get",
+        template,
+        &h.signed(&node(3), "GET", &results, None, Vec::new()).await,
+    );
+
+    let template = "/v1/tasks/{task}/results/{name}";
+    for name in ["0.json", "5.json"] {
+        let path = format!("{results}/{name}");
+        let reply = h.signed(&creator(), "GET", &path, None, Vec::new()).await;
+        checker.check("get", template, &reply);
+    }
+    let path = format!("{results}/0.json");
+    checker.check(
+        "get",
+        template,
+        &h.signed(&stranger(), "GET", &path, None, Vec::new()).await,
+    );
+
+    let data = b"model weights".to_vec();
+    let upload_path = "/v1/models/files?model=tiny/gpt2&path=model.safetensors";
+    for (signer, declared) in [
+        (stranger(), body_sha256(&data)),
+        (key(50), body_sha256(b"other")),
+        (key(50), body_sha256(&data)),
+    ] {
+        let auth = sign(&signer, CHAIN_ID, "PUT", upload_path, declared, now());
+        let mut request = Harness::request("PUT", upload_path, Some(&auth), None, data.clone());
+        request.headers_mut().insert(
+            auth::BODY_SHA256_HEADER,
+            declared.to_string().parse().unwrap(),
+        );
+        checker.check("put", "/v1/models/files", &h.send(request).await);
+    }
+    checker.check("get", "/v1/models", &h.get("/v1/models").await);
+    let template = "/v1/blobs/{sha256}";
+    let blob = format!("/v1/blobs/{}", body_sha256(&data));
+    checker.check("get", template, &h.get(&blob).await);
+    checker.check("get", template, &h.get("/v1/blobs/xyz").await);
+    let missing = format!("/v1/blobs/{}", B256::repeat_byte(7));
+    checker.check("get", template, &h.get(&missing).await);
+    let mut ranged = Harness::request("GET", &blob, None, None, Vec::new());
+    ranged
+        .headers_mut()
+        .insert(header::RANGE, "bytes=0-4".parse().unwrap());
+    checker.check("get", template, &h.send(ranged).await);
+
+    checker.assert_everything_tried();
+}
+
+/// A checker of answers against an OpenAPI 3.1 document, for the part of JSON Schema that
+/// utoipa writes (`$ref`, `allOf`/`oneOf`/`anyOf`, `type`, `enum`, `pattern`, `required`,
+/// `properties`, `items`).
+mod openapi {
+    use std::collections::BTreeSet;
+
+    use serde_json::Value;
+
+    use super::Reply;
+
+    pub(super) struct Checker<'a> {
+        doc: &'a Value,
+        untried: BTreeSet<(String, String)>,
+    }
+
+    impl<'a> Checker<'a> {
+        pub(super) fn new(doc: &'a Value) -> Self {
+            let mut untried = BTreeSet::new();
+            for (path, item) in doc["paths"].as_object().expect("paths") {
+                for method in item.as_object().expect("path item").keys() {
+                    untried.insert((method.clone(), path.clone()));
+                }
+            }
+            Self { doc, untried }
+        }
+
+        /// Checks `reply` against operation `method` `path` (a template of the document).
+        #[track_caller]
+        pub(super) fn check(&mut self, method: &str, path: &str, reply: &Reply) {
+            let operation = &self.doc["paths"][path][method];
+            assert!(operation.is_object(), "{method} {path} is not documented");
+            self.untried.remove(&(method.to_owned(), path.to_owned()));
+            let status = reply.status.as_str();
+            let response = &operation["responses"][status];
+            assert!(
+                response.is_object(),
+                "{method} {path} answered {status}, which it does not document: {}",
+                String::from_utf8_lossy(&reply.body)
+            );
+            let Some(schema) = response["content"]["application/json"].get("schema") else {
+                return;
+            };
+            let is_json = reply
+                .headers
+                .get(axum::http::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.starts_with("application/json"));
+            assert!(is_json, "{method} {path} {status}: documented as JSON");
+            let body: Value = serde_json::from_slice(&reply.body).expect("JSON body");
+            if let Err(e) = self.fits(schema, &body, "$", true) {
+                panic!("{method} {path} {status}: {e}\nbody: {body}");
+            }
+        }
+
+        pub(super) fn assert_everything_tried(&self) {
+            assert!(
+                self.untried.is_empty(),
+                "documented but never tried: {:?}",
+                self.untried
+            );
+        }
+
+        fn resolve(&self, schema: &'a Value) -> &'a Value {
+            match schema["$ref"].as_str() {
+                Some(reference) => {
+                    let name = reference.trim_start_matches("#/components/schemas/");
+                    self.resolve(&self.doc["components"]["schemas"][name])
+                }
+                None => schema,
+            }
+        }
+
+        /// Every property an object schema documents, its `allOf` parts' included.
+        fn properties(&self, schema: &'a Value) -> BTreeSet<String> {
+            let schema = self.resolve(schema);
+            let mut names: BTreeSet<String> = schema["properties"]
+                .as_object()
+                .into_iter()
+                .flat_map(|p| p.keys().cloned())
+                .collect();
+            for part in schema["allOf"].as_array().into_iter().flatten() {
+                names.extend(self.properties(part));
+            }
+            names
+        }
+
+        /// Whether `value` fits `schema`; `closed`: also that an object has no property
+        /// the schema does not document (utoipa documents every field of the wire types,
+        /// so one more is a field the document forgot).
+        fn fits(
+            &self,
+            schema: &'a Value,
+            value: &Value,
+            at: &str,
+            closed: bool,
+        ) -> Result<(), String> {
+            let schema = self.resolve(schema);
+            if closed
+                && value.is_object()
+                && (schema["properties"].is_object() || schema["allOf"].is_array())
+            {
+                let documented = self.properties(schema);
+                let object = value.as_object().expect("an object");
+                if let Some(extra) = object.keys().find(|k| !documented.contains(*k)) {
+                    return Err(format!("{at}: `{extra}` is not documented"));
+                }
+            }
+            for all in schema["allOf"].as_array().into_iter().flatten() {
+                self.fits(all, value, at, false)?;
+            }
+            for key in ["oneOf", "anyOf"] {
+                if let Some(options) = schema[key].as_array()
+                    && !options
+                        .iter()
+                        .any(|o| self.fits(o, value, at, closed).is_ok())
+                {
+                    return Err(format!("{at}: {value} fits none of {key}"));
+                }
+            }
+            if let Some(allowed) = schema["enum"].as_array()
+                && !allowed.contains(value)
+            {
+                return Err(format!("{at}: {value} is not one of {allowed:?}"));
+            }
+            let types: Vec<&str> = match &schema["type"] {
+                Value::String(t) => vec![t.as_str()],
+                Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+                _ => Vec::new(),
+            };
+            if !types.is_empty() && !types.iter().any(|t| is_type(value, t)) {
+                return Err(format!("{at}: {value} is not {types:?}"));
+            }
+            if let (Some(pattern), Some(text)) = (schema["pattern"].as_str(), value.as_str()) {
+                let re = regex::Regex::new(pattern).map_err(|e| e.to_string())?;
+                if !re.is_match(text) {
+                    return Err(format!("{at}: {text:?} does not match {pattern}"));
+                }
+            }
+            if let Some(object) = value.as_object() {
+                for required in schema["required"].as_array().into_iter().flatten() {
+                    let name = required.as_str().unwrap_or_default();
+                    if !object.contains_key(name) {
+                        return Err(format!("{at}: required `{name}` missing"));
+                    }
+                }
+                if let Some(properties) = schema["properties"].as_object() {
+                    for (name, property) in properties {
+                        if let Some(v) = object.get(name) {
+                            self.fits(property, v, &format!("{at}.{name}"), true)?;
+                        }
+                    }
+                }
+            }
+            if let (Some(items), Some(array)) = (schema.get("items"), value.as_array()) {
+                for (i, item) in array.iter().enumerate() {
+                    self.fits(items, item, &format!("{at}[{i}]"), true)?;
+                }
+            }
+            Ok(())
+        }
+    }
+
+    fn is_type(value: &Value, t: &str) -> bool {
+        match t {
+            "null" => value.is_null(),
+            "boolean" => value.is_boolean(),
+            "string" => value.is_string(),
+            "integer" => value.is_i64() || value.is_u64(),
+            "number" => value.is_number(),
+            "array" => value.is_array(),
+            "object" => value.is_object(),
+            _ => false,
+        }
+    }
+}

@@ -86,6 +86,8 @@ enum Command {
         /// The model's directory.
         dir: PathBuf,
     },
+    /// Print the HTTP API as an OpenAPI 3.1 document (what `GET /openapi.json` serves).
+    Openapi,
 }
 
 impl Cli {
@@ -137,6 +139,10 @@ async fn main() -> Result<()> {
             .with_env_filter(filter)
             .init(),
     }
+    if let Some(Command::Openapi) = cli.command {
+        println!("{}", relay::openapi_document().to_pretty_json()?);
+        return Ok(());
+    }
     let config = cli.config()?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
@@ -165,6 +171,7 @@ async fn main() -> Result<()> {
                 println!("{} {:>12} {}", file.sha256, file.size, file.path);
             }
         }
+        Command::Openapi => unreachable!("answered before the configuration is read"),
     }
     Ok(())
 }

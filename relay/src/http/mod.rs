@@ -12,6 +12,7 @@
 //! | `GET /v1/models` | anyone | models by name, their files' paths, SHA-256 and sizes |
 //! | `PUT /v1/models/files?model=…&path=…` | configured publishers | one model file, streamed |
 //! | `GET /v1/blobs/{sha256}` | anyone | a model file by content hash, with `Range` support |
+//! | `GET /openapi.json` | anyone | this API as an OpenAPI 3.1 document, generated from the handlers |
 //!
 //! Signed requests follow [`relay_api::auth`]: the signature, relay, timestamp and nonce are
 //! checked from the headers before any body is read, the handler then checks the signer may
@@ -22,8 +23,11 @@
 
 mod error;
 mod models;
+mod openapi;
 pub mod range;
 mod tasks;
+
+pub use openapi::document as openapi_document;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -460,6 +464,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/health", get(health))
         .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi::serve))
         .route(
             "/v1/tasks/{task}/args",
             put(tasks::put_args)
@@ -494,6 +499,15 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Database reachable", body = relay_api::Health),
+        (status = 503, description = "Database unreachable", body = relay_api::Health),
+    )
+)]
 async fn health(State(state): State<AppState>) -> Response {
     let synced_block = state.0.chain.synced_block();
     let (status, code) = match state.0.db.ping().await {
@@ -510,6 +524,12 @@ async fn health(State(state): State<AppState>) -> Response {
     (code, Json(body)).into_response()
 }
 
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String))
+)]
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(

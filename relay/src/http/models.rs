@@ -13,9 +13,18 @@ use crate::blob::BlobError;
 use crate::db::ModelFile;
 use crate::metrics::Metrics;
 use crate::models;
-use relay_api::{ModelList, ModelListing};
+use relay_api::{ErrorBody, ModelList, ModelListing};
 
 /// `GET /v1/models`.
+#[utoipa::path(
+    get,
+    path = "/v1/models",
+    tag = "models",
+    responses(
+        (status = 200, description = "Every model the relay holds", body = ModelList),
+        (status = 503, description = "storage or database unavailable", body = ErrorBody),
+    )
+)]
 pub(crate) async fn list(State(state): State<AppState>) -> Result<Json<ModelList>, ApiError> {
     let models = state.0.db.models().await?;
     Ok(Json(ModelList {
@@ -32,6 +41,29 @@ pub(crate) struct FileTarget {
 
 /// `PUT /v1/models/files?model=…&path=…`: a publisher streams one model file; the body
 /// must hash to the signed `x-tessera-body-sha256`.
+#[utoipa::path(
+    put,
+    path = "/v1/models/files",
+    tag = "models",
+    params(
+        ("model" = String, Query, description = "The model's name, e.g. `crynux-network/stable-diffusion-v1-5`"),
+        ("path" = String, Query, description = "The file's path inside the model, e.g. `unet/config.json`"),
+    ),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The file, hashing to the signed `x-tessera-body-sha256`"),
+    security(("tessera_request" = [])),
+    responses(
+        (status = 201, description = "Stored", body = relay_api::ModelFile),
+        (status = 200, description = "The same file was already stored", body = relay_api::ModelFile),
+        (status = 400, description = "malformed request or value", body = ErrorBody),
+        (status = 401, description = "missing or invalid signature", body = ErrorBody),
+        (status = 403, description = "the signer may not do this", body = ErrorBody),
+        (status = 409, description = "the task is not in a state that allows it", body = ErrorBody),
+        (status = 413, description = "body over the route's limit", body = ErrorBody),
+        (status = 422, description = "the body is not what the chain committed to", body = ErrorBody),
+        (status = 429, description = "too many uploads in progress", body = ErrorBody),
+        (status = 503, description = "storage or database unavailable", body = ErrorBody),
+    )
+)]
 pub(crate) async fn put_file(
     State(state): State<AppState>,
     Query(target): Query<FileTarget>,
@@ -72,6 +104,21 @@ pub(crate) async fn put_file(
 }
 
 /// `GET /v1/blobs/{sha256}`: a model file by content hash, resumable with `Range`.
+#[utoipa::path(
+    get,
+    path = "/v1/blobs/{sha256}",
+    tag = "models",
+    params(("sha256" = String, Path, description = "The file's SHA-256, 64 hex digits")),
+    responses(
+        (status = 200, description = "The file", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 206, description = "The requested range", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 304, description = "Unchanged (`If-None-Match`)"),
+        (status = 400, description = "malformed request or value", body = ErrorBody),
+        (status = 404, description = "no such task, file or route", body = ErrorBody),
+        (status = 416, description = "range outside the file", body = ErrorBody),
+        (status = 503, description = "storage or database unavailable", body = ErrorBody),
+    )
+)]
 pub(crate) async fn get_blob(
     State(state): State<AppState>,
     Path(raw): Path<String>,

@@ -14,7 +14,7 @@ use crate::db::{ArgsRecord, Inserted};
 use crate::hashes::{sha256, task_hash};
 use crate::metrics::Metrics;
 use crate::score;
-use relay_api::{ArgsReceipt, ResultFile, ResultSet, ResultsView};
+use relay_api::{ArgsReceipt, ErrorBody, ResultFile, ResultSet, ResultsView};
 use verifier::args::ArgsError;
 
 /// Results and arguments never change once accepted, but are not public.
@@ -32,6 +32,27 @@ fn require_party(task: &TaskView, signer: alloy_primitives::Address) -> Result<(
 }
 
 /// `PUT /v1/tasks/{task}/args`: the creator stores the task's arguments.
+#[utoipa::path(
+    put,
+    path = "/v1/tasks/{task}/args",
+    tag = "tasks",
+    params(("task" = String, Path, description = "The task id, decimal")),
+    request_body(content = Vec<u8>, content_type = "application/json", description = "The arguments, exactly the bytes whose keccak256 is the task hash"),
+    security(("tessera_request" = [])),
+    responses(
+        (status = 201, description = "Stored", body = ArgsReceipt),
+        (status = 200, description = "The same bytes were already stored", body = ArgsReceipt),
+        (status = 400, description = "malformed request or value", body = ErrorBody),
+        (status = 401, description = "missing or invalid signature", body = ErrorBody),
+        (status = 403, description = "the signer may not do this", body = ErrorBody),
+        (status = 404, description = "no such task, file or route", body = ErrorBody),
+        (status = 409, description = "the task is not in a state that allows it", body = ErrorBody),
+        (status = 413, description = "body over the route's limit", body = ErrorBody),
+        (status = 422, description = "the body is not what the chain committed to", body = ErrorBody),
+        (status = 429, description = "too many uploads in progress", body = ErrorBody),
+        (status = 503, description = "storage or database unavailable", body = ErrorBody),
+    )
+)]
 pub(crate) async fn put_args(
     State(state): State<AppState>,
     Path(raw): Path<String>,
@@ -87,6 +108,22 @@ pub(crate) async fn put_args(
 }
 
 /// `GET /v1/tasks/{task}/args`: the creator or a selected node reads the arguments.
+#[utoipa::path(
+    get,
+    path = "/v1/tasks/{task}/args",
+    tag = "tasks",
+    params(("task" = String, Path, description = "The task id, decimal")),
+    security(("tessera_request" = [])),
+    responses(
+        (status = 200, description = "The arguments", content_type = "application/json", body = Vec<u8>),
+        (status = 304, description = "Unchanged (`If-None-Match`)"),
+        (status = 400, description = "malformed request or value", body = ErrorBody),
+        (status = 401, description = "missing or invalid signature", body = ErrorBody),
+        (status = 403, description = "the signer may not do this", body = ErrorBody),
+        (status = 404, description = "no such task, file or route", body = ErrorBody),
+        (status = 503, description = "storage or database unavailable", body = ErrorBody),
+    )
+)]
 pub(crate) async fn get_args(
     State(state): State<AppState>,
     Path(raw): Path<String>,
@@ -123,6 +160,27 @@ fn file_format(kind: TaskType) -> (&'static str, &'static str, usize) {
 
 /// `POST /v1/tasks/{task}/results`: the designated node uploads the result files as
 /// `multipart/form-data`, one part per file named `0.png`, `1.png`, … in score order.
+#[utoipa::path(
+    post,
+    path = "/v1/tasks/{task}/results",
+    tag = "tasks",
+    params(("task" = String, Path, description = "The task id, decimal")),
+    request_body(content = Vec<u8>, content_type = "multipart/form-data", description = "Parts `0.png`, `1.png`… (or `0.json`…) in score order, whose score is the revealed one and whose digest is the committed one"),
+    security(("tessera_request" = [])),
+    responses(
+        (status = 201, description = "Accepted, with the upload receipt", body = ResultsView),
+        (status = 400, description = "malformed request or value", body = ErrorBody),
+        (status = 401, description = "missing or invalid signature", body = ErrorBody),
+        (status = 403, description = "the signer may not do this", body = ErrorBody),
+        (status = 404, description = "no such task, file or route", body = ErrorBody),
+        (status = 409, description = "the task is not in a state that allows it", body = ErrorBody),
+        (status = 413, description = "body over the route's limit", body = ErrorBody),
+        (status = 415, description = "not multipart/form-data", body = ErrorBody),
+        (status = 422, description = "the body is not what the chain committed to", body = ErrorBody),
+        (status = 429, description = "too many uploads in progress", body = ErrorBody),
+        (status = 503, description = "storage or database unavailable", body = ErrorBody),
+    )
+)]
 pub(crate) async fn post_results(
     State(state): State<AppState>,
     Path(raw): Path<String>,
@@ -316,6 +374,21 @@ fn multipart_error(e: multer::Error) -> ApiError {
 }
 
 /// `GET /v1/tasks/{task}/results`: the result files' names, hashes and sizes.
+#[utoipa::path(
+    get,
+    path = "/v1/tasks/{task}/results",
+    tag = "tasks",
+    params(("task" = String, Path, description = "The task id, decimal")),
+    security(("tessera_request" = [])),
+    responses(
+        (status = 200, description = "The accepted results", body = ResultsView),
+        (status = 400, description = "malformed request or value", body = ErrorBody),
+        (status = 401, description = "missing or invalid signature", body = ErrorBody),
+        (status = 403, description = "the signer may not do this", body = ErrorBody),
+        (status = 404, description = "no such task, file or route", body = ErrorBody),
+        (status = 503, description = "storage or database unavailable", body = ErrorBody),
+    )
+)]
 pub(crate) async fn list_results(
     State(state): State<AppState>,
     Path(raw): Path<String>,
@@ -421,6 +494,24 @@ fn no_results(id: crate::chain::TaskId) -> ApiError {
 }
 
 /// `GET /v1/tasks/{task}/results/{name}`: one result file.
+#[utoipa::path(
+    get,
+    path = "/v1/tasks/{task}/results/{name}",
+    tag = "tasks",
+    params(("task" = String, Path, description = "The task id, decimal"), ("name" = String, Path, description = "A result file's name, `0.png` or `0.json`…")),
+    security(("tessera_request" = [])),
+    responses(
+        (status = 200, description = "The file (`image/png` or `application/json`)", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 206, description = "The requested range", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 304, description = "Unchanged (`If-None-Match`)"),
+        (status = 400, description = "malformed request or value", body = ErrorBody),
+        (status = 401, description = "missing or invalid signature", body = ErrorBody),
+        (status = 403, description = "the signer may not do this", body = ErrorBody),
+        (status = 404, description = "no such task, file or route", body = ErrorBody),
+        (status = 416, description = "range outside the file", body = ErrorBody),
+        (status = 503, description = "storage or database unavailable", body = ErrorBody),
+    )
+)]
 pub(crate) async fn get_result_file(
     State(state): State<AppState>,
     Path((raw, name)): Path<(String, String)>,
