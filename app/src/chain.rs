@@ -3,9 +3,6 @@
 //! tasks. Nothing here signs.
 
 use alloy::primitives::{Address, U256};
-use alloy::providers::Provider;
-use alloy::rpc::types::Filter;
-use alloy::sol_types::SolEvent;
 use contracts::{NodeRegistry, TaskManager};
 use requester::Reader;
 
@@ -54,22 +51,7 @@ pub struct NetworkView {
     pub recent: Vec<RecentTask>,
 }
 
-/// A task as listed on the network page.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RecentTask {
-    /// Its id.
-    pub id: U256,
-    /// 0 SD, 1 LLM.
-    pub task_type: u8,
-    /// Its fee.
-    pub fee: U256,
-    /// Creation block.
-    pub block: u64,
-    /// Creation time (Unix seconds), when known.
-    pub time: Option<u64>,
-    /// Current state.
-    pub state: u8,
-}
+pub use requester::RecentTask;
 
 /// Reads nodes, groups, stats and the recent tasks.
 pub async fn network(config: &AppConfig, recent: usize) -> Result<NetworkView, AppError> {
@@ -87,41 +69,7 @@ pub async fn network(config: &AppConfig, recent: usize) -> Result<NetworkView, A
     let stats = registry.getStats().call().await.map_err(rpc)?;
     let task_stats = tasks.getStats().call().await.map_err(rpc)?;
 
-    let filter = Filter::new()
-        .address(config.task_manager)
-        .event_signature(TaskManager::TaskCreated::SIGNATURE_HASH)
-        .from_block(config.deployment_block);
-    let logs = provider.get_logs(&filter).await.map_err(rpc)?;
-    let mut recent_tasks = Vec::new();
-    for log in logs.iter().rev().take(recent) {
-        let Ok(event) = TaskManager::TaskCreated::decode_log_data(&log.inner.data) else {
-            continue;
-        };
-        let block = log.block_number.unwrap_or_default();
-        let time = match log.block_timestamp {
-            Some(t) => Some(t),
-            None => provider
-                .get_block_by_number(block.into())
-                .await
-                .ok()
-                .flatten()
-                .map(|b| b.header.timestamp),
-        };
-        let state = tasks
-            .getTask(event.taskId)
-            .call()
-            .await
-            .map(|t| t.state)
-            .unwrap_or(0);
-        recent_tasks.push(RecentTask {
-            id: event.taskId,
-            task_type: event.taskType,
-            fee: event.fee,
-            block,
-            time,
-            state,
-        });
-    }
+    let recent_tasks = reader.recent_tasks(recent).await?;
     Ok(NetworkView {
         nodes,
         groups,

@@ -270,7 +270,10 @@ pub struct Entry {
 }
 
 /// Every event about task `id`, in chain order, read from `task_manager`'s logs from
-/// `from_block` (the deployment block) on, in ranges of at most `max_range` blocks.
+/// `from_block` (the task's creation block, or the deployment block) on, in ranges of at
+/// most `max_range` blocks. An endpoint that refuses a range (public RPCs cap log queries
+/// at a few thousand blocks or results, each with its own error) gets half of it, down
+/// to one block, and the smaller range is kept for the rest of the read.
 pub async fn task_history<P: Provider>(
     provider: &P,
     task_manager: Address,
@@ -281,7 +284,7 @@ pub async fn task_history<P: Provider>(
     let head = provider.get_block_number().await?;
     let mut entries = Vec::new();
     let mut start = from_block;
-    let step = max_range.max(1);
+    let mut step = max_range.max(1);
     while start <= head {
         let end = head.min(start.saturating_add(step - 1));
         let filter = Filter::new()
@@ -289,7 +292,15 @@ pub async fn task_history<P: Provider>(
             .from_block(start)
             .to_block(end)
             .topic1(B256::from(id));
-        for log in provider.get_logs(&filter).await? {
+        let logs = match provider.get_logs(&filter).await {
+            Ok(logs) => logs,
+            Err(alloy::transports::RpcError::ErrorResp(_)) if end > start => {
+                step = (end - start).div_ceil(2);
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        for log in logs {
             if let Some(event) = TaskEvent::decode(&log) {
                 entries.push(Entry {
                     block: log.block_number.unwrap_or_default(),

@@ -30,7 +30,7 @@ mod states;
 pub use deploy::{Parameters, deploy};
 pub use deployments::{Deployments, DeploymentsError};
 pub use error::{Error, Revert, send};
-pub use provider::connect;
+pub use provider::{connect, read_only};
 pub use requests::PROTOCOL_VERSION;
 
 /// Generated bindings: `NodeRegistry`, `TaskManager` and `Appeals` modules with their structs, enums,

@@ -1,10 +1,40 @@
-//! A signing provider suited to the contracts' reverting calls.
+//! Providers for the contracts: a signing one suited to their reverting calls, a read-only
+//! one, both over a client that waits and retries when the endpoint rate-limits.
 
 use alloy::network::EthereumWallet;
 use alloy::providers::fillers::{ChainIdFiller, GasFiller, NonceFiller, SimpleNonceManager};
 use alloy::providers::{DynProvider, Provider as _, ProviderBuilder};
+use alloy::rpc::client::{ClientBuilder, RpcClient};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::transports::http::reqwest::Url;
+use alloy::transports::layers::RetryBackoffLayer;
+
+/// Retries of a request the endpoint refused for its rate (HTTP 429, or an error body
+/// saying so), each after [`RETRY_BACKOFF_MS`] or the wait the endpoint asks for.
+const RATE_LIMIT_RETRIES: u32 = 10;
+const RETRY_BACKOFF_MS: u64 = 500;
+/// The request budget assumed of an endpoint (in Alchemy's compute units per second: 20 a
+/// request), which spaces out retries when many are queued.
+const COMPUTE_UNITS_PER_SECOND: u64 = 330;
+
+/// The JSON-RPC client under every provider here: HTTP, with alloy's rate-limit retry
+/// layer, so a public endpoint's 429s slow a client down instead of failing it.
+fn client(rpc_url: Url) -> RpcClient {
+    ClientBuilder::default()
+        .layer(RetryBackoffLayer::new(
+            RATE_LIMIT_RETRIES,
+            RETRY_BACKOFF_MS,
+            COMPUTE_UNITS_PER_SECOND,
+        ))
+        .http(rpc_url)
+}
+
+/// A provider for reads only.
+pub fn read_only(rpc_url: Url) -> DynProvider {
+    ProviderBuilder::new()
+        .connect_client(client(rpc_url))
+        .erased()
+}
 
 /// An HTTP provider that signs with `signer`, estimates gas, and asks the chain for the
 /// account's nonce before every transaction.
@@ -20,6 +50,6 @@ pub fn connect(rpc_url: Url, signer: PrivateKeySigner) -> DynProvider {
         .filler(NonceFiller::<SimpleNonceManager>::default())
         .filler(ChainIdFiller::default())
         .wallet(EthereumWallet::from(signer))
-        .connect_http(rpc_url)
+        .connect_client(client(rpc_url))
         .erased()
 }

@@ -23,7 +23,7 @@ mod submit;
 mod wallet;
 
 use alloy::primitives::{Address, U256};
-use alloy::providers::{DynProvider, Provider as _, ProviderBuilder};
+use alloy::providers::{DynProvider, Provider as _};
 use contracts::TaskManager::{self, TaskManagerInstance, TaskState};
 use relay_client::RelayClient;
 use verifier::report::{self, ChainRecord, Report};
@@ -52,6 +52,23 @@ pub struct Network {
     pub deployment_block: u64,
 }
 
+/// A task as a list of recent tasks shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecentTask {
+    /// Its id.
+    pub id: U256,
+    /// 0 SD, 1 LLM.
+    pub task_type: u8,
+    /// Its fee (wei).
+    pub fee: U256,
+    /// Creation block.
+    pub block: u64,
+    /// Creation time (Unix seconds), when the endpoint returned the block.
+    pub time: Option<u64>,
+    /// Current state (`TaskState`).
+    pub state: u8,
+}
+
 /// Blocks per `eth_getLogs` query when reading a task's history.
 const LOG_RANGE: u64 = 10_000;
 
@@ -70,7 +87,7 @@ impl Reader {
             .parse()
             .map_err(|e| Error::BadUrl(format!("RPC URL `{}`: {e}", network.rpc_url)))?;
         Ok(Self {
-            provider: ProviderBuilder::new().connect_http(url).erased(),
+            provider: contracts::read_only(url),
             network,
         })
     }
@@ -109,12 +126,48 @@ impl Reader {
             .map_err(contracts::Error::from)?)
     }
 
-    /// Every event of task `id`, in chain order.
+    /// The `count` tasks created last, newest first, read by id (ids run from 1 to the
+    /// number created): no log query, so no endpoint's log-range cap applies.
+    pub async fn recent_tasks(&self, count: usize) -> Result<Vec<RecentTask>, Error> {
+        let created = self
+            .tasks()
+            .getStats()
+            .call()
+            .await
+            .map_err(contracts::Error::from)?
+            .created;
+        let oldest = created.saturating_sub(U256::from(count));
+        let mut out = Vec::with_capacity(count);
+        let mut id = created;
+        while id > oldest {
+            let task = self.task(id).await?;
+            let time = self
+                .provider
+                .get_block_by_number(task.createdBlock.into())
+                .await
+                .map_err(contracts::Error::from)?
+                .map(|b| b.header.timestamp);
+            out.push(RecentTask {
+                id,
+                task_type: task.request.taskType,
+                fee: task.fee,
+                block: task.createdBlock,
+                time,
+                state: task.state,
+            });
+            id -= U256::ONE;
+        }
+        Ok(out)
+    }
+
+    /// Every event of task `id`, in chain order: logs from the task's creation block on
+    /// (from the deployment block for an id the chain does not know), in bounded ranges.
     pub async fn history(&self, id: U256) -> Result<Vec<contracts::history::Entry>, Error> {
+        let created = self.task(id).await.map(|t| t.createdBlock).unwrap_or(0);
         Ok(contracts::history::task_history(
             &self.provider,
             self.network.task_manager,
-            self.network.deployment_block,
+            created.max(self.network.deployment_block),
             id,
             LOG_RANGE,
         )
