@@ -84,6 +84,32 @@ await test('a relay serving a tampered image turns the verdict red', async () =>
   }
 });
 
+await test('anyone verifies a public task from its link, with no wallet; a private one stays private', async () => {
+  if (!sdTask) throw new Error('no SD task to check');
+  const privateTask = await createAndWait(page, 'sd', async () => {
+    await fillTinySd(page, 'a quiet harbour at night', { images: 1 });
+    await page.getByTestId('private').locator('input').check();
+  });
+  const own = await verdict(page);
+  if (own !== 'verified') throw new Error(`the creator's verdict on its private task: ${own}`);
+  // A browser with no wallet at all: the link is enough for a public task.
+  const stranger = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const p = await stranger.newPage();
+  watch(p);
+  await p.goto(`${APP_URL}/#/task/${sdTask}`);
+  await p.locator('[data-testid=verdict]').waitFor({ timeout: 120000 });
+  const v = await verdict(p);
+  if (v !== 'verified') throw new Error(`verdict without a wallet ${v}: ${await p.getByTestId('verdict').textContent()}`);
+  await shot('05-public-verified-no-wallet', p);
+  await p.goto(`${APP_URL}/#/task/${privateTask}`);
+  const refused = p.getByTestId('verify-error');
+  await refused.waitFor({ timeout: 120000 });
+  const text = await refused.textContent();
+  if (!text.includes('private')) throw new Error(`a private task without a wallet: ${text}`);
+  await shot('06-private-refused-no-wallet', p);
+  await stranger.close();
+});
+
 await test('an SDXL task and a LoRA task are created and verify green', async () => {
   await createAndWait(page, 'sd', async () => {
     await page.locator('input[name=model]').fill('sdxl-tiny');

@@ -25,6 +25,10 @@ pub struct TaskCommand {
     /// Which of the devnet's funded requester accounts pays (0-based).
     #[arg(long, default_value_t = 0, global = true)]
     account: usize,
+    /// Keep the results to the creator and the selected nodes (by default anyone may read
+    /// and verify them once accepted).
+    #[arg(long, global = true)]
+    private: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -143,7 +147,8 @@ pub fn run(command: &TaskCommand, dir: &Path) -> Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         let requester = requester::connect(&info, key, FileHost::new(dir.join("requests")))?;
-        let order = requester.order(args, fee).await?;
+        let mut order = requester.order(args, fee).await?;
+        order.private = command.private;
         let started = Instant::now();
         let id = requester
             .submit(&order, |step| eprintln!("  {}", step.words()))

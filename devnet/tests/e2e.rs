@@ -117,6 +117,28 @@ async fn sd_task_runs_from_creation_to_verified_result() {
         .map(|(_, amount)| *amount)
         .sum();
     assert_eq!(paid, fee);
+    // Anyone verifies it with no key: its results are public, read unsigned.
+    let (public, public_files) = requester.reader().verify_public(id).await.unwrap();
+    assert_eq!(public.verdict, Verdict::Verified, "{:?}", public.problems);
+    assert_eq!(public_files, files);
+
+    // A private task's results stay with its creator and seats.
+    let mut order = requester
+        .order(sd_args(1, 7), parse_ether("1").unwrap())
+        .await
+        .unwrap();
+    order.private = true;
+    let private = requester
+        .submit(&order, |_| {})
+        .await
+        .map_err(|(_, e)| e)
+        .unwrap();
+    finish(&net, &requester, private).await;
+    let (report, _) = requester.verify(private).await.unwrap();
+    assert_eq!(report.verdict, Verdict::Verified, "{:?}", report.problems);
+    let refused = requester.reader().verify_public(private).await.unwrap_err();
+    assert!(refused.to_string().contains("private"), "{refused}");
+
     let inference_ms = net
         .nodes
         .iter()

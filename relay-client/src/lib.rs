@@ -242,14 +242,18 @@ impl RelayClient {
         Ok(json::<ModelList>(response).await?.models)
     }
 
-    /// `PUT /v1/tasks/{id}/args`: the creator stores the task's arguments.
+    /// `PUT /v1/tasks/{id}/args`: the creator stores the task's arguments, and chooses
+    /// once whether anyone may read its results (`private: false`) or only its creator
+    /// and selected nodes.
     pub async fn put_args(
         &self,
         signer: &impl RequestSigner,
         task: U256,
         args: &[u8],
+        private: bool,
     ) -> Result<ArgsReceipt, ClientError> {
-        let path = format!("v1/tasks/{task}/args");
+        let visibility = if private { "private" } else { "public" };
+        let path = format!("v1/tasks/{task}/args?visibility={visibility}");
         let headers = self
             .sign(signer, &Method::PUT, &path, auth::body_sha256(args))
             .await?;
@@ -302,6 +306,18 @@ impl RelayClient {
             .send(Method::GET, &path, Some(headers), Vec::new())
             .await?;
         json(response).await
+    }
+
+    /// `GET /v1/tasks/{id}/results` unsigned: a public task's results, for anyone.
+    pub async fn public_results(&self, task: U256) -> Result<ResultsView, ClientError> {
+        let path = format!("v1/tasks/{task}/results");
+        json(self.send(Method::GET, &path, None, Vec::new()).await?).await
+    }
+
+    /// `GET /v1/tasks/{id}/results/{name}` unsigned: one file of a public task's results.
+    pub async fn public_result_file(&self, task: U256, name: &str) -> Result<Vec<u8>, ClientError> {
+        let path = format!("v1/tasks/{task}/results/{name}");
+        body_bytes(self.send(Method::GET, &path, None, Vec::new()).await?).await
     }
 
     /// `GET /v1/tasks/{id}/results/{name}`: one result file's bytes.
@@ -380,15 +396,7 @@ impl RelayClient {
         let response = self
             .send(Method::GET, path, Some(headers), Vec::new())
             .await?;
-        let url = response.url().to_string();
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| ClientError::Unreachable {
-                url,
-                reason: e.to_string(),
-            })?;
-        Ok(bytes.to_vec())
+        body_bytes(response).await
     }
 
     fn url(&self, path: &str) -> Result<reqwest::Url, ClientError> {
@@ -503,6 +511,19 @@ async fn json<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, Cli
         status,
         reason: e.to_string(),
     })
+}
+
+/// A whole answer's body.
+async fn body_bytes(response: reqwest::Response) -> Result<Vec<u8>, ClientError> {
+    let url = response.url().to_string();
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| ClientError::Unreachable {
+            url,
+            reason: e.to_string(),
+        })?;
+    Ok(bytes.to_vec())
 }
 
 /// A `multipart/form-data` body with one file part per `(name, bytes)`, as the results

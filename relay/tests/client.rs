@@ -63,7 +63,10 @@ async fn args_and_results_round_trip_through_the_client() {
     let id = U256::from(7);
 
     // The relay has not seen the task yet: a transient refusal the caller retries.
-    let early = client.put_args(&creator, id, &args).await.unwrap_err();
+    let early = client
+        .put_args(&creator, id, &args, false)
+        .await
+        .unwrap_err();
     assert_eq!(early.code(), Some("unknown_task"), "{early}");
     assert!(early.is_transient());
 
@@ -86,7 +89,7 @@ async fn args_and_results_round_trip_through_the_client() {
     assert_eq!(missing.code(), Some("no_args"));
     assert!(missing.is_transient());
 
-    let receipt = client.put_args(&creator, id, &args).await.unwrap();
+    let receipt = client.put_args(&creator, id, &args, false).await.unwrap();
     assert_eq!(receipt.size, args.len() as u64);
     assert_eq!(client.get_args(&uploader, id).await.unwrap(), args);
     let forbidden = client.get_args(&stranger, id).await.unwrap_err();
@@ -97,7 +100,7 @@ async fn args_and_results_round_trip_through_the_client() {
         .unwrap()
         .replace("a cat", "a dog");
     let tampered = client
-        .put_args(&creator, id, other.as_bytes())
+        .put_args(&creator, id, other.as_bytes(), false)
         .await
         .unwrap_err();
     assert_eq!(tampered.code(), Some("args_hash_mismatch"), "{tampered}");

@@ -58,7 +58,7 @@ async fn two_relays_on_one_database_and_store_agree() {
     let (id, uploader) = chain.run_task(task_args, files, 1).await;
     eventually(
         "relay A has seen the task and takes its arguments",
-        || async move { a.put_args(creator, id, task_args).await.ok() },
+        || async move { a.put_args(creator, id, task_args, false).await.ok() },
     )
     .await;
     let from_b = eventually("relay B serves the arguments", || async move {

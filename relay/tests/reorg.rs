@@ -34,7 +34,7 @@ async fn the_relay_follows_a_reorganisation_that_replaces_a_task() {
     let (id, old_uploader) = chain.run_task(old_args, old_files, 1).await;
     let creator = &chain.requester.key;
     eventually("the relay takes task 1's arguments", || async move {
-        client.put_args(creator, id, old_args).await.ok()
+        client.put_args(creator, id, old_args, false).await.ok()
     })
     .await;
     let old_uploader = &chain.key_of(old_uploader);
@@ -90,10 +90,10 @@ async fn the_relay_follows_a_reorganisation_that_replaces_a_task() {
     );
 
     // ... the old arguments are refused for the new task, the new ones accepted...
-    let refused = client.put_args(creator, id, old_args).await;
+    let refused = client.put_args(creator, id, old_args, false).await;
     assert_eq!(code(&refused), Some("args_hash_mismatch"), "{refused:?}");
     client
-        .put_args(creator, id, new_args)
+        .put_args(creator, id, new_args, false)
         .await
         .expect("the new arguments replace the stale ones");
     assert_eq!(&client.get_args(creator, id).await.unwrap(), new_args);

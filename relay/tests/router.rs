@@ -211,6 +211,9 @@ impl Harness {
 
 const ARGS: &[u8] = br#"{"base_model":"emilianJR/chilloutmix_NiPrunedFp32Fix","prompt":"a lighthouse","task_config":{"num_images":2,"seed":982883}}"#;
 
+/// Arguments of an LLM task.
+const LLM_ARGS: &[u8] = br#"{"model": "gpt2-tiny", "messages": [{"role": "user", "content": "What is an LLM?"}], "generation_config": {"max_new_tokens": 20, "do_sample": false}, "seed": 1, "dtype": "float32"}"#;
+
 #[tokio::test(flavor = "multi_thread")]
 async fn arguments_round_trip_for_the_creator_and_the_task_nodes() {
     let h = Harness::new().await;
@@ -955,7 +958,7 @@ async fn the_object_store_backend_serves_the_same_api() {
     let dir = tempfile::tempdir().unwrap();
     let blobs = relay::blob::ObjectStoreBlobs::from_url("memory:///relay").unwrap();
     let h = Harness::assemble(dir, Limits::default(), Box::new(blobs)).await;
-    let args: &[u8] = br#"{"model": "gpt2-tiny", "messages": [{"role": "user", "content": "What is an LLM?"}], "generation_config": {"max_new_tokens": 20, "do_sample": false}, "seed": 1, "dtype": "float32"}"#;
+    let args = LLM_ARGS;
     let id = h.task(31, TaskType::Llm, args);
     let path = format!("/v1/tasks/{id}/args");
     let put = h
@@ -1220,6 +1223,96 @@ async fn only_the_committed_bytes_are_accepted_and_receipted() {
     assert_eq!(listed.receipt.as_ref(), Some(&receipt));
 }
 
+/// A task's results are public unless its creator made them private when storing the
+/// arguments: anyone reads a public task's results, with no signature; a private task's
+/// stay with its creator and selected nodes; the choice does not change afterwards.
+#[tokio::test(flavor = "multi_thread")]
+async fn results_are_public_unless_the_creator_made_them_private() {
+    let h = Harness::new().await;
+    let files = vec![llm_file("hello")];
+    let (content_type, body) = multipart(&named(&files, "json"));
+    let mut tasks = Vec::new();
+    for (n, query) in [(31, ""), (32, "?visibility=private")] {
+        let id = h.task(n, TaskType::Llm, LLM_ARGS);
+        let args = format!("/v1/tasks/{id}/args{query}");
+        let stored = h
+            .signed(&creator(), "PUT", &args, None, LLM_ARGS.to_vec())
+            .await;
+        assert_eq!(stored.status, StatusCode::CREATED, "{}", stored.json());
+        h.reveal(id, &node(2), llm_score(&files), &named(&files, "json"));
+        let results = format!("/v1/tasks/{id}/results");
+        let accepted = h
+            .signed(
+                &node(2),
+                "POST",
+                &results,
+                Some(&content_type),
+                body.clone(),
+            )
+            .await;
+        assert_eq!(accepted.status, StatusCode::CREATED);
+        tasks.push(id);
+    }
+    let (public, private) = (tasks[0], tasks[1]);
+
+    // Public: anyone, signed or not, lists and downloads.
+    let listing = h.get(&format!("/v1/tasks/{public}/results")).await;
+    assert_eq!(listing.status, StatusCode::OK, "{}", listing.json());
+    assert_eq!(listing.json()["files"][0]["name"], "0.json");
+    let file = h.get(&format!("/v1/tasks/{public}/results/0.json")).await;
+    assert_eq!(file.status, StatusCode::OK);
+    assert_eq!(file.body.as_ref(), files[0].as_slice());
+    let path = format!("/v1/tasks/{public}/results");
+    let signed = h.signed(&stranger(), "GET", &path, None, Vec::new()).await;
+    assert_eq!(signed.status, StatusCode::OK);
+    // A bad signature is still refused, public or not.
+    let auth = sign(
+        &stranger(),
+        CHAIN_ID + 1,
+        "GET",
+        &path,
+        body_sha256(b""),
+        now(),
+    );
+    let forged = Harness::request("GET", &path, Some(&auth), None, Vec::new());
+    assert_eq!(h.send(forged).await.status, StatusCode::UNAUTHORIZED);
+
+    // Private: nobody but the parties.
+    for path in [
+        format!("/v1/tasks/{private}/results"),
+        format!("/v1/tasks/{private}/results/0.json"),
+    ] {
+        let anonymous = h.get(&path).await;
+        assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(anonymous.code(), "private_results");
+        let stranger = h.signed(&stranger(), "GET", &path, None, Vec::new()).await;
+        assert_eq!(stranger.status, StatusCode::FORBIDDEN);
+        for party in [creator(), node(1)] {
+            let read = h.signed(&party, "GET", &path, None, Vec::new()).await;
+            assert_eq!(read.status, StatusCode::OK);
+        }
+    }
+
+    // The choice is made once.
+    let flip = format!("/v1/tasks/{private}/args?visibility=public");
+    let refused = h
+        .signed(&creator(), "PUT", &flip, None, LLM_ARGS.to_vec())
+        .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT);
+    assert_eq!(refused.code(), "visibility_fixed");
+    let bad = format!("/v1/tasks/{private}/args?visibility=everyone");
+    let refused = h
+        .signed(&creator(), "PUT", &bad, None, LLM_ARGS.to_vec())
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert_eq!(refused.code(), "bad_query");
+    assert_eq!(
+        h.get(&format!("/v1/tasks/{private}/results")).await.status,
+        StatusCode::UNAUTHORIZED,
+        "still private"
+    );
+}
+
 /// The OpenAPI document at `/openapi.json` says what the handlers do: a tour of every
 /// documented operation (successes and refusals) answers only with documented statuses,
 /// every JSON answer fits its documented schema, and nothing documented goes untried.
@@ -1235,14 +1328,14 @@ async fn every_answer_is_what_the_openapi_document_says() {
     checker.check("get", "/health", &h.get("/health").await);
     checker.check("get", "/metrics", &h.get("/metrics").await);
 
-    let id = h.task(21, TaskType::Llm, ARGS);
+    let id = h.task(21, TaskType::Llm, LLM_ARGS);
     let args = format!("/v1/tasks/{id}/args");
     let template = "/v1/tasks/{task}/args";
     for (signer, method, body) in [
-        (stranger(), "PUT", ARGS.to_vec()),
+        (stranger(), "PUT", LLM_ARGS.to_vec()),
         (creator(), "PUT", b"{}".to_vec()),
-        (creator(), "PUT", ARGS.to_vec()),
-        (creator(), "PUT", ARGS.to_vec()),
+        (creator(), "PUT", LLM_ARGS.to_vec()),
+        (creator(), "PUT", LLM_ARGS.to_vec()),
         (node(1), "GET", Vec::new()),
         (stranger(), "GET", Vec::new()),
     ] {
@@ -1287,6 +1380,7 @@ async fn every_answer_is_what_the_openapi_document_says() {
         template,
         &h.signed(&node(3), "GET", &results, None, Vec::new()).await,
     );
+    checker.check("get", template, &h.get(&results).await);
 
     let template = "/v1/tasks/{task}/results/{name}";
     for name in ["0.json", "5.json"] {
@@ -1330,6 +1424,22 @@ async fn every_answer_is_what_the_openapi_document_says() {
     checker.check("get", template, &h.send(ranged).await);
 
     checker.assert_everything_tried();
+    for (method, path, status) in [
+        ("put", "/v1/tasks/{task}/args", 201),
+        ("put", "/v1/tasks/{task}/args", 200),
+        ("put", "/v1/tasks/{task}/args", 403),
+        ("get", "/v1/tasks/{task}/args", 200),
+        ("post", "/v1/tasks/{task}/results", 201),
+        ("post", "/v1/tasks/{task}/results", 409),
+        ("get", "/v1/tasks/{task}/results", 200),
+        ("get", "/v1/tasks/{task}/results/{name}", 200),
+        ("get", "/v1/tasks/{task}/results/{name}", 404),
+        ("put", "/v1/models/files", 201),
+        ("get", "/v1/blobs/{sha256}", 206),
+        ("get", "/v1/blobs/{sha256}", 400),
+    ] {
+        checker.assert_seen(method, path, status);
+    }
 }
 
 /// A checker of answers against an OpenAPI 3.1 document, for the part of JSON Schema that
@@ -1345,6 +1455,7 @@ mod openapi {
     pub(super) struct Checker<'a> {
         doc: &'a Value,
         untried: BTreeSet<(String, String)>,
+        seen: BTreeSet<(String, String, u16)>,
     }
 
     impl<'a> Checker<'a> {
@@ -1355,7 +1466,11 @@ mod openapi {
                     untried.insert((method.clone(), path.clone()));
                 }
             }
-            Self { doc, untried }
+            Self {
+                doc,
+                untried,
+                seen: BTreeSet::new(),
+            }
         }
 
         /// Checks `reply` against operation `method` `path` (a template of the document).
@@ -1364,6 +1479,8 @@ mod openapi {
             let operation = &self.doc["paths"][path][method];
             assert!(operation.is_object(), "{method} {path} is not documented");
             self.untried.remove(&(method.to_owned(), path.to_owned()));
+            self.seen
+                .insert((method.to_owned(), path.to_owned(), reply.status.as_u16()));
             let status = reply.status.as_str();
             let response = &operation["responses"][status];
             assert!(
@@ -1384,6 +1501,17 @@ mod openapi {
             if let Err(e) = self.fits(schema, &body, "$", true) {
                 panic!("{method} {path} {status}: {e}\nbody: {body}");
             }
+        }
+
+        /// Asserts that `method` `path` answered `status` at least once.
+        #[track_caller]
+        pub(super) fn assert_seen(&self, method: &str, path: &str, status: u16) {
+            assert!(
+                self.seen
+                    .contains(&(method.to_owned(), path.to_owned(), status)),
+                "{method} {path} never answered {status}: {:?}",
+                self.seen
+            );
         }
 
         pub(super) fn assert_everything_tried(&self) {

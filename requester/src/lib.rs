@@ -160,6 +160,37 @@ impl Reader {
         Ok(out)
     }
 
+    /// Anyone's check of a public task, no wallet needed: its result files downloaded
+    /// unsigned from the network's relay, then checked against the chain as the creator's
+    /// [`Requester::verify`] checks them. A private task's relay answers
+    /// `private_results`.
+    pub async fn verify_public(&self, id: U256) -> Result<(Report, Vec<(String, Vec<u8>)>), Error> {
+        let (_, chain) = self.chain_record(id).await?;
+        let files = self.public_results(id, |_, _, _| {}).await?;
+        Ok((report_of(&chain, &files), files))
+    }
+
+    /// A public task's result files, downloaded unsigned from the network's relay, in its
+    /// order; `progress(name, i, n)` is told before each. Nothing is checked here.
+    pub async fn public_results(
+        &self,
+        id: U256,
+        mut progress: impl FnMut(&str, usize, usize),
+    ) -> Result<Vec<(String, Vec<u8>)>, Error> {
+        let relay = RelayClient::new(&self.network.relay_url, self.network.chain_id)?;
+        let listing = relay.public_results(id).await?;
+        let count = listing.results.files.len();
+        let mut files = Vec::with_capacity(count);
+        for (i, file) in listing.results.files.iter().enumerate() {
+            progress(&file.name, i, count);
+            files.push((
+                file.name.clone(),
+                relay.public_result_file(id, &file.name).await?,
+            ));
+        }
+        Ok(files)
+    }
+
     /// Every event of task `id`, in chain order: logs from the task's creation block on
     /// (from the deployment block for an id the chain does not know), in bounded ranges.
     pub async fn history(&self, id: U256) -> Result<Vec<contracts::history::Entry>, Error> {
@@ -356,15 +387,20 @@ impl<W: Wallet, H: Host> Requester<W, H> {
     pub async fn verify(&self, id: U256) -> Result<(Report, Vec<(String, Vec<u8>)>), Error> {
         let (_, chain) = self.reader.chain_record(id).await?;
         let files = self.results(id, |_, _, _| {}).await?;
-        let hashed: Vec<_> = files
-            .iter()
-            .map(|(name, bytes)| report::ReturnedFile::hash(chain.kind, name, bytes))
-            .collect();
-        Ok((report::assemble(&chain, &hashed), files))
+        Ok((report_of(&chain, &files), files))
     }
 
     /// The history of task `id` ([`Reader::history`]).
     pub async fn history(&self, id: U256) -> Result<Vec<contracts::history::Entry>, Error> {
         self.reader.history(id).await
     }
+}
+
+/// The verification report of `files` against the chain's record of their task.
+fn report_of(chain: &ChainRecord, files: &[(String, Vec<u8>)]) -> Report {
+    let hashed: Vec<_> = files
+        .iter()
+        .map(|(name, bytes)| report::ReturnedFile::hash(chain.kind, name, bytes))
+        .collect();
+    report::assemble(chain, &hashed)
 }

@@ -16,19 +16,32 @@ pub struct Order {
     pub request: TaskRequest,
     /// The fee, in wei.
     pub fee: U256,
+    /// Whether the results stay with the creator and the selected nodes; by default
+    /// anyone may read them (and verify them) once accepted.
+    pub private: bool,
 }
 
 impl Order {
     /// An SD task over `args` (already validated), on any GPU with at least `min_vram` GB.
     pub fn sd(args: Vec<u8>, parsed: &SdTaskArgs, min_vram: u64, fee: U256) -> Self {
         let request = requests::sd_request(&args, parsed, min_vram);
-        Self { args, request, fee }
+        Self {
+            args,
+            request,
+            fee,
+            private: false,
+        }
     }
 
     /// An LLM task over `args` (already validated) for the GPU group `(name, VRAM)`.
     pub fn llm(args: Vec<u8>, parsed: &LlmTaskArgs, group: (&str, u64), fee: U256) -> Self {
         let request = requests::llm_request(&args, parsed, group.0, group.1);
-        Self { args, request, fee }
+        Self {
+            args,
+            request,
+            fee,
+            private: false,
+        }
     }
 
     /// `keccak256(args)`, the task hash.

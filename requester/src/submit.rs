@@ -43,6 +43,10 @@ pub struct Pending {
     pub block: Option<u64>,
     /// Whether the seed was revealed.
     pub revealed: bool,
+    /// Whether the results are private ([`Order::private`]); absent from records kept
+    /// before there was a choice, which read as public.
+    #[serde(default)]
+    pub private: bool,
 }
 
 /// Where a submission stands.
@@ -113,6 +117,7 @@ impl<W: Wallet, H: Host> Requester<W, H> {
             id: None,
             block: None,
             revealed: false,
+            private: order.private,
         };
         // Kept before paying: an interruption between payment and receipt can still find
         // the task.
@@ -171,7 +176,7 @@ impl<W: Wallet, H: Host> Requester<W, H> {
         loop {
             match self
                 .relay
-                .put_args(&self.wallet, id, pending.args.as_bytes())
+                .put_args(&self.wallet, id, pending.args.as_bytes(), pending.private)
                 .await
             {
                 Ok(_) => break,

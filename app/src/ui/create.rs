@@ -30,6 +30,7 @@ pub fn CreatePage() -> impl IntoView {
     let models = RwSignal::new(Vec::<(String, Layout)>::new());
     let gpu = RwSignal::new(None::<(String, u64)>);
     let step = RwSignal::new(None::<Step>);
+    let private = RwSignal::new(false);
 
     if let Ok(config) = ctx.config_now() {
         let relay_config = config.clone();
@@ -57,10 +58,11 @@ pub fn CreatePage() -> impl IntoView {
     let errors = Memo::new(move |_| built.get().err().unwrap_or_default());
 
     let submit = move |_| {
-        let Ok(built) = built.get_untracked() else {
+        let Ok(mut built) = built.get_untracked() else {
             ctx.notice.set(Some(crate::error::AppError::Invalid));
             return;
         };
+        built.private = private.get_untracked();
         let (config, wallet) = match (ctx.config_now(), ctx.wallet_now()) {
             (Ok(c), Ok(w)) => (c, w),
             (Err(e), _) | (_, Err(e)) => {
@@ -98,6 +100,11 @@ pub fn CreatePage() -> impl IntoView {
                 Kind::Llm => view! { <LlmFields form=llm errors=errors models=models gpu=gpu/> }.into_any(),
             }}
             <Summary built=built/>
+            <label class="check" data-testid="private">
+                <input type="checkbox" prop:checked=move || private.get()
+                       on:change=move |ev| private.set(event_target_checked(&ev))/>
+                " Keep the results private (by default anyone with the task's link can see and verify them once they are in)"
+            </label>
             <div class="actions">
                 <button class="primary" data-testid="create"
                         disabled=move || built.with(Result::is_err) || step.get().is_some()

@@ -96,11 +96,15 @@ pub fn TaskPage(id: U256) -> impl IntoView {
             }
         });
     }
-    // A wallet connected later starts the verification too.
+    // A wallet connected later verifies again what could not be read without one (a
+    // private task's results).
     Effect::new(move |_| {
         if ctx.wallet.with(Option::is_some)
             && let Ok(config) = ctx.config_now()
         {
+            if matches!(check.get_untracked(), Check::Failed(_)) {
+                check.set(Check::Idle);
+            }
             maybe_verify(ctx, &config, id, task, threshold, check);
         }
     });
@@ -187,8 +191,9 @@ pub fn TaskPage(id: U256) -> impl IntoView {
     }
 }
 
-/// Starts the verification when the task succeeded, a wallet is connected and nothing is
-/// running yet.
+/// Starts the verification when the task succeeded and nothing is running yet: with the
+/// connected wallet's signature, or with none (a public task's results, for anyone who
+/// has the link).
 fn maybe_verify(
     ctx: Ctx,
     config: &AppConfig,
@@ -203,9 +208,7 @@ fn maybe_verify(
     let Some(threshold) = threshold.get_untracked() else {
         return;
     };
-    let Some(wallet) = ctx.wallet.get_untracked() else {
-        return;
-    };
+    let wallet = ctx.wallet.get_untracked();
     if t.state != TaskState::SUCCESS || check.get_untracked() != Check::Idle {
         return;
     }
@@ -214,7 +217,7 @@ fn maybe_verify(
     ));
     let config = config.clone();
     spawn_local(async move {
-        match verify(&config, &wallet, id, &t, threshold, check).await {
+        match verify(&config, wallet.as_ref(), id, &t, threshold, check).await {
             Ok(done) => check.set(done),
             Err(e) => check.set(Check::Failed(e.to_string())),
         }
@@ -223,23 +226,29 @@ fn maybe_verify(
 
 async fn verify(
     config: &AppConfig,
-    wallet: &Wallet,
+    wallet: Option<&Wallet>,
     id: U256,
     task: &TaskManager::Task,
     threshold: u64,
     check: RwSignal<Check>,
 ) -> Result<Check, AppError> {
     let kind = score_kind(task.request.taskType);
-    let requester = requests::requester(config, wallet)?;
-    let appeal = requester.reader().appeal_state(id).await?;
-    let files = requester
-        .results(id, |name, i, count| {
-            check.set(Check::Busy(format!(
-                "Downloading {name} ({} of {count})…",
-                i + 1
-            )));
-        })
-        .await?;
+    let reader = crate::chain::reader(config)?;
+    let appeal = reader.appeal_state(id).await?;
+    let progress = |name: &str, i: usize, count: usize| {
+        check.set(Check::Busy(format!(
+            "Downloading {name} ({} of {count})…",
+            i + 1
+        )));
+    };
+    let files = match wallet {
+        Some(wallet) => {
+            requests::requester(config, wallet)?
+                .results(id, progress)
+                .await?
+        }
+        None => reader.public_results(id, progress).await?,
+    };
     check.set(Check::Busy(format!(
         "Hashing {} file(s) in web workers…",
         files.len()

@@ -53,6 +53,9 @@ pub struct ArgsRecord {
     pub sha256: B256,
     /// Their size.
     pub size: u64,
+    /// Whether anyone may read the task's results once accepted (else only its creator
+    /// and selected nodes), as the creator chose when storing them.
+    pub public_results: bool,
 }
 
 /// A model and its files, sorted by path.
@@ -247,6 +250,7 @@ macro_rules! sql_db {
                     .bind(sql_size(args.size))
                     .bind(uploader.to_string().to_ascii_lowercase())
                     .bind(now())
+                    .bind(if args.public_results { "public" } else { "private" })
                     .execute(&self.pool)
                     .await?;
                 Ok(if done.rows_affected() == 1 { Inserted::New } else { Inserted::Existing })
@@ -261,6 +265,7 @@ macro_rules! sql_db {
                     Ok(ArgsRecord {
                         sha256: parse_hash("task_args.sha256", row.try_get("sha256")?)?,
                         size: parse_size("task_args.size", row.try_get("size")?)?,
+                        public_results: row.try_get::<String, _>("visibility")? == "public",
                     })
                 })
                 .transpose()
@@ -480,6 +485,7 @@ mod tests {
         let args = ArgsRecord {
             sha256: B256::repeat_byte(9),
             size: 123,
+            public_results: true,
         };
         assert_eq!(
             db.insert_args(task, &args, node).await.unwrap(),
@@ -488,6 +494,7 @@ mod tests {
         let other = ArgsRecord {
             sha256: B256::repeat_byte(8),
             size: 1,
+            public_results: false,
         };
         assert_eq!(
             db.insert_args(task, &other, node).await.unwrap(),
@@ -549,6 +556,7 @@ mod tests {
             &ArgsRecord {
                 sha256: B256::ZERO,
                 size: 0,
+                public_results: false,
             },
             node,
         )

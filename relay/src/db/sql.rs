@@ -2,10 +2,11 @@
 
 pub(super) const PING: &str = "SELECT 1";
 
-pub(super) const INSERT_ARGS: &str = "INSERT INTO task_args (task_id, sha256, size, uploader, created_at) \
-     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (task_id) DO NOTHING";
+pub(super) const INSERT_ARGS: &str = "INSERT INTO task_args (task_id, sha256, size, uploader, created_at, visibility) \
+     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (task_id) DO NOTHING";
 
-pub(super) const SELECT_ARGS: &str = "SELECT sha256, size FROM task_args WHERE task_id = $1";
+pub(super) const SELECT_ARGS: &str =
+    "SELECT sha256, size, visibility FROM task_args WHERE task_id = $1";
 
 pub(super) const INSERT_RESULTS: &str = "INSERT INTO task_results (task_id, uploader, score, created_at) \
      VALUES ($1, $2, $3, $4) ON CONFLICT (task_id) DO NOTHING";

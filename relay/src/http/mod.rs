@@ -4,11 +4,11 @@
 //! |---|---|---|
 //! | `GET /health` | anyone | database reachable, last chain block applied |
 //! | `GET /metrics` | anyone | Prometheus counters |
-//! | `PUT /v1/tasks/{id}/args` | the task's creator | store arguments whose keccak256 is the task hash |
+//! | `PUT /v1/tasks/{id}/args?visibility=public\|private` | the task's creator | store arguments whose keccak256 is the task hash; results public (the default) or private |
 //! | `GET /v1/tasks/{id}/args` | creator, selected nodes | the arguments |
 //! | `POST /v1/tasks/{id}/results` | the uploader the contract named | multipart `0.png`, `1.png`… (or `0.json`…) whose score equals the revealed one |
-//! | `GET /v1/tasks/{id}/results` | creator, selected nodes | the result files' names, hashes, sizes |
-//! | `GET /v1/tasks/{id}/results/{name}` | creator, selected nodes | one result file |
+//! | `GET /v1/tasks/{id}/results` | anyone (public task), else creator, selected nodes | the result files' names, hashes, sizes |
+//! | `GET /v1/tasks/{id}/results/{name}` | anyone (public task), else creator, selected nodes | one result file |
 //! | `GET /v1/models` | anyone | models by name, their files' paths, SHA-256 and sizes |
 //! | `PUT /v1/models/files?model=…&path=…` | configured publishers | one model file, streamed |
 //! | `GET /v1/blobs/{sha256}` | anyone | a model file by content hash, with `Range` support |

@@ -3,7 +3,7 @@
 use alloy_primitives::B256;
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream;
@@ -31,13 +31,77 @@ fn require_party(task: &TaskView, signer: alloy_primitives::Address) -> Result<(
     }
 }
 
+/// Whether the creator asked for its task's results to be public (`?visibility=public`, the
+/// default) or private (`?visibility=private`) when storing its arguments.
+fn visibility(query: Option<&str>) -> Result<bool, ApiError> {
+    let mut public = true;
+    for pair in query
+        .unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty())
+    {
+        match pair.split_once('=') {
+            Some(("visibility", "public")) => public = true,
+            Some(("visibility", "private")) => public = false,
+            _ => {
+                return Err(ApiError::bad_request(
+                    "bad_query",
+                    format!(
+                        "`{pair}`: the only option is `visibility=public` or `visibility=private`"
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(public)
+}
+
+/// Who may read a task's accepted results: anyone when its creator made them public, else
+/// its creator and selected nodes, by a signed request. `signed` is the request's
+/// signature check (an unsigned request reads as nobody in particular).
+async fn may_read_results(
+    state: &AppState,
+    task: &TaskView,
+    headers: &HeaderMap,
+    signed: Result<Signed, ApiError>,
+) -> Result<(), ApiError> {
+    let anonymous = !headers.contains_key(relay_api::auth::SIGNATURE_HEADER);
+    if !anonymous {
+        let signer = signed?.signer;
+        if task.is_party(signer) {
+            return Ok(());
+        }
+    }
+    let public = current_args(state, task)
+        .await?
+        .is_some_and(|args| args.public_results);
+    match (public, anonymous) {
+        (true, _) => Ok(()),
+        (false, true) => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "private_results",
+            format!(
+                "task {}'s results are private: sign the request as its creator or a selected node",
+                task.id
+            ),
+        )),
+        (false, false) => Err(ApiError::forbidden(format!(
+            "task {}'s results are private to its creator and selected nodes",
+            task.id
+        ))),
+    }
+}
+
 /// `PUT /v1/tasks/{task}/args`: the creator stores the task's arguments.
 #[utoipa::path(
     put,
     path = "/v1/tasks/{task}/args",
     tag = "tasks",
-    params(("task" = String, Path, description = "The task id, decimal")),
-    request_body(content = Vec<u8>, content_type = "application/json", description = "The arguments, exactly the bytes whose keccak256 is the task hash"),
+    params(
+        ("task" = String, Path, description = "The task id, decimal"),
+        ("visibility" = Option<String>, Query, description = "`public` (the default): anyone may read the results once accepted; `private`: only the creator and the selected nodes. Fixed by the first upload"),
+    ),
+    request_body(content = serde_json::Value, content_type = "application/json", description = "The arguments (SD or LLM, as `verifier::args` reads them), exactly the bytes whose keccak256 is the task hash"),
     security(("tessera_request" = [])),
     responses(
         (status = 201, description = "Stored", body = ArgsReceipt),
@@ -56,9 +120,11 @@ fn require_party(task: &TaskView, signer: alloy_primitives::Address) -> Result<(
 pub(crate) async fn put_args(
     State(state): State<AppState>,
     Path(raw): Path<String>,
+    RawQuery(query): RawQuery,
     mut signed: Signed,
 ) -> Result<(StatusCode, Json<ArgsReceipt>), ApiError> {
     let id = task_id(&raw)?;
+    let public_results = visibility(query.as_deref())?;
     let task = state.task(id)?;
     if signed.signer != task.creator {
         return Err(ApiError::forbidden(format!(
@@ -86,7 +152,24 @@ pub(crate) async fn put_args(
     let record = ArgsRecord {
         sha256: sha256(&body),
         size: body.len() as u64,
+        public_results,
     };
+    if let Some(stored) = state.0.db.args(id).await?
+        && stored.sha256 == record.sha256
+        && stored.public_results != public_results
+    {
+        return Err(ApiError::conflict(
+            "visibility_fixed",
+            format!(
+                "task {id}'s results were made {} when its arguments were stored; that does not change",
+                if stored.public_results {
+                    "public"
+                } else {
+                    "private"
+                }
+            ),
+        ));
+    }
     let receipt = ArgsReceipt {
         task_id: id.to_string(),
         sha256: record.sha256,
@@ -115,7 +198,7 @@ pub(crate) async fn put_args(
     params(("task" = String, Path, description = "The task id, decimal")),
     security(("tessera_request" = [])),
     responses(
-        (status = 200, description = "The arguments", content_type = "application/json", body = Vec<u8>),
+        (status = 200, description = "The arguments, the bytes the creator stored", content_type = "application/json", body = serde_json::Value),
         (status = 304, description = "Unchanged (`If-None-Match`)"),
         (status = 400, description = "malformed request or value", body = ErrorBody),
         (status = 401, description = "missing or invalid signature", body = ErrorBody),
@@ -373,13 +456,14 @@ fn multipart_error(e: multer::Error) -> ApiError {
     }
 }
 
-/// `GET /v1/tasks/{task}/results`: the result files' names, hashes and sizes.
+/// `GET /v1/tasks/{task}/results`: the result files' names, hashes and sizes, for anyone
+/// when the task's results are public, else for its creator and selected nodes.
 #[utoipa::path(
     get,
     path = "/v1/tasks/{task}/results",
     tag = "tasks",
     params(("task" = String, Path, description = "The task id, decimal")),
-    security(("tessera_request" = [])),
+    security((), ("tessera_request" = [])),
     responses(
         (status = 200, description = "The accepted results", body = ResultsView),
         (status = 400, description = "malformed request or value", body = ErrorBody),
@@ -392,11 +476,12 @@ fn multipart_error(e: multer::Error) -> ApiError {
 pub(crate) async fn list_results(
     State(state): State<AppState>,
     Path(raw): Path<String>,
-    signed: Signed,
+    headers: HeaderMap,
+    signed: Result<Signed, ApiError>,
 ) -> Result<Json<ResultsView>, ApiError> {
     let id = task_id(&raw)?;
     let task = state.task(id)?;
-    require_party(&task, signed.signer)?;
+    may_read_results(&state, &task, &headers, signed).await?;
     let results = current_results(&state, &task)
         .await?
         .ok_or_else(|| no_results(id))?;
@@ -499,7 +584,7 @@ fn no_results(id: crate::chain::TaskId) -> ApiError {
     path = "/v1/tasks/{task}/results/{name}",
     tag = "tasks",
     params(("task" = String, Path, description = "The task id, decimal"), ("name" = String, Path, description = "A result file's name, `0.png` or `0.json`…")),
-    security(("tessera_request" = [])),
+    security((), ("tessera_request" = [])),
     responses(
         (status = 200, description = "The file (`image/png` or `application/json`)", content_type = "application/octet-stream", body = Vec<u8>),
         (status = 206, description = "The requested range", content_type = "application/octet-stream", body = Vec<u8>),
@@ -516,11 +601,11 @@ pub(crate) async fn get_result_file(
     State(state): State<AppState>,
     Path((raw, name)): Path<(String, String)>,
     headers: HeaderMap,
-    signed: Signed,
+    signed: Result<Signed, ApiError>,
 ) -> Result<Response, ApiError> {
     let id = task_id(&raw)?;
     let task = state.task(id)?;
-    require_party(&task, signed.signer)?;
+    may_read_results(&state, &task, &headers, signed).await?;
     let results = current_results(&state, &task)
         .await?
         .ok_or_else(|| no_results(id))?;
