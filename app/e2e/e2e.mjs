@@ -102,10 +102,11 @@ await test('anyone verifies a public task from its link, with no wallet; a priva
   if (v !== 'verified') throw new Error(`verdict without a wallet ${v}: ${await p.getByTestId('verdict').textContent()}`);
   await shot('05-public-verified-no-wallet', p);
   await p.goto(`${APP_URL}/#/task/${privateTask}`);
-  const refused = p.getByTestId('verify-error');
+  const refused = p.getByTestId('results-private');
   await refused.waitFor({ timeout: 120000 });
   const text = await refused.textContent();
   if (!text.includes('private')) throw new Error(`a private task without a wallet: ${text}`);
+  if (await p.getByTestId('verdict').count()) throw new Error('a private task verified without a wallet');
   await shot('06-private-refused-no-wallet', p);
   await stranger.close();
 });

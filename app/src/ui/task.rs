@@ -38,6 +38,8 @@ enum Check {
         seats: Vec<SeatRecord>,
         millis: f64,
     },
+    /// The results are private and no wallet is connected: nothing failed.
+    Private,
     /// Could not be done.
     Failed(String),
 }
@@ -102,7 +104,7 @@ pub fn TaskPage(id: U256) -> impl IntoView {
         if ctx.wallet.with(Option::is_some)
             && let Ok(config) = ctx.config_now()
         {
-            if matches!(check.get_untracked(), Check::Failed(_)) {
+            if matches!(check.get_untracked(), Check::Failed(_) | Check::Private) {
                 check.set(Check::Idle);
             }
             maybe_verify(ctx, &config, id, task, threshold, check);
@@ -167,8 +169,8 @@ pub fn TaskPage(id: U256) -> impl IntoView {
                     let state = task.with(|t| t.as_ref().map_or(0, |t| t.state));
                     let words = if state == TaskState::ABORTED {
                         "The task was aborted: there are no results. Unspent fees were refunded (see the timeline)."
-                    } else if state == TaskState::SUCCESS && ctx.wallet.with(Option::is_none) {
-                        "Connect the wallet that created this task to download and verify its results."
+                    } else if state == TaskState::SUCCESS {
+                        "The results are about to be downloaded and verified in this browser."
                     } else {
                         "Results appear here once the nodes agree and the files are uploaded."
                     };
@@ -176,6 +178,11 @@ pub fn TaskPage(id: U256) -> impl IntoView {
                 }
                 Check::Busy(words) => view! {
                     <p class="progress" data-testid="verifying"><span class="spinner"></span>{words}</p>
+                }.into_any(),
+                Check::Private => view! {
+                    <p class="hint" data-testid="results-private">
+                        "This task's results are private. Connect the wallet that created it to download and verify them."
+                    </p>
                 }.into_any(),
                 Check::Failed(e) => view! {
                     <div class="banner bad" data-testid="verify-error">{e}
@@ -247,7 +254,13 @@ async fn verify(
                 .results(id, progress)
                 .await?
         }
-        None => reader.public_results(id, progress).await?,
+        None => match reader.public_results(id, progress).await {
+            Ok(files) => files,
+            Err(requester::Error::Relay(e)) if e.code() == Some("private_results") => {
+                return Ok(Check::Private);
+            }
+            Err(e) => return Err(e.into()),
+        },
     };
     check.set(Check::Busy(format!(
         "Hashing {} file(s) in web workers…",
