@@ -1351,7 +1351,10 @@ pub(crate) async fn front_run() -> FrontRun {
         let provider = &net.owner.provider;
         let snapshot = provider.anvil_snapshot().await.expect("snapshot");
         let baseline = seats_after(&net, id, &requester, secret, 0).await;
-        provider.anvil_revert(snapshot).await.expect("revert");
+        assert!(
+            provider.anvil_revert(snapshot).await.expect("revert"),
+            "reverted"
+        );
         if count_mine(&baseline) > 0 {
             r.tasks_seating_attacker += 1;
         }
@@ -1377,7 +1380,10 @@ pub(crate) async fn front_run() -> FrontRun {
                 r.attacker_gas += receipt.gas_used;
             }
             let seats = seats_after(&net, id, &requester, secret, 1 + r.tries as u64).await;
-            provider.anvil_revert(snapshot).await.expect("revert");
+            assert!(
+                provider.anvil_revert(snapshot).await.expect("revert"),
+                "reverted"
+            );
             r.tries += 1;
             if count_mine(&seats) > count_mine(&baseline) {
                 r.attacker_seats_gained += 1;
@@ -1407,7 +1413,10 @@ pub(crate) async fn front_run() -> FrontRun {
             seats_after(&net, id, &requester, secret, 10_000 + n).await,
             baseline
         );
-        provider.anvil_revert(snapshot).await.expect("revert");
+        assert!(
+            provider.anvil_revert(snapshot).await.expect("revert"),
+            "reverted"
+        );
     }
     r
 }
@@ -1467,6 +1476,7 @@ pub(crate) async fn reroll() -> Reroll {
     let attacker = net.join_nodes(7..10, 400).await;
     let requester = net.accounts[20].clone();
     let mine: Vec<Address> = attacker.iter().map(|a| a.address).collect();
+    let all: Vec<Address> = honest.iter().chain(&attacker).map(|a| a.address).collect();
     let mut honest_stake = Vec::new();
     for h in &honest {
         honest_stake.push(stake_of(&net, h.address).await);
@@ -1481,17 +1491,27 @@ pub(crate) async fn reroll() -> Reroll {
         let id = create(&requester, sd_request(b"{}"), fee, secret)
             .await
             .expect("create");
-        let provider = &net.owner.provider;
-        let snapshot = provider.anvil_snapshot().await.expect("snapshot");
-        let seats = seats_after(&net, id, &requester, secret, 0).await;
-        provider.anvil_revert(snapshot).await.expect("revert");
+        let seats = predicted_seats(&net, id, secret, &all).await;
         if seats.iter().filter(|s| mine.contains(s)).count() >= 2 {
-            // The draw it wanted: it would reveal now. Left unrevealed here, and never
-            // cancelled, so every try draws from the same nine free nodes.
             steered += 1;
             if steered == STEERED {
+                // The draw it wanted: it reveals, and the chain draws what it computed.
+                send(
+                    "TaskManager.revealSeed",
+                    requester.tasks.revealSeed(id, secret),
+                )
+                .await
+                .expect("reveal");
+                let mut drawn = task(&net, id).await.seats.map(|s| s.node);
+                drawn.sort();
+                assert_eq!(
+                    drawn, seats,
+                    "the attacker's computation is the chain's draw"
+                );
                 break;
             }
+            // Left unrevealed and never cancelled, so every try draws from the same nine
+            // free nodes.
             continue;
         }
         rerolls += 1;
@@ -1520,6 +1540,43 @@ pub(crate) async fn reroll() -> Reroll {
         most_gained_per_task: fee,
         honest_lost,
     }
+}
+
+/// The seats task `id` would get once `secret` is revealed, computed as the requester
+/// can from the creation block on: `seed = keccak256(secret, blockhash(createdBlock), id)`,
+/// then the registry's race, whose keys for equal weights (these nodes' stakes, QoS and
+/// models are alike) order the candidates by the top 64 bits of `keccak256(seed, node)`,
+/// largest first. Sorted by address.
+async fn predicted_seats(
+    net: &Net,
+    id: U256,
+    secret: B256,
+    candidates: &[Address],
+) -> [Address; 3] {
+    let created = task(net, id).await.createdBlock;
+    let block = net
+        .owner
+        .provider
+        .get_block_by_number(created.into())
+        .await
+        .expect("block")
+        .expect("the creation block");
+    let seed = keccak256(
+        [
+            secret.as_slice(),
+            block.header.hash.as_slice(),
+            &id.to_be_bytes::<32>(),
+        ]
+        .concat(),
+    );
+    let mut ranked = candidates.to_vec();
+    ranked.sort_by_key(|a| {
+        let key = keccak256([seed.as_slice(), a.as_slice()].concat());
+        std::cmp::Reverse(u64::from_be_bytes(key[..8].try_into().expect("8 bytes")))
+    });
+    let mut seats = [ranked[0], ranked[1], ranked[2]];
+    seats.sort();
+    seats
 }
 
 /// What entering a queued task's draw got nodes that knew its public seed.
