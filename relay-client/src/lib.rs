@@ -497,14 +497,7 @@ impl RelayClient {
 async fn json<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, ClientError> {
     let status = response.status().as_u16();
     let path = response.url().path().to_owned();
-    let url = response.url().to_string();
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| ClientError::Unreachable {
-            url,
-            reason: e.to_string(),
-        })?;
+    let bytes = body_bytes(response).await?;
     serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol {
         method: "-".into(),
         path,
