@@ -16,6 +16,7 @@
 //!
 //! The crate builds natively and for `wasm32-unknown-unknown` (providers over HTTP).
 
+pub mod backoff;
 mod deploy;
 mod deployments;
 mod error;

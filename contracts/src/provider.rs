@@ -7,26 +7,23 @@ use alloy::providers::{DynProvider, Provider as _, ProviderBuilder};
 use alloy::rpc::client::{ClientBuilder, RpcClient};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::transports::http::reqwest::Url;
-use alloy::transports::layers::RetryBackoffLayer;
+use std::time::Duration;
 
-/// Retries of a request the endpoint refused for its rate (HTTP 429, or an error body
-/// saying so), each after [`RETRY_BACKOFF_MS`] or the wait the endpoint asks for.
-const RATE_LIMIT_RETRIES: u32 = 10;
-const RETRY_BACKOFF_MS: u64 = 500;
-/// The request budget assumed of an endpoint (in Alchemy's compute units per second: 20 a
-/// request), which spaces out retries when many are queued.
-const COMPUTE_UNITS_PER_SECOND: u64 = 330;
+use crate::backoff::Backoff;
 
-/// The JSON-RPC client under every provider here: HTTP, with alloy's rate-limit retry
-/// layer, so a public endpoint's 429s slow a client down instead of failing it.
+/// How a request the endpoint refused for its rate (HTTP 429, or an error body saying so)
+/// is retried: ten times, waiting from a quarter second up to half a minute, doubling each
+/// time, or as long as the endpoint asks.
+const RATE_LIMIT: Backoff = Backoff {
+    retries: 10,
+    base: Duration::from_millis(250),
+    cap: Duration::from_secs(30),
+};
+
+/// The JSON-RPC client under every provider here: HTTP, with exponential back-off on rate
+/// limits, so a public endpoint's 429s slow a client down instead of failing it.
 fn client(rpc_url: Url) -> RpcClient {
-    ClientBuilder::default()
-        .layer(RetryBackoffLayer::new(
-            RATE_LIMIT_RETRIES,
-            RETRY_BACKOFF_MS,
-            COMPUTE_UNITS_PER_SECOND,
-        ))
-        .http(rpc_url)
+    ClientBuilder::default().layer(RATE_LIMIT).http(rpc_url)
 }
 
 /// A provider for reads only.

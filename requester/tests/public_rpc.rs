@@ -203,3 +203,44 @@ async fn history_and_recent_tasks_read_through_a_capped_rate_limited_endpoint() 
         "requests were rate-limited and retried"
     );
 }
+
+/// An endpoint that keeps answering 429 is asked again after waits that double (alloy's own
+/// retry layer waits the same each time): four refusals, then the answer.
+#[tokio::test(flavor = "multi_thread")]
+async fn refused_requests_are_retried_after_waits_that_double() {
+    type Arrivals = Arc<std::sync::Mutex<Vec<std::time::Instant>>>;
+    async fn endpoint(State(arrivals): State<Arrivals>, Json(request): Json<Value>) -> Response {
+        let n = {
+            let mut arrivals = arrivals.lock().unwrap();
+            arrivals.push(std::time::Instant::now());
+            arrivals.len()
+        };
+        if n <= 4 {
+            return (StatusCode::TOO_MANY_REQUESTS, "Too Many Requests").into_response();
+        }
+        Json(json!({"jsonrpc": "2.0", "id": request["id"], "result": "0x2a"})).into_response()
+    }
+    let arrivals = Arrivals::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let app = Router::new()
+        .route("/", post(endpoint))
+        .with_state(arrivals.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let provider = contracts::read_only(url.parse().unwrap());
+    use alloy::providers::Provider as _;
+    assert_eq!(provider.get_block_number().await.unwrap(), 42);
+    let arrivals = arrivals.lock().unwrap().clone();
+    assert_eq!(arrivals.len(), 5);
+    let gaps: Vec<u128> = arrivals
+        .windows(2)
+        .map(|w| (w[1] - w[0]).as_millis())
+        .collect();
+    // Retry n waits between half and all of 250 ms · 2ⁿ.
+    for (n, gap) in gaps.iter().enumerate() {
+        let full = 250u128 << n;
+        assert!(*gap >= full / 2, "wait {n} was {gap} ms: {gaps:?}");
+    }
+    assert!(gaps[3] > gaps[0], "{gaps:?}");
+}
