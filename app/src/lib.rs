@@ -6,7 +6,8 @@
 //! (`src/bin/hash_worker.rs`).
 //!
 //! The logic without a browser, built and tested natively too:
-//! - [`config`]: `config.json`; [`error`]: errors a person can act on;
+//! - [`config`]: `config.json`; [`error`]: errors a person can act on; [`chart`]: bar
+//!   charts' axes, ticks and hover texts;
 //! - [`forms`]: the Create page's forms into task arguments and an order;
 //! - [`timeline`]: a task's events in words; [`verify`]: hashing a returned file and what
 //!   the checks show; [`format`]: numbers and addresses for people;
@@ -17,6 +18,7 @@
 //! `localStorage`), [`worker`] (typed web workers that queue until ready), [`hashing`] (the
 //! hashing worker pool), [`node_worker`] (the browser node's worker), [`ui`] (the pages).
 
+pub mod chart;
 pub mod config;
 pub mod error;
 pub mod format;

@@ -3,6 +3,7 @@
 //! plain files.
 
 mod bench;
+mod chart;
 mod create;
 mod network;
 mod provide;

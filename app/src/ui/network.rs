@@ -1,12 +1,15 @@
-//! The Network page: nodes, GPUs, stakes, QoS, recent tasks and a chart of tasks over time.
+//! The Network page: nodes, GPUs, stakes, QoS, recent tasks, and charts of tasks created
+//! and fees paid over time.
 
 use contracts::NodeRegistry::NodeStatus;
 use contracts::TaskManager::TaskState;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use super::chart::BarChart;
 use super::{Ctx, Route};
 use crate::chain::{self, NetworkView, RecentTask};
+use crate::chart::Series;
 use crate::format::{cnx, short};
 
 /// The Network page.
@@ -80,7 +83,7 @@ fn network_view(net: NetworkView) -> impl IntoView {
             }).collect_view()}
         </ul>
         <h2>"Tasks over time"</h2>
-        <Chart tasks=net.recent.clone()/>
+        {charts(&net.recent)}
         <h2>"Recent tasks"</h2>
         <div class="scroll">
         <table class="list">
@@ -101,45 +104,27 @@ fn network_view(net: NetworkView) -> impl IntoView {
     }
 }
 
-/// Buckets task creation times into at most 24 bars.
-pub fn buckets(tasks: &[RecentTask]) -> Vec<(u64, usize)> {
-    let times: Vec<u64> = tasks.iter().filter_map(|t| t.time).collect();
-    let (Some(&first), Some(&last)) = (times.iter().min(), times.iter().max()) else {
-        return Vec::new();
-    };
-    let span = (last - first).max(60);
-    let width = span.div_ceil(24).max(1);
-    let mut out: Vec<(u64, usize)> = (0..24).map(|i| (first + i * width, 0)).collect();
-    for t in times {
-        let i = (((t - first) / width) as usize).min(23);
-        out[i].1 += 1;
+/// Tasks created and fees offered per period, over the recent tasks whose block time is known.
+fn charts(recent: &[RecentTask]) -> impl IntoView + use<> {
+    let timed = || recent.iter().filter_map(|t| Some((t.time?, t)));
+    let tasks = Series::of(
+        &timed().map(|(at, _)| (at, 1.0)).collect::<Vec<_>>(),
+        "tasks",
+    );
+    let fees = Series::of(
+        &timed()
+            .map(|(at, t)| (at, cnx(t.fee).parse::<f64>().unwrap_or(0.0)))
+            .collect::<Vec<_>>(),
+        "CNX",
+    );
+    match (tasks, fees) {
+        (Some(tasks), Some(fees)) => view! {
+            <div class="charts">
+                <BarChart series=tasks title="Tasks created" testid="chart"/>
+                <BarChart series=fees title="Fees offered" testid="fees-chart"/>
+            </div>
+        }
+        .into_any(),
+        _ => view! { <p class="hint">"No tasks yet."</p> }.into_any(),
     }
-    while out.last().is_some_and(|(_, n)| *n == 0) && out.len() > 1 {
-        out.pop();
-    }
-    out
-}
-
-#[component]
-fn Chart(tasks: Vec<RecentTask>) -> impl IntoView {
-    let bars = buckets(&tasks);
-    if bars.is_empty() {
-        return view! { <p class="hint">"No tasks yet."</p> }.into_any();
-    }
-    let max = bars.iter().map(|(_, n)| *n).max().unwrap_or(1).max(1);
-    let width = 24 * bars.len();
-    view! {
-        <svg class="chart" data-testid="chart" viewBox=format!("0 0 {width} 100") preserveAspectRatio="none"
-             role="img" aria-label="tasks created over time">
-            {bars.iter().enumerate().map(|(i, (_, n))| {
-                let h = (*n as f64 / max as f64 * 90.0).max(if *n > 0 { 2.0 } else { 0.0 });
-                view! {
-                    <rect x=(i * 24 + 3).to_string() y=format!("{:.1}", 100.0 - h) width="18" height=format!("{h:.1}")>
-                        <title>{format!("{n} task(s)")}</title>
-                    </rect>
-                }
-            }).collect_view()}
-        </svg>
-    }
-    .into_any()
 }
