@@ -8,11 +8,13 @@
 //   ARTIFACTS    where screenshots go
 // Prints one line per test and a libtest-style summary line.
 
-import { writeFileSync, rmSync } from 'node:fs';
+import { writeFileSync, rmSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import {
   APP_URL, launch, watch, shot, test, usePage, connectDevWallet, createAndWait, verdict,
-  fillTinySd, finish,
+  fillTinySd, finish, TASK_TIMEOUT,
 } from './lib.mjs';
+import { TestWallet, WALLET_NAME } from './wallet.mjs';
 
 const TAMPER_FLAG = process.env.TAMPER_FLAG;
 if (!TAMPER_FLAG) {
@@ -60,6 +62,55 @@ await test('an SD task is created, runs on three nodes and verifies green', asyn
     if (!timeline.includes(words)) throw new Error(`the timeline lacks "${words}"`);
   }
   await shot('03-sd-verified');
+});
+
+await test('an injected EIP-6963 wallet (viem) switches chain, rejects, pays for a task and changes account', async () => {
+  const config = await (await fetch(`${APP_URL}/config.json`)).json();
+  const wallet = new TestWallet(config);
+  const injected = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  await wallet.install(injected);
+  const p = await injected.newPage();
+  watch(p);
+  usePage(p);
+  try {
+    await p.goto(`${APP_URL}/#/create`);
+    await p.getByRole('button', { name: `Connect ${WALLET_NAME}` }).click();
+    const label = await p.getByTestId('wallet-label').textContent();
+    if (label !== WALLET_NAME) throw new Error(`the wallet is labelled "${label}"`);
+    // It starts on another chain: the app says so, and switches when asked.
+    await p.getByText('wrong network').waitFor({ timeout: 10000 });
+    await p.getByRole('button', { name: 'Switch network' }).click();
+    await p.getByText('wrong network').waitFor({ state: 'detached', timeout: 10000 });
+    if (wallet.chainId !== config.chain_id) throw new Error(`the wallet is on chain ${wallet.chainId}`);
+    // A request the person rejects is told as such.
+    await fillTinySd(p, 'a paper boat on a pond', { images: 1, steps: 4 });
+    wallet.rejectNext = true;
+    await p.getByTestId('create').click();
+    const notice = await p.getByTestId('notice').textContent({ timeout: 30000 });
+    if (!notice.includes('You rejected the request')) throw new Error(`notice: ${notice}`);
+    // Paid and signed with the wallet; the prompts it showed are counted.
+    const before = wallet.prompts.length;
+    await p.getByTestId('create').click();
+    await p.waitForURL(/#\/task\/\d+/, { timeout: 120000 });
+    await p.locator('[data-testid=verdict]').waitFor({ timeout: TASK_TIMEOUT });
+    const v = await verdict(p);
+    if (v !== 'verified') throw new Error(`verdict ${v}`);
+    const prompts = wallet.prompts.slice(before);
+    console.log(`    wallet prompts to create and verify a task: ${prompts.length} (${prompts.join(', ')})`);
+    // createTask, revealSeed, the signed argument upload; the public results are read unsigned.
+    const expected = ['eth_sendTransaction', 'eth_sendTransaction', 'eth_signTypedData_v4'];
+    if (prompts.join() !== expected.join()) throw new Error(`prompts ${prompts}`);
+    await shot('03b-injected-wallet', p);
+    // Another account chosen in the wallet: the app follows it; revoking disconnects.
+    await wallet.useAccount(0);
+    const shown = await p.getByTestId('wallet-address').getAttribute('title');
+    if (shown.toLowerCase() !== wallet.accounts[0].address.toLowerCase()) throw new Error(`address ${shown}`);
+    await wallet.revoke();
+    await p.getByTestId('wallet').waitFor({ state: 'detached', timeout: 10000 });
+  } finally {
+    await injected.close();
+    usePage(page);
+  }
 });
 
 await test('a relay serving a tampered image turns the verdict red', async () => {
@@ -154,7 +205,36 @@ await test('my tasks and the network page list what happened', async () => {
   const nodes = await page.locator('[data-testid=node-row]').count();
   if (nodes !== 3) throw new Error(`${nodes} nodes listed`);
   await page.getByTestId('chart').waitFor();
+  // Charts people read: round ticks on a value axis, titled axes, a value on every bar.
+  const ticks = await page.locator('[data-testid=chart] .value-axis text').count();
+  if (ticks < 3) throw new Error(`${ticks} labels on the value axis`);
+  const axes = await page.locator('[data-testid=chart] text.title').allTextContents();
+  if (axes[0] !== 'tasks' || !axes[1].startsWith('time (UTC)')) throw new Error(`axis titles ${axes}`);
+  const hovers = await page.locator('[data-testid=chart] rect title').allTextContents();
+  const counted = hovers.map((h) => Number(/UTC: (\d+) tasks?$/.exec(h)?.[1] ?? NaN)).reduce((a, b) => a + b, 0);
+  if (!(counted >= 2)) throw new Error(`bar titles ${hovers.join(' | ')}`);
+  await page.getByTestId('fees-chart').waitFor();
   await shot('09-network');
+});
+
+await test('every page passes axe-core with no serious or critical violation', async () => {
+  const axe = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+  const pages = ['create', 'tasks', 'network', 'provide', ...(sdTask ? [`task/${sdTask}`] : [])];
+  const found = [];
+  for (const route of pages) {
+    await page.goto(`${APP_URL}/#/${route}`);
+    await page.locator('main h1').first().waitFor({ timeout: 30000 });
+    await page.waitForTimeout(1500); // the page's first reads
+    await page.evaluate(axe);
+    const violations = await page.evaluate(async () => {
+      const result = await window.axe.run(document, { resultTypes: ['violations'] });
+      return result.violations
+        .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+        .map((v) => `${v.id} (${v.impact}): ${v.help}; ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
+    });
+    found.push(...violations.map((v) => `#/${route}: ${v}`));
+  }
+  if (found.length) throw new Error(`axe-core:\n  ${found.join('\n  ')}`);
 });
 
 await test('the layout works on a phone', async () => {

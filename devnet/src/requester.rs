@@ -13,9 +13,9 @@ use crate::network::Info;
 /// A requester on a devnet.
 pub type DevRequester = Requester<LocalWallet, FileHost>;
 
-/// A requester paying with `key` on the devnet `info` describes.
-pub fn connect(info: &Info, key: PrivateKeySigner, host: FileHost) -> Result<DevRequester> {
-    let network = Network {
+/// The network the devnet `info` describes.
+pub fn network(info: &Info) -> Network {
+    Network {
         chain_id: info.chain_id,
         rpc_url: info.rpc_url.clone(),
         relay_url: info.relay_url.clone(),
@@ -23,9 +23,13 @@ pub fn connect(info: &Info, key: PrivateKeySigner, host: FileHost) -> Result<Dev
         task_manager: info.deployments.task_manager,
         appeals: info.deployments.appeals,
         deployment_block: info.deployments.deployment_block,
-    };
+    }
+}
+
+/// A requester paying with `key` on the devnet `info` describes.
+pub fn connect(info: &Info, key: PrivateKeySigner, host: FileHost) -> Result<DevRequester> {
     let wallet = LocalWallet::new(key, &info.rpc_url)?;
-    Ok(Requester::new(network, wallet, host)?)
+    Ok(Requester::new(network(info), wallet, host)?)
 }
 
 /// Tokio's timers, and each pending task kept as `<dir>/<task hash>.json` until its

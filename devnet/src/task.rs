@@ -5,11 +5,13 @@
 use std::path::Path;
 use std::time::Instant;
 
+use ::requester::Seen;
+use alloy::primitives::U256;
 use alloy::primitives::utils::{format_ether, parse_ether};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use contracts::TaskManager::TaskState;
-use verifier::report::Verdict;
+use verifier::report::{Report, Verdict};
 
 use crate::network::Info;
 use crate::requester::{self, FileHost};
@@ -80,6 +82,12 @@ enum Kind {
         /// The arguments file (JSON, sent byte for byte).
         file: std::path::PathBuf,
     },
+    /// Verify a public task anyone created, with no key: its files from the relay,
+    /// checked against the chain (the fee and account options do not apply).
+    Verify {
+        /// The task id.
+        id: U256,
+    },
 }
 
 fn parse_size(text: &str) -> Result<(u64, u64), String> {
@@ -128,6 +136,7 @@ impl Kind {
             Self::Args { file } => {
                 return std::fs::read(file).with_context(|| format!("reading {}", file.display()));
             }
+            Self::Verify { .. } => bail!("`verify` creates no task"),
         };
         Ok(serde_json::to_vec_pretty(&value)?)
     }
@@ -136,6 +145,9 @@ impl Kind {
 /// Runs `command` against the devnet whose state is in `dir` (its `devnet.json`).
 pub fn run(command: &TaskCommand, dir: &Path) -> Result<()> {
     let info = Info::load(dir)?;
+    if let Kind::Verify { id } = command.kind {
+        return verify_public(&info, id, dir);
+    }
     let key = info
         .accounts
         .get(command.account)
@@ -160,12 +172,12 @@ pub fn run(command: &TaskCommand, dir: &Path) -> Result<()> {
             format_ether(fee)
         );
         let task = requester
-            .wait(id, 900_000, |state| {
-                println!(
-                    "  {:>6.1} s  {}",
-                    started.elapsed().as_secs_f64(),
-                    TaskState::name(state)
-                );
+            .wait(id, 900_000, |seen| {
+                let what = match seen {
+                    Seen::State(state) => TaskState::name(state).to_owned(),
+                    Seen::Steps(steps) => steps.to_string(),
+                };
+                println!("  {:>6.1} s  {what}", started.elapsed().as_secs_f64());
             })
             .await?;
         if task.state != TaskState::SUCCESS {
@@ -175,31 +187,58 @@ pub fn run(command: &TaskCommand, dir: &Path) -> Result<()> {
             bail!("task {id} was aborted");
         }
         let (report, files) = requester.verify(id).await?;
-        let out = dir.join("results").join(id.to_string());
-        std::fs::create_dir_all(&out)?;
-        for (name, bytes) in &files {
-            std::fs::write(out.join(name), bytes)?;
-        }
-        println!(
-            "  {:>6.1} s  verified: {:?}",
-            started.elapsed().as_secs_f64(),
-            report.verdict
-        );
-        for file in &report.files {
-            println!(
-                "    {}  {}  distances to the nodes' reveals {:?}",
-                file.name,
-                file.fingerprint.as_deref().unwrap_or("-"),
-                file.distances
-            );
-        }
-        for problem in &report.problems {
-            println!("    problem: {problem}");
-        }
-        println!("  files in {}", out.display());
-        if report.verdict != Verdict::Verified {
-            bail!("task {id}'s results did not verify");
-        }
-        Ok(())
+        show(id, &report, &files, dir, started)
     })
+}
+
+/// Anyone's check of public task `id`: no key, nothing signed.
+fn verify_public(info: &Info, id: U256, dir: &Path) -> Result<()> {
+    let reader = ::requester::Reader::new(requester::network(info))?;
+    let started = Instant::now();
+    tokio::runtime::Runtime::new()?.block_on(async {
+        let (report, files) = match reader.verify_public(id).await {
+            Err(::requester::Error::Relay(e)) if e.code() == Some("private_results") => {
+                bail!("task {id}'s results are private: only its creator and nodes can read them")
+            }
+            other => other?,
+        };
+        show(id, &report, &files, dir, started)
+    })
+}
+
+/// Writes the files into `<dir>/results/<id>/` and prints the verification report; an
+/// error unless the files verified.
+fn show(
+    id: U256,
+    report: &Report,
+    files: &[(String, Vec<u8>)],
+    dir: &Path,
+    started: Instant,
+) -> Result<()> {
+    let out = dir.join("results").join(id.to_string());
+    std::fs::create_dir_all(&out)?;
+    for (name, bytes) in files {
+        std::fs::write(out.join(name), bytes)?;
+    }
+    println!(
+        "  {:>6.1} s  verified: {:?}",
+        started.elapsed().as_secs_f64(),
+        report.verdict
+    );
+    for file in &report.files {
+        println!(
+            "    {}  {}  distances to the nodes' reveals {:?}",
+            file.name,
+            file.fingerprint.as_deref().unwrap_or("-"),
+            file.distances
+        );
+    }
+    for problem in &report.problems {
+        println!("    problem: {problem}");
+    }
+    println!("  files in {}", out.display());
+    if report.verdict != Verdict::Verified {
+        bail!("task {id}'s results did not verify");
+    }
+    Ok(())
 }

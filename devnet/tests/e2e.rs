@@ -117,6 +117,22 @@ async fn sd_task_runs_from_creation_to_verified_result() {
         .map(|(_, amount)| *amount)
         .sum();
     assert_eq!(paid, fee);
+    // Each seat told the relay its steps as it ran, the last report when it finished.
+    let progress = requester.relay().progress(id).await.unwrap();
+    let mut reporting: Vec<_> = progress.nodes.iter().map(|n| n.node).collect();
+    reporting.sort();
+    let mut seats = net.info.nodes.clone();
+    seats.sort();
+    assert_eq!(reporting, seats, "{progress:?}");
+    assert!(
+        progress
+            .nodes
+            .iter()
+            .all(|n| n.step == n.steps && n.steps > 0),
+        "{progress:?}"
+    );
+    let steps = requester.reader().steps(id, 3).await.unwrap().unwrap();
+    assert_eq!((steps.reporting, steps.step), (3, steps.steps), "{steps}");
     // Anyone verifies it with no key: its results are public, read unsigned.
     let (public, public_files) = requester.reader().verify_public(id).await.unwrap();
     assert_eq!(public.verdict, Verdict::Verified, "{:?}", public.problems);
@@ -269,6 +285,23 @@ async fn a_dishonest_node_is_outvoted_and_slashed() {
         .unwrap();
     assert_eq!(cheater_check.agrees_with_files, Some(false));
     assert!(cheater_check.max_distance.unwrap() >= report.threshold);
+
+    // Its operator hears what the fault did to its standing, once the node is idle again.
+    let warned = "health is 30% after recent faults";
+    let deadline = Instant::now() + std::time::Duration::from_secs(30);
+    while !net.nodes[1].log().contains(warned) && Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(
+        net.nodes[1].log().contains(warned),
+        "{}",
+        net.nodes[1].log()
+    );
+    assert!(
+        !net.nodes[0].log().contains("health is"),
+        "{}",
+        net.nodes[0].log()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -313,6 +313,7 @@ pub fn describe(method: &str, target: &str) -> String {
         ("GET", ["v1", "tasks", id, "results", name]) => {
             format!("Read result file {name} of task {id}")
         }
+        ("PUT", ["v1", "tasks", id, "progress"]) => format!("Report progress on task {id}"),
         ("PUT", ["v1", "models", "files"]) => "Publish a model file".to_owned(),
         _ => format!("{method} {path}"),
     }
@@ -496,6 +497,10 @@ mod tests {
         assert_eq!(
             describe("PUT", "/v1/models/files?model=gpt2&path=a"),
             "Publish a model file"
+        );
+        assert_eq!(
+            describe("PUT", "/v1/tasks/7/progress"),
+            "Report progress on task 7"
         );
         assert_eq!(describe("DELETE", "/v1/other?x=1"), "DELETE /v1/other");
     }

@@ -67,6 +67,64 @@ pub struct ArgsReceipt {
     pub size: u64,
 }
 
+/// Most steps a progress report may name (an LLM's tokens included).
+pub const MAX_STEPS: u32 = 1_000_000;
+
+/// `PUT /v1/tasks/{id}/progress`: a selected node says how far it is with the task.
+///
+/// A node's word, shown to the requester as such: nothing on chain depends on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct StepReport {
+    /// Steps done (denoising steps, or tokens generated), at most `steps`.
+    pub step: u32,
+    /// Steps in all, from 1 to [`MAX_STEPS`].
+    pub steps: u32,
+}
+
+impl StepReport {
+    /// Why the report cannot be true, if it cannot.
+    pub fn problem(&self) -> Option<String> {
+        if self.steps == 0 || self.steps > MAX_STEPS {
+            Some(format!(
+                "steps {} is not within 1..={MAX_STEPS}",
+                self.steps
+            ))
+        } else if self.step > self.steps {
+            Some(format!("step {} is past steps {}", self.step, self.steps))
+        } else {
+            None
+        }
+    }
+}
+
+/// One selected node's latest progress report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NodeProgress {
+    /// The node.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^0x[0-9a-fA-F]{40}$"))]
+    pub node: Address,
+    /// Steps done.
+    pub step: u32,
+    /// Steps in all.
+    pub steps: u32,
+    /// When the relay received it, Unix seconds.
+    pub updated_at: u64,
+}
+
+/// `GET /v1/tasks/{id}/progress`: the latest report of each node now selected for the task
+/// that sent one, by node address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TaskProgress {
+    /// The task id, decimal.
+    pub task_id: String,
+    /// The reports.
+    pub nodes: Vec<NodeProgress>,
+}
+
 /// One file of a model, by its path in the model's usual layout.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -18,7 +18,9 @@ use serde::de::DeserializeOwned;
 
 pub use relay_api::auth::RequestToSign;
 use relay_api::auth::{self, Nonce};
-use relay_api::{ArgsReceipt, ErrorBody, Health, ModelList, ModelListing, ResultsView};
+use relay_api::{
+    ArgsReceipt, ErrorBody, Health, ModelList, ModelListing, ResultsView, StepReport, TaskProgress,
+};
 
 /// Why a relay request could not be signed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -318,6 +320,30 @@ impl RelayClient {
     pub async fn public_result_file(&self, task: U256, name: &str) -> Result<Vec<u8>, ClientError> {
         let path = format!("v1/tasks/{task}/results/{name}");
         body_bytes(self.send(Method::GET, &path, None, Vec::new()).await?).await
+    }
+
+    /// `PUT /v1/tasks/{id}/progress`: a selected node reports `step` of `steps` done.
+    pub async fn put_progress(
+        &self,
+        signer: &impl RequestSigner,
+        task: U256,
+        step: u32,
+        steps: u32,
+    ) -> Result<(), ClientError> {
+        let path = format!("v1/tasks/{task}/progress");
+        let body = serde_json::to_vec(&StepReport { step, steps }).expect("plain data");
+        let headers = self
+            .sign(signer, &Method::PUT, &path, auth::body_sha256(&body))
+            .await?;
+        self.send(Method::PUT, &path, Some(headers), body).await?;
+        Ok(())
+    }
+
+    /// `GET /v1/tasks/{id}/progress`: what each selected node last said of its progress (a
+    /// node's word, not checked by anyone).
+    pub async fn progress(&self, task: U256) -> Result<TaskProgress, ClientError> {
+        let path = format!("v1/tasks/{task}/progress");
+        json(self.send(Method::GET, &path, None, Vec::new()).await?).await
     }
 
     /// `GET /v1/tasks/{id}/results/{name}`: one result file's bytes.

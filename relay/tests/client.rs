@@ -105,6 +105,21 @@ async fn args_and_results_round_trip_through_the_client() {
         .unwrap_err();
     assert_eq!(tampered.code(), Some("args_hash_mismatch"), "{tampered}");
 
+    // Progress: the selected node's report, read back by anyone.
+    client.put_progress(&uploader, id, 4, 20).await.unwrap();
+    let progress = client.progress(id).await.unwrap();
+    assert_eq!(progress.task_id, "7");
+    assert_eq!(
+        progress
+            .nodes
+            .iter()
+            .map(|n| (n.node, n.step, n.steps))
+            .collect::<Vec<_>>(),
+        vec![(uploader.address(), 4, 20)]
+    );
+    let not_a_seat = client.put_progress(&stranger, id, 1, 20).await.unwrap_err();
+    assert_eq!(not_a_seat.status(), Some(403));
+
     // Results: refused before the reveal, accepted when they hash to the revealed score.
     let files = vec![
         ("0.png".to_owned(), png(64, 64, 1)),

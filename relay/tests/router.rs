@@ -1313,6 +1313,102 @@ async fn results_are_public_unless_the_creator_made_them_private() {
     );
 }
 
+/// Progress: only a node selected now may report, only while the task runs, only reports
+/// that can be true; anyone reads the latest report of each node selected now.
+#[tokio::test(flavor = "multi_thread")]
+async fn progress_is_reported_by_selected_nodes_while_the_task_runs() {
+    let h = Harness::new().await;
+    let id = h.task(31, TaskType::Llm, LLM_ARGS);
+    let path = format!("/v1/tasks/{id}/progress");
+    let report = |signer, body: &[u8]| {
+        let body = body.to_vec();
+        let path = path.clone();
+        let h = &h;
+        async move { h.signed(&signer, "PUT", &path, None, body).await }
+    };
+    let read = || async { h.get(&path).await };
+    let empty = read().await;
+    assert_eq!(empty.status, StatusCode::OK);
+    assert_eq!(empty.json()["nodes"], serde_json::json!([]));
+    assert_eq!(empty.header(header::CACHE_CONTROL), "no-store");
+
+    for (signer, body) in [
+        (node(1), &br#"{"step":3,"steps":20}"#[..]),
+        (node(2), br#"{"step":1,"steps":20}"#),
+        (node(1), br#"{"step":7,"steps":20}"#),
+    ] {
+        let reply = report(signer, body).await;
+        assert_eq!(reply.status, StatusCode::NO_CONTENT, "{:?}", reply.body);
+    }
+    for (signer, body, status, code) in [
+        (
+            stranger(),
+            &br#"{"step":1,"steps":20}"#[..],
+            403,
+            "forbidden",
+        ),
+        (creator(), br#"{"step":1,"steps":20}"#, 403, "forbidden"),
+        (
+            node(3),
+            br#"{"step":21,"steps":20}"#,
+            422,
+            "invalid_progress",
+        ),
+        (node(3), br#"{"step":0,"steps":0}"#, 422, "invalid_progress"),
+        (
+            node(3),
+            br#"{"step":1,"steps":2000000}"#,
+            422,
+            "invalid_progress",
+        ),
+        (node(3), br#"{"step":-1,"steps":20}"#, 400, "malformed_json"),
+        (
+            node(3),
+            br#"{"step":1,"steps":20,"eta":5}"#,
+            400,
+            "malformed_json",
+        ),
+        (node(3), &[b' '; 2000], 413, "too_large"),
+    ] {
+        let reply = report(signer, body).await;
+        assert_eq!(reply.status.as_u16(), status, "{:?}", reply.body);
+        assert_eq!(reply.json()["error"]["code"], code);
+    }
+    let seen = read().await.json();
+    let rows: Vec<_> = seen["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            (
+                n["node"].as_str().unwrap().parse::<Address>().unwrap(),
+                n["step"].as_u64().unwrap(),
+                n["steps"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let mut expected = vec![(node(1).address(), 7, 20), (node(2).address(), 1, 20)];
+    expected.sort_by_key(|(a, ..)| a.to_string().to_lowercase());
+    assert_eq!(rows, expected);
+
+    // A node that is no longer selected (a reorganisation) is not shown; once the reveals
+    // are in, reports are refused.
+    let created = h.next_block.load(std::sync::atomic::Ordering::Relaxed) - 2;
+    h.index.rollback_to(created).unwrap();
+    h.events([1, 4].map(|n| ChainEvent::NodeSelected {
+        id,
+        node: node(n).address(),
+    }));
+    let after = read().await.json();
+    assert_eq!(after["nodes"].as_array().unwrap().len(), 1, "{after}");
+    h.reveal(id, &node(1), vec![0; 32], &[]);
+    let late = report(node(1), br#"{"step":20,"steps":20}"#).await;
+    assert_eq!(late.status, StatusCode::CONFLICT);
+    assert_eq!(late.json()["error"]["code"], "task_not_running");
+    let unknown = h.get("/v1/tasks/404/progress").await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+}
+
 /// The OpenAPI document at `/openapi.json` says what the handlers do: a tour of every
 /// documented operation (successes and refusals) answers only with documented statuses,
 /// every JSON answer fits its documented schema, and nothing documented goes untried.
@@ -1347,6 +1443,20 @@ async fn every_answer_is_what_the_openapi_document_says() {
         .signed(&creator(), "GET", "/v1/tasks/999/args", None, Vec::new())
         .await;
     checker.check("get", template, &unknown);
+
+    let progress = format!("/v1/tasks/{id}/progress");
+    let template = "/v1/tasks/{task}/progress";
+    for (signer, body) in [
+        (node(1), br#"{"step":3,"steps":20}"#.to_vec()),
+        (stranger(), br#"{"step":3,"steps":20}"#.to_vec()),
+        (node(1), br#"{"step":"x"}"#.to_vec()),
+        (node(1), br#"{"step":30,"steps":20}"#.to_vec()),
+    ] {
+        let reply = h.signed(&signer, "PUT", &progress, None, body).await;
+        checker.check("put", template, &reply);
+    }
+    checker.check("get", template, &h.get(&progress).await);
+    checker.check("get", template, &h.get("/v1/tasks/998/progress").await);
 
     let results = format!("/v1/tasks/{id}/results");
     let template = "/v1/tasks/{task}/results";
@@ -1434,6 +1544,9 @@ async fn every_answer_is_what_the_openapi_document_says() {
         ("get", "/v1/tasks/{task}/results", 200),
         ("get", "/v1/tasks/{task}/results/{name}", 200),
         ("get", "/v1/tasks/{task}/results/{name}", 404),
+        ("put", "/v1/tasks/{task}/progress", 204),
+        ("put", "/v1/tasks/{task}/progress", 422),
+        ("get", "/v1/tasks/{task}/progress", 200),
         ("put", "/v1/models/files", 201),
         ("get", "/v1/blobs/{sha256}", 206),
         ("get", "/v1/blobs/{sha256}", 400),

@@ -18,6 +18,7 @@
 
 mod error;
 mod order;
+pub mod progress;
 pub mod record;
 mod submit;
 mod wallet;
@@ -30,6 +31,7 @@ use verifier::report::{self, ChainRecord, Report};
 
 pub use error::{Error, WalletError};
 pub use order::Order;
+pub use progress::Steps;
 pub use submit::{Host, Pending, Step};
 pub use wallet::{Call, LocalWallet, Wallet};
 
@@ -50,6 +52,15 @@ pub struct Network {
     pub appeals: Address,
     /// The block the contracts were deployed in: log queries start there.
     pub deployment_block: u64,
+}
+
+/// What [`Requester::wait`] saw change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seen {
+    /// The task entered this state.
+    State(u8),
+    /// Its seats reported these steps.
+    Steps(Steps),
 }
 
 /// A task as a list of recent tasks shows it.
@@ -168,6 +179,13 @@ impl Reader {
         let (_, chain) = self.chain_record(id).await?;
         let files = self.public_results(id, |_, _, _| {}).await?;
         Ok((report_of(&chain, &files), files))
+    }
+
+    /// What task `id`'s `seats` seats told the relay of their progress ([`Steps`]): a
+    /// node's word, for people; `None` before any seat reported.
+    pub async fn steps(&self, id: U256, seats: usize) -> Result<Option<Steps>, Error> {
+        let relay = RelayClient::new(&self.network.relay_url, self.network.chain_id)?;
+        Ok(Steps::of(&relay.progress(id).await?, seats))
     }
 
     /// A public task's result files, downloaded unsigned from the network's relay, in its
@@ -329,22 +347,34 @@ impl<W: Wallet, H: Host> Requester<W, H> {
         &self.relay
     }
 
-    /// Polls task `id` until it succeeds or aborts, telling `on_state` each state it sees;
-    /// [`Error::TimedOut`] after `limit_ms`.
+    /// Polls task `id` until it succeeds or aborts, telling `on_change` each state it sees
+    /// and, while its seats run it, each step they report; [`Error::TimedOut`] after
+    /// `limit_ms`.
     pub async fn wait(
         &self,
         id: U256,
         limit_ms: u64,
-        mut on_state: impl FnMut(u8),
+        mut on_change: impl FnMut(Seen),
     ) -> Result<TaskManager::Task, Error> {
         const POLL_MS: u64 = 200;
+        /// Progress is read every fifth poll.
+        const PROGRESS_EVERY: u64 = 5;
         let mut last = None;
+        let mut last_steps = None;
         let mut waited = 0;
         loop {
             let task = self.reader.task(id).await?;
             if last != Some(task.state) {
                 last = Some(task.state);
-                on_state(task.state);
+                on_change(Seen::State(task.state));
+            }
+            if task.state == TaskState::RUNNING
+                && (waited / POLL_MS).is_multiple_of(PROGRESS_EVERY)
+                && let Ok(Some(steps)) = self.reader.steps(id, task.seats.len()).await
+                && last_steps != Some(steps)
+            {
+                last_steps = Some(steps);
+                on_change(Seen::Steps(steps));
             }
             if record::is_final(task.state) {
                 return Ok(task);

@@ -27,6 +27,7 @@ use crate::node::journal::Journal;
 use crate::node::models::ModelStore;
 use crate::node::native::NativeHost;
 use crate::node::runner::{Node, Settings, Stop};
+use crate::node::standing;
 use alloy::primitives::{B256, U256, utils::format_ether, utils::parse_ether};
 use alloy::signers::local::PrivateKeySigner;
 use anyhow::{Context, Result, bail};
@@ -78,6 +79,12 @@ enum Command {
     Pause,
     /// Take tasks again.
     Resume,
+    /// Add CNX to the stake (a margin over the minimum keeps a slash from making the node
+    /// quit).
+    AddStake {
+        /// The amount, in CNX.
+        amount: String,
+    },
     /// Leave the network; the stake unbonds.
     Quit,
     /// Collect rewards and unbonded stake.
@@ -291,6 +298,16 @@ async fn online(command: Command, config: NodeConfig, bars: Bars) -> Result<()> 
             chain.resume().await?;
             println!("resumed");
         }
+        Command::AddStake { amount } => {
+            let wei = parse_ether(&amount).with_context(|| format!("amount {amount:?} in CNX"))?;
+            chain.add_stake(wei).await?;
+            let info = chain.info().await?;
+            println!(
+                "added {} CNX: the stake is {} CNX",
+                format_ether(wei),
+                format_ether(info.stake)
+            );
+        }
         Command::Quit => {
             chain.quit().await?;
             println!("quitting; the stake unbonds, then `node withdraw` collects it");
@@ -340,6 +357,9 @@ async fn status(chain: &NodeChain) -> Result<()> {
         );
     }
     println!("balance     {} CNX", format_ether(chain.balance().await?));
+    for warning in standing::warnings(&chain.standing().await?) {
+        println!("warning     {warning}");
+    }
     Ok(())
 }
 

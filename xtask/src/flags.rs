@@ -40,7 +40,8 @@ pub(crate) enum Command {
         args: Vec<OsString>,
     },
     /// Create a task on the running devnet, wait for it and verify it
-    /// (`cargo xtask task -- --help`: `sd`, `llm`, `args FILE`).
+    /// (`cargo xtask task -- --help`: `sd`, `llm`, `args FILE`), or check anyone's public
+    /// task (`verify ID`).
     Task {
         /// Options for `devnet task`.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]

@@ -53,6 +53,7 @@ pub fn TaskPage(id: U256) -> impl IntoView {
     let threshold = RwSignal::new(None::<u64>);
     let load_error = RwSignal::new(None::<String>);
     let check = RwSignal::new(Check::Idle);
+    let steps = RwSignal::new(None::<requester::Steps>);
     let pending = RwSignal::new(
         ctx.config_now()
             .ok()
@@ -85,6 +86,14 @@ pub fn TaskPage(id: U256) -> impl IntoView {
                         load_error.set(None);
                         if is_final(t.state) {
                             final_polls += 1;
+                        }
+                        // The seats' own word on their progress, while they run the task.
+                        if t.state == TaskState::RUNNING {
+                            if let Ok(Some(now)) = reader.steps(id, t.seats.len()).await {
+                                steps.set(Some(now));
+                            }
+                        } else if steps.get_untracked().is_some() {
+                            steps.set(None);
                         }
                         task.set(Some(t));
                     }
@@ -141,7 +150,15 @@ pub fn TaskPage(id: U256) -> impl IntoView {
                     <dl class="summary">
                         <dt>"State"</dt>
                         <dd><span class=format!("badge state-{}", t.state) data-testid="task-state">{TaskState::name(t.state)}</span>
-                            " " {state_words(t.state)}</dd>
+                            " " {state_words(t.state)}
+                            {move || steps.get().map(|s| view! {
+                                <span class="steps" data-testid="task-steps"
+                                    title="As the nodes report it to the relay; nothing is verified by this">
+                                    " · " {s.to_string()}
+                                    <progress max=s.steps.to_string() value=s.step.to_string()></progress>
+                                </span>
+                            })}
+                        </dd>
                         <dt>"Kind"</dt><dd>{kind} " · " {t.request.modelIds.join(", ")}</dd>
                         <dt>"Fee"</dt><dd>{cnx(t.fee)} " CNX"</dd>
                         <dt>"Creator"</dt><dd><code>{t.creator.to_string()}</code></dd>
@@ -248,19 +265,19 @@ async fn verify(
             i + 1
         )));
     };
-    let files = match wallet {
-        Some(wallet) => {
-            requests::requester(config, wallet)?
-                .results(id, progress)
-                .await?
-        }
-        None => match reader.public_results(id, progress).await {
-            Ok(files) => files,
-            Err(requester::Error::Relay(e)) if e.code() == Some("private_results") => {
-                return Ok(Check::Private);
+    // Unsigned first: a public task's results cost its viewer no wallet prompt; a private
+    // one's are read signed by the connected wallet, if it is a party.
+    let files = match reader.public_results(id, progress).await {
+        Ok(files) => files,
+        Err(requester::Error::Relay(e)) if e.code() == Some("private_results") => match wallet {
+            Some(wallet) => {
+                requests::requester(config, wallet)?
+                    .results(id, progress)
+                    .await?
             }
-            Err(e) => return Err(e.into()),
+            None => return Ok(Check::Private),
         },
+        Err(e) => return Err(e.into()),
     };
     check.set(Check::Busy(format!(
         "Hashing {} file(s) in web workers…",

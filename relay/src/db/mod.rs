@@ -22,7 +22,7 @@ use sqlx::sqlite::{
 };
 
 use crate::chain::TaskId;
-pub use relay_api::{ModelFile, ResultFile, ResultSet};
+pub use relay_api::{ModelFile, NodeProgress, ResultFile, ResultSet, StepReport};
 
 /// A database failure.
 #[derive(Debug, thiserror::Error)]
@@ -124,6 +124,15 @@ pub trait Db: Send + Sync + 'static {
     ) -> Result<bool, DbError>;
     /// Forgets the nonces that expired before `now`; returns how many.
     async fn sweep_nonces(&self, now: u64) -> Result<u64, DbError>;
+    /// Records `node`'s latest progress report on a task, replacing its earlier one.
+    async fn put_progress(
+        &self,
+        task: TaskId,
+        node: Address,
+        report: StepReport,
+    ) -> Result<(), DbError>;
+    /// The latest report of every node that sent one for the task, by address.
+    async fn progress(&self, task: TaskId) -> Result<Vec<NodeProgress>, DbError>;
 }
 
 /// Connects to `url` (`sqlite:` or `postgres:`), creating a SQLite file if needed, and
@@ -429,6 +438,50 @@ macro_rules! sql_db {
                 Ok(done.rows_affected())
             }
 
+            async fn put_progress(
+                &self,
+                task: TaskId,
+                node: Address,
+                report: StepReport,
+            ) -> Result<(), DbError> {
+                sqlx::query(sql::UPSERT_PROGRESS)
+                    .bind(task.to_string())
+                    .bind(node.to_string().to_ascii_lowercase())
+                    .bind(i64::from(report.step))
+                    .bind(i64::from(report.steps))
+                    .bind(now())
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn progress(&self, task: TaskId) -> Result<Vec<NodeProgress>, DbError> {
+                let rows = sqlx::query(sql::SELECT_PROGRESS)
+                    .bind(task.to_string())
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.into_iter()
+                    .map(|row| {
+                        let count = |name: &str, column: &'static str| -> Result<u32, DbError> {
+                            let value: i64 = row.try_get(name)?;
+                            u32::try_from(value).map_err(|_| DbError::Corrupt {
+                                column,
+                                value: value.to_string(),
+                            })
+                        };
+                        Ok(NodeProgress {
+                            node: parse("task_progress.node", row.try_get("node")?)?,
+                            step: count("step", "task_progress.step")?,
+                            steps: count("steps", "task_progress.steps")?,
+                            updated_at: parse_size(
+                                "task_progress.updated_at",
+                                row.try_get("updated_at")?,
+                            )?,
+                        })
+                    })
+                    .collect()
+            }
+
             async fn model_blob_size(&self, sha256: B256) -> Result<Option<u64>, DbError> {
                 let row = sqlx::query(sql::SELECT_MODEL_BLOB)
                     .bind(hex_hash(sha256))
@@ -618,6 +671,26 @@ mod tests {
         assert_eq!(db.sweep_nonces(250).await.unwrap(), 2);
         assert!(!db.remember_nonce(node, "0x01", 400, 250).await.unwrap());
         assert!(db.remember_nonce(other, "0x01", 400, 250).await.unwrap());
+
+        // Progress: one row per node, the latest report replacing the earlier one.
+        assert!(db.progress(task).await.unwrap().is_empty());
+        let report = |step, steps| StepReport { step, steps };
+        db.put_progress(task, other, report(3, 20)).await.unwrap();
+        db.put_progress(task, node, report(1, 20)).await.unwrap();
+        db.put_progress(task, other, report(5, 20)).await.unwrap();
+        db.put_progress(big, node, report(u32::MAX, u32::MAX))
+            .await
+            .unwrap();
+        let seen: Vec<_> = db
+            .progress(task)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|p| (p.node, p.step, p.steps, p.updated_at > 0))
+            .collect();
+        assert_eq!(seen, vec![(node, 1, 20, true), (other, 5, 20, true)]);
+        let big_row = &db.progress(big).await.unwrap()[0];
+        assert_eq!((big_row.step, big_row.steps), (u32::MAX, u32::MAX));
     }
 
     #[tokio::test]

@@ -46,3 +46,12 @@ pub(super) const REMEMBER_NONCE: &str = "INSERT INTO request_nonces (address, no
      WHERE request_nonces.expires < $4";
 
 pub(super) const SWEEP_NONCES: &str = "DELETE FROM request_nonces WHERE expires < $1";
+
+/// A node's latest progress on a task replaces its earlier one.
+pub(super) const UPSERT_PROGRESS: &str = "INSERT INTO task_progress (task_id, node, step, steps, updated_at) \
+     VALUES ($1, $2, $3, $4, $5) \
+     ON CONFLICT (task_id, node) DO UPDATE SET step = excluded.step, steps = excluded.steps, \
+     updated_at = excluded.updated_at";
+
+pub(super) const SELECT_PROGRESS: &str =
+    "SELECT node, step, steps, updated_at FROM task_progress WHERE task_id = $1 ORDER BY node";

@@ -24,6 +24,7 @@
 mod error;
 mod models;
 mod openapi;
+mod progress;
 pub mod range;
 mod tasks;
 
@@ -480,6 +481,12 @@ pub fn app(state: AppState) -> Router {
         .route(
             "/v1/tasks/{task}/results/{name}",
             get(tasks::get_result_file).layer(limited(0)),
+        )
+        .route(
+            "/v1/tasks/{task}/progress",
+            put(progress::put)
+                .get(progress::get)
+                .layer(limited(progress::MAX_BODY)),
         )
         .route("/v1/models", get(models::list))
         .route(

@@ -20,13 +20,15 @@ Every answer can be checked against the chain. Errors are `{\"error\": {\"code\"
         super::tasks::post_results,
         super::tasks::list_results,
         super::tasks::get_result_file,
+        super::progress::put,
+        super::progress::get,
         super::models::list,
         super::models::put_file,
         super::models::get_blob,
     ),
     modifiers(&SignedRequests),
     tags(
-        (name = "tasks", description = "A task's arguments and results, for its creator and selected nodes"),
+        (name = "tasks", description = "A task's arguments, results and progress"),
         (name = "models", description = "Model files by name and by content hash"),
         (name = "operations", description = "Health and metrics"),
     )

@@ -92,6 +92,25 @@ impl NodeChain {
         Ok(self.tasks.getTask(id).call().await?)
     }
 
+    /// This node's standing: stake, health, and what the chain's rules would take from it.
+    pub async fn standing(&self) -> Result<super::standing::Standing, Error> {
+        let info = self.info().await?;
+        let registry = self.registry.getParams().call().await?;
+        let tasks = self.tasks.getParams().call().await?;
+        Ok(super::standing::Standing {
+            stake: info.stake,
+            min_stake: registry.minStake,
+            health: info.health.saturating_to::<u16>(),
+            timeout_slash_bps: tasks.timeoutSlashBps,
+            withheld_slash_bps: tasks.withheldSlashBps,
+        })
+    }
+
+    /// Adds `amount` wei to the node's stake.
+    pub async fn add_stake(&self, amount: U256) -> Result<(), Error> {
+        send(self.registry.addStake().value(amount)).await.map(drop)
+    }
+
     /// The registry's minimum stake, in wei.
     pub async fn min_stake(&self) -> Result<U256, Error> {
         Ok(self.registry.getParams().call().await?.minStake)

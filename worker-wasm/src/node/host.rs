@@ -9,6 +9,8 @@
 //! | engine | a blocking thread | the worker itself (async GPU reads) |
 //! | reports | `tracing` lines | `postMessage` to the page |
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use alloy::primitives::{B256, U256};
@@ -82,6 +84,26 @@ impl Outcome {
     }
 }
 
+/// How far the engine is with the task being run: set by the host's progress callback
+/// (on whatever thread runs the engine), read by the runner, which tells the relay.
+#[derive(Debug, Clone, Default)]
+pub struct Steps(Arc<AtomicU64>);
+
+impl Steps {
+    /// `step` of `steps` are done.
+    pub fn set(&self, step: u32, steps: u32) {
+        self.0
+            .store(u64::from(steps) << 32 | u64::from(step), Ordering::Relaxed);
+    }
+
+    /// `(step, steps)` as last set; `None` before the first step of a task with any.
+    pub fn get(&self) -> Option<(u32, u32)> {
+        let packed = self.0.load(Ordering::Relaxed);
+        let steps = (packed >> 32) as u32;
+        (steps > 0).then_some((packed as u32, steps))
+    }
+}
+
 /// A failure of the host's storage or models, and whether waiting may cure it.
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
@@ -132,11 +154,13 @@ pub trait Host {
     /// have the manifest digest `registered` (the chain's for the name), else it is refused.
     async fn ensure_model(&self, name: &str, registered: B256) -> Result<(), HostError>;
 
-    /// Runs `task` (whose model was ensured) on the engine; `id` labels progress reports.
+    /// Runs `task` (whose model was ensured) on the engine, keeping `steps` up to date;
+    /// `id` labels progress reports.
     async fn run_task(
         &self,
         id: U256,
         task: Task,
+        steps: &Steps,
     ) -> Result<engine::task::Outcome, engine::EngineError>;
 
     /// The outcome kept for task `id`, if a complete record is there.
@@ -155,6 +179,18 @@ pub trait Host {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn steps_read_back_as_set() {
+        let steps = Steps::default();
+        assert_eq!(steps.get(), None);
+        steps.clone().set(3, 20);
+        assert_eq!(steps.get(), Some((3, 20)));
+        steps.set(u32::MAX, u32::MAX);
+        assert_eq!(steps.get(), Some((u32::MAX, u32::MAX)));
+        steps.set(0, 0);
+        assert_eq!(steps.get(), None);
+    }
 
     #[test]
     fn an_outcome_record_round_trips_and_damage_is_refused() {

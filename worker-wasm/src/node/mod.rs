@@ -6,6 +6,8 @@
 //!   codes it reports.
 //! - [`runner`]: the serving loop, native and in a browser, over a [`host::Host`] (timers,
 //!   kept outcomes, models, engine, reports); [`fault`]: test-only misbehaviour.
+//! - [`standing`]: the warnings an operator must hear before the chain acts (a stake one
+//!   missed deadline from the minimum, low health).
 //! - Native only: [`native`] (the host on this machine), [`bars`] (progress bars on a
 //!   terminal, plain lines elsewhere), [`config`] (TOML + `TESSERA_*`
 //!   variables), [`capability`] (what the node announces about its hardware, measured),
@@ -17,6 +19,7 @@ pub mod fault;
 pub mod host;
 pub mod plan;
 pub mod runner;
+pub mod standing;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod bars;

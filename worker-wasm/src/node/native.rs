@@ -12,7 +12,7 @@ use web_time::Instant;
 use worker_protocol::Activity;
 
 use super::bars::Bars;
-use super::host::{Host, HostError, Outcome};
+use super::host::{Host, HostError, Outcome, Steps};
 use super::journal::Journal;
 use super::models::ModelStore;
 use engine::task::{self, Task};
@@ -97,11 +97,17 @@ impl Host for NativeHost {
         }
     }
 
-    async fn run_task(&self, id: U256, task: Task) -> Result<task::Outcome, engine::EngineError> {
+    async fn run_task(
+        &self,
+        id: U256,
+        task: Task,
+        steps: &Steps,
+    ) -> Result<task::Outcome, engine::EngineError> {
         let folder = self.models.folder(task.model_name());
         let lora = task.lora_model_name().map(|name| self.models.folder(name));
         let device = self.device.clone();
         let bars = self.bars.clone();
+        let steps = steps.clone();
         tokio::task::spawn_blocking(move || {
             let mut last = Instant::now();
             let models = task::TaskModels {
@@ -109,6 +115,7 @@ impl Host for NativeHost {
                 lora: lora.as_deref(),
             };
             pollster::block_on(task::run(&task, models, &device, |p| {
+                steps.set(p.done, p.total);
                 if bars.active() || last.elapsed() > Duration::from_millis(500) {
                     last = Instant::now();
                     Self::progress(

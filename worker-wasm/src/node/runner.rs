@@ -26,8 +26,9 @@ use worker_protocol::Activity;
 
 use super::chain::{self, JURY_BIT, NodeChain, error_code};
 use super::fault::Fault;
-use super::host::{Host, HostError, Outcome};
+use super::host::{Host, HostError, Outcome, Steps};
 use super::plan::{Kept, Step, next_jury_step, next_step};
+use super::standing;
 use engine::task::Task;
 
 /// Why the node stopped.
@@ -135,6 +136,27 @@ pub struct Node<H> {
     appealing: std::sync::Mutex<std::collections::BTreeSet<U256>>,
     /// Jury duties this node could not run (reported, never retried).
     refused_duties: std::sync::Mutex<std::collections::BTreeSet<U256>>,
+    /// The standing warnings last reported, so each is said once while it holds.
+    standing_said: std::sync::Mutex<Vec<String>>,
+}
+
+/// How often a seat tells the relay its step while the engine runs.
+pub const STEP_REPORT_INTERVAL: Duration = Duration::from_secs(2);
+
+/// Why a task is run: for a seat, whose steps the requester watches, or for an appeal's
+/// jury, after the reveals (when the relay takes no progress).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Seat,
+    Juror,
+}
+
+/// What a seat last told the relay of one task's steps.
+#[derive(Default)]
+struct StepsReported {
+    sent: std::cell::Cell<Option<(u32, u32)>>,
+    /// The relay refused or failed once: not asked again for this task.
+    failed: std::cell::Cell<bool>,
 }
 
 /// How a task attempt ended when it did not produce an outcome.
@@ -161,6 +183,7 @@ impl<H: Host> Node<H> {
             registered: Default::default(),
             refused_duties: Default::default(),
             appealing: Default::default(),
+            standing_said: Default::default(),
         }
     }
 
@@ -232,8 +255,10 @@ impl<H: Host> Node<H> {
         self.host.report(Activity::Serving {
             node: me.to_string(),
         });
+        self.check_standing().await;
 
         let mut pausing = false;
+        let mut busy = false;
         loop {
             if stop.requested() && !pausing {
                 pausing = true;
@@ -254,11 +279,15 @@ impl<H: Host> Node<H> {
                 read.await?
             };
             if info.currentTask.is_zero() {
+                if std::mem::take(&mut busy) {
+                    self.check_standing().await;
+                }
                 self.advance_appeals().await?;
                 if !pausing {
                     self.start_queued().await?;
                 }
             } else {
+                busy = true;
                 match chain::duty(info.currentTask) {
                     (id, true) => self.judge(id).await?,
                     (id, false) => {
@@ -284,6 +313,22 @@ impl<H: Host> Node<H> {
             }
             self.pause_a_poll().await;
         }
+    }
+
+    /// Reports the standing warnings ([`standing::warnings`]) not reported since they last
+    /// began to hold. A failed read is passed over: the next look tries again.
+    async fn check_standing(&self) {
+        let Ok(standing) = self.chain.standing().await else {
+            return;
+        };
+        let now = standing::warnings(&standing);
+        let mut said = self.standing_said.lock().expect("not poisoned");
+        for message in now.iter().filter(|w| !said.contains(w)) {
+            self.host.report(Activity::Warning {
+                message: message.clone(),
+            });
+        }
+        *said = now;
     }
 
     async fn pause_for_shutdown(&self) {
@@ -504,7 +549,7 @@ impl<H: Host> Node<H> {
 
     /// Runs the task and keeps its outcome, or reports why it cannot run.
     async fn run(&self, id: U256, task: &ChainTask, now: u64) -> Result<(), NodeError> {
-        match self.attempt(id, task, now, task.deadline).await {
+        match self.attempt(id, task, now, task.deadline, Role::Seat).await {
             Ok(outcome) => {
                 self.host.save_outcome(id, &outcome).await?;
                 self.host.report(Activity::Ran {
@@ -530,13 +575,15 @@ impl<H: Host> Node<H> {
         }
     }
 
-    /// Fetches the arguments and models and runs task `id`, before `deadline` (chain time).
+    /// Fetches the arguments and models and runs task `id`, before `deadline` (chain time),
+    /// in `role`.
     async fn attempt(
         &self,
         id: U256,
         task: &ChainTask,
         now: u64,
         deadline: u64,
+        role: Role,
     ) -> Result<Outcome, Refusal> {
         let refuse = |code, reason: String| Refusal { code, reason };
         self.host.report(Activity::Selected {
@@ -583,7 +630,22 @@ impl<H: Host> Node<H> {
             model: format!("{model} on {}", self.settings.backend),
         });
         let started = Instant::now();
-        let mut outcome = self.host.run_task(id, parsed).await.map_err(|e| {
+        let steps = Steps::default();
+        let reported = StepsReported::default();
+        let run = std::pin::pin!(self.host.run_task(id, parsed, &steps));
+        let result = match role {
+            Role::Juror => run.await,
+            Role::Seat => {
+                let report = std::pin::pin!(self.report_steps(id, &steps, &reported));
+                let result = match select(run, report).await {
+                    Either::Left((result, _)) => result,
+                    Either::Right((never, _)) => match never {},
+                };
+                self.send_steps(id, &steps, &reported).await;
+                result
+            }
+        };
+        let mut outcome = result.map_err(|e| {
             let code = match e {
                 engine::EngineError::InvalidArgument { .. } => error_code::UNSUPPORTED,
                 _ => error_code::ENGINE_FAILED,
@@ -609,6 +671,45 @@ impl<H: Host> Node<H> {
             nonce: B256::random(),
             inference_ms: started.elapsed().as_millis() as u64,
         })
+    }
+
+    /// Tells the relay how far the engine is with task `id` every
+    /// [`STEP_REPORT_INTERVAL`] while it runs: the requester's view of the task moving.
+    async fn report_steps(
+        &self,
+        id: U256,
+        steps: &Steps,
+        reported: &StepsReported,
+    ) -> std::convert::Infallible {
+        loop {
+            self.host.sleep(STEP_REPORT_INTERVAL).await;
+            self.send_steps(id, steps, reported).await;
+        }
+    }
+
+    /// Sends `steps` to the relay if they moved since the last report. A hint for the
+    /// requester that nothing depends on: a refusal is reported once and that task's
+    /// steps are not sent again; an outage is not reported.
+    async fn send_steps(&self, id: U256, steps: &Steps, reported: &StepsReported) {
+        let Some((step, total)) = steps.get() else {
+            return;
+        };
+        if reported.sent.get() == Some((step, total)) || reported.failed.get() {
+            return;
+        }
+        match self.relay.put_progress(&self.key, id, step, total).await {
+            Ok(()) => reported.sent.set(Some((step, total))),
+            // An outage: the next report may get through.
+            Err(e) if e.is_transient() => {}
+            Err(e) => {
+                reported.failed.set(true);
+                self.host.report(Activity::Warning {
+                    message: format!(
+                        "task {id}: the relay did not take this node's progress ({e}); the requester will not see its steps"
+                    ),
+                });
+            }
+        }
     }
 
     /// The task's arguments from the relay, checked against the on-chain hash. The
@@ -693,7 +794,10 @@ impl<H: Host> Node<H> {
                     let task = self
                         .chain_retry("reading the task", async || self.chain.task(id).await)
                         .await?;
-                    match self.attempt(id, &task, now, appeal.deadline).await {
+                    match self
+                        .attempt(id, &task, now, appeal.deadline, Role::Juror)
+                        .await
+                    {
                         Ok(outcome) => {
                             self.host.save_outcome(case, &outcome).await?;
                             self.host.report(Activity::Ran {

@@ -19,7 +19,7 @@ use worker_protocol::Activity;
 use super::cache::{CacheError, ModelCache};
 use super::idb::{self, Db};
 use super::js;
-use crate::node::host::{Host, HostError, Outcome};
+use crate::node::host::{Host, HostError, Outcome, Steps};
 use engine::task::{self, Task};
 
 /// A model's files, checked, in memory.
@@ -163,7 +163,12 @@ impl Host for BrowserHost {
         Ok(())
     }
 
-    async fn run_task(&self, id: U256, task: Task) -> Result<task::Outcome, engine::EngineError> {
+    async fn run_task(
+        &self,
+        id: U256,
+        task: Task,
+        steps: &Steps,
+    ) -> Result<task::Outcome, engine::EngineError> {
         let (files, lora) = {
             let held = self.models.borrow();
             let loaded = |name: &str| {
@@ -182,6 +187,7 @@ impl Host for BrowserHost {
         let mut last = Instant::now();
         let task_id = id.to_string();
         task::run(&task, models, &self.device, |p| {
+            steps.set(p.done, p.total);
             // Every SD step, and LLM tokens five times a second.
             if p.done == p.total || p.total <= 200 || last.elapsed() > Duration::from_millis(200) {
                 last = Instant::now();
