@@ -10,9 +10,11 @@
 
 import { writeFileSync, rmSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { spawn } from 'node:child_process';
+import { resolve as resolvePath } from 'node:path';
 import {
   APP_URL, launch, watch, shot, test, usePage, connectDevWallet, createAndWait, verdict,
-  fillTinySd, finish, TASK_TIMEOUT,
+  fillTinySd, finish, TASK_TIMEOUT, ARTIFACTS,
 } from './lib.mjs';
 import { TestWallet, WALLET_NAME } from './wallet.mjs';
 
@@ -81,7 +83,7 @@ await test('an injected EIP-6963 wallet (viem) switches chain, rejects, pays for
     await p.getByText('wrong network').waitFor({ timeout: 10000 });
     await p.getByRole('button', { name: 'Switch network' }).click();
     await p.getByText('wrong network').waitFor({ state: 'detached', timeout: 10000 });
-    if (wallet.chainId !== config.chain_id) throw new Error(`the wallet is on chain ${wallet.chainId}`);
+    if (wallet.chainId !== config.chainId) throw new Error(`the wallet is on chain ${wallet.chainId}`);
     // A request the person rejects is told as such.
     await fillTinySd(p, 'a paper boat on a pond', { images: 1, steps: 4 });
     wallet.rejectNext = true;
@@ -160,6 +162,31 @@ await test('anyone verifies a public task from its link, with no wallet; a priva
   if (await p.getByTestId('verdict').count()) throw new Error('a private task verified without a wallet');
   await shot('06-private-refused-no-wallet', p);
   await stranger.close();
+});
+
+await test('the requester SDK: a bot in Node.js creates and verifies a task; a page verifies it with no key', async () => {
+  const config = await (await fetch(`${APP_URL}/config.json`)).json();
+  const key = config.devAccounts[Math.max(0, config.devAccounts.length - 2)].key;
+  const out = await new Promise((resolve, reject) => {
+    const bot = spawn(process.execPath, [resolvePath('sdk/examples/bot.mjs'), APP_URL, 'a kite over the dunes'], {
+      cwd: ARTIFACTS, env: { ...process.env, TESSERA_KEY: key },
+    });
+    let text = '';
+    bot.stdout.on('data', (d) => { text += d; });
+    bot.stderr.on('data', (d) => { text += d; });
+    bot.on('close', (code) => (code === 0 ? resolve(text) : reject(new Error(`the bot exited ${code}:\n${text}`))));
+  });
+  const id = /task (\d+): verified/.exec(out)?.[1];
+  if (!id) throw new Error(`the bot said:\n${out}`);
+  console.log(`    the bot: ${out.trim().split('\n').join(' | ')}`);
+  const verdictInPage = await page.evaluate(async (task) => {
+    const sdk = await import('/sdk/tessera_sdk.js');
+    await sdk.default();
+    const network = await (await fetch('/config.json')).json();
+    const { report, files } = await sdk.verifyPublic(network, task);
+    return `${report.verdict} ${files.length}`;
+  }, id);
+  if (verdictInPage !== 'verified 1') throw new Error(`in the page: ${verdictInPage}`);
 });
 
 await test('an SDXL task and a LoRA task are created and verify green', async () => {

@@ -27,16 +27,16 @@ export class TestWallet {
   // `config` is the app's config.json: the devnet's chain, RPC endpoint and funded keys.
   constructor(config, { startChainId = 1 } = {}) {
     this.chain = defineChain({
-      id: config.chain_id,
-      name: config.chain_name || 'Tessera devnet',
+      id: config.chainId,
+      name: config.chainName || 'Tessera devnet',
       nativeCurrency: { name: 'CNX', symbol: 'CNX', decimals: 18 },
-      rpcUrls: { default: { http: [config.rpc_url] } },
+      rpcUrls: { default: { http: [config.rpcUrl] } },
     });
-    this.accounts = config.dev_accounts.map((a) => privateKeyToAccount(a.key));
+    this.accounts = config.devAccounts.map((a) => privateKeyToAccount(a.key));
     this.account = this.accounts[this.accounts.length - 1];
     this.chainId = startChainId;
-    this.public = createPublicClient({ chain: this.chain, transport: http(config.rpc_url) });
-    this.wallet = createWalletClient({ chain: this.chain, transport: http(config.rpc_url) });
+    this.public = createPublicClient({ chain: this.chain, transport: http(config.rpcUrl) });
+    this.wallet = createWalletClient({ chain: this.chain, transport: http(config.rpcUrl) });
     this.rejectNext = false;
     this.prompts = [];
     this.pages = new Set();

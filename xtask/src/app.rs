@@ -41,6 +41,7 @@ pub(crate) fn run_command(command: App) -> Result<()> {
         App::WasmTest => crate::test::wasm_tests(|_| {}),
         App::E2e => {
             let dist = build()?;
+            crate::sdk::build(crate::sdk::Profile::Test, Some(&dist))?;
             devnet_built(Network::Debug)?;
             run(test_devnet().args(["e2e", "app", "--dist"]).arg(&dist))
         }

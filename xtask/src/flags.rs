@@ -53,6 +53,9 @@ pub(crate) enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<OsString>,
     },
+    /// The requester SDK's npm package (wasm-bindgen, Node.js and web builds with
+    /// TypeScript types) into `sdk/pkg/`.
+    Sdk,
     /// The Solidity contracts' artifacts.
     Contracts {
         #[command(subcommand)]

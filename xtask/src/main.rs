@@ -9,6 +9,7 @@ mod cmd;
 mod engine_bench;
 mod flags;
 mod fuzz;
+mod sdk;
 mod test;
 mod tidy;
 mod tools;
@@ -33,6 +34,7 @@ fn main() -> Result<()> {
         Command::Contracts { command } => test::contracts(command),
         Command::App { command } => app::run_command(command),
         Command::Relay { command } => test::relay(command),
+        Command::Sdk => sdk::build(sdk::Profile::Release, None).map(drop),
         Command::Bench { names } => bench::run_all(&names),
         Command::Fuzz {
             seconds,

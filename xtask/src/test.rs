@@ -104,8 +104,9 @@ fn pipeline(tally: &mut Tally) -> Result<()> {
     step("wasm tests in headless Chromium");
     wasm_tests(|l| tally.record(l))?;
 
-    step("app: release build and end to end in Chromium against a devnet");
+    step("app: release build and end to end in Chromium against a devnet (the SDK's too)");
     let dist = app::build()?;
+    crate::sdk::build(crate::sdk::Profile::Test, Some(&dist))?;
     run_tee(
         app::test_devnet().args(["e2e", "app", "--dist"]).arg(&dist),
         |l| tally.record(l),
@@ -165,6 +166,8 @@ pub(crate) fn lint() -> Result<()> {
     let mut wasm = tools::BROWSER_PACKAGES.to_vec();
     wasm.extend(["--lib", "--bins", "--tests", "--target", tools::WASM_TARGET]);
     clippy(&wasm)?;
+    step("clippy (wasm32): the requester SDK");
+    clippy(&["-p", "tessera-sdk", "--lib", "--target", tools::WASM_TARGET])?;
     step("");
     Ok(())
 }

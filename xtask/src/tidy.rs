@@ -175,6 +175,16 @@ pub(crate) const RULES: &[(&str, &[&[&str]], &str)] = &[
         "the page never loads Burn (the node worker is its own wasm) and has no server",
     ),
     (
+        "tessera-sdk",
+        &[
+            UI,
+            SERVER,
+            ML,
+            &["engine", "relay", "relay-api", "worker-*", "app"],
+        ],
+        "the SDK is the requester's flow for JavaScript, nothing else",
+    ),
+    (
         "locate",
         NOTHING_OF_THE_NETWORK,
         "finding files needs nothing",

@@ -49,7 +49,11 @@ pub fn warnings(standing: &Standing) -> Vec<String> {
         let bps = standing.timeout_slash_bps.max(standing.withheld_slash_bps);
         let left =
             standing.stake - standing.stake * U256::from(bps.min(10_000)) / U256::from(10_000);
-        if bps > 0 && left < min {
+        if bps >= 10_000 {
+            out.push(
+                "a missed deadline costs the whole stake on this network, and the node would be made to quit: no added stake is a margin, so keep it online and fast enough for every task it takes".to_owned(),
+            );
+        } else if bps > 0 && left < min {
             out.push(format!(
                 "one missed deadline costs {}% of the stake and would leave {}, under the minimum of {}: the node would be made to quit; add stake with `node add-stake` for a margin",
                 f64::from(bps) / 100.0,
@@ -100,6 +104,16 @@ mod tests {
             "{}",
             under[0]
         );
+        // A network that takes the whole stake: added stake is no margin.
+        let mut whole = standing("1000", 1000);
+        whole.timeout_slash_bps = 10_000;
+        let all = warnings(&whole);
+        assert!(
+            all[0].starts_with("a missed deadline costs the whole stake"),
+            "{}",
+            all[0]
+        );
+        assert!(!all[0].contains("add-stake"));
         // No slash for a missed deadline: nothing to warn of.
         let mut free = standing("10", 1000);
         free.timeout_slash_bps = 0;
