@@ -180,7 +180,7 @@ pub(crate) const RULES: &[(&str, &[&[&str]], &str)] = &[
             UI,
             SERVER,
             ML,
-            &["engine", "relay", "relay-api", "worker-*", "app"],
+            &["engine", "relay", "worker-*", "app"],
         ],
         "the SDK is the requester's flow for JavaScript, nothing else",
     ),
