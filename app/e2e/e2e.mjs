@@ -244,6 +244,15 @@ await test('my tasks and the network page list what happened', async () => {
   await shot('09-network');
 });
 
+await test('the Provide page says the browser node is not served yet, instead of failing', async () => {
+  // This build has no node worker (the first `cargo xtask up` serves the app while it
+  // compiles it): the page waits for it.
+  await page.goto(`${APP_URL}/#/provide`);
+  await page.getByTestId('worker-building').waitFor({ timeout: 15000 });
+  const errors = await page.getByTestId('provide-error').count();
+  if (errors) throw new Error(`the page shows an error: ${await page.getByTestId('provide-error').textContent()}`);
+});
+
 await test('every page passes axe-core with no serious or critical violation', async () => {
   const axe = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
   const pages = ['create', 'tasks', 'network', 'provide', ...(sdTask ? [`task/${sdTask}`] : [])];

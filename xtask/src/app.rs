@@ -104,6 +104,15 @@ pub(crate) enum NodeWorker {
 /// wasm-bindgen (no-modules, as trunk makes workers) and the `web_node_loader.js` the
 /// Provide page starts.
 pub(crate) fn build_node_worker(dist: &Path, which: NodeWorker) -> Result<()> {
+    build_node_worker_with(dist, which, run)
+}
+
+/// [`build_node_worker`], each command run by `run`.
+fn build_node_worker_with(
+    dist: &Path,
+    which: NodeWorker,
+    run: impl Fn(&mut Command) -> Result<()>,
+) -> Result<()> {
     let started = Instant::now();
     let profile = match which {
         NodeWorker::Release => {
@@ -210,15 +219,46 @@ pub(crate) fn devnet(network: Network, command: &str, args: &[OsString]) -> Resu
 }
 
 /// `cargo xtask up`: the app's build with the node worker, then `devnet up` with it.
+///
+/// The network and the page come first: the browser node's worker (about half an hour to
+/// compile the first time on 2 cores) is built in the background once the network's
+/// binaries are, its output in `target/node-worker-build.log`, and added to `dist/` when
+/// done; the Provide page says so meanwhile and starts the node when it appears.
 pub(crate) fn up(release: bool, args: &[OsString]) -> Result<()> {
     let dist = build()?;
-    build_node_worker(&dist, NodeWorker::Release)?;
-    let mut all = vec![OsString::from("--dist"), dist.into_os_string()];
-    all.extend_from_slice(args);
     let network = if release {
         Network::Release
     } else {
         Network::Debug
     };
-    devnet(network, "up", &all)
+    devnet_built(network)?;
+    let log_path = cmd::root().join("target/node-worker-build.log");
+    std::fs::create_dir_all(log_path.parent().expect("in target/"))?;
+    eprintln!(
+        "app: building the browser node's worker in the background (log: {}); the Provide page starts it when it is ready",
+        log_path.display()
+    );
+    let worker_dist = dist.clone();
+    std::thread::spawn(move || {
+        let logged = |command: &mut Command| -> Result<()> {
+            let log = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&log_path)?;
+            command.stdout(log.try_clone()?).stderr(log);
+            run(command)
+        };
+        match build_node_worker_with(&worker_dist, NodeWorker::Release, logged) {
+            Ok(()) => {
+                eprintln!("app: the browser node's worker is ready: the Provide page starts it")
+            }
+            Err(e) => eprintln!(
+                "app: the browser node's worker did not build ({e:#}); see {}",
+                log_path.display()
+            ),
+        }
+    });
+    let mut all = vec![OsString::from("--dist"), dist.into_os_string()];
+    all.extend_from_slice(args);
+    run(Command::new(devnet_binary(network)).arg("up").args(&all))
 }

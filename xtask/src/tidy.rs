@@ -176,12 +176,7 @@ pub(crate) const RULES: &[(&str, &[&[&str]], &str)] = &[
     ),
     (
         "tessera-sdk",
-        &[
-            UI,
-            SERVER,
-            ML,
-            &["engine", "relay", "worker-*", "app"],
-        ],
+        &[UI, SERVER, ML, &["engine", "relay", "worker-*", "app"]],
         "the SDK is the requester's flow for JavaScript, nothing else",
     ),
     (

@@ -27,19 +27,31 @@ use crate::error::AppError;
 use crate::provide::{QUIT, network};
 
 /// cache and the relay's models.
-fn open(ctx: Ctx, store: NodeStore) {
+///
+/// The worker is served beside the app once built: the first `cargo xtask up` serves the
+/// app while it compiles the worker (about half an hour on 2 cores), so the page says so
+/// and starts the worker when it appears.
+fn open(ctx: Ctx, store: NodeStore, worker_missing: RwSignal<bool>) {
     let Ok(config) = ctx.config_now() else {
         return;
     };
-    if store.start() {
-        store.send(Command::Init {
-            network: network(&config),
-        });
-        store.send(Command::Probe);
-    } else {
-        store.send(Command::Status);
-    }
-    store.send(Command::CacheInfo);
+    let network_config = config.clone();
+    spawn_local(async move {
+        while !worker_served().await {
+            worker_missing.set(true);
+            crate::js::sleep(WORKER_POLL_MS).await;
+        }
+        worker_missing.set(false);
+        if store.start() {
+            store.send(Command::Init {
+                network: network(&network_config),
+            });
+            store.send(Command::Probe);
+        } else {
+            store.send(Command::Status);
+        }
+        store.send(Command::CacheInfo);
+    });
     spawn_local(async move {
         let listed = match RelayClient::new(&config.relay_url, config.chain_id) {
             Ok(client) => client
@@ -52,12 +64,25 @@ fn open(ctx: Ctx, store: NodeStore) {
     });
 }
 
+/// How often the page looks again for a worker that is not served yet.
+const WORKER_POLL_MS: i32 = 10_000;
+
+/// Whether the node worker's loader is served beside the app.
+async fn worker_served() -> bool {
+    gloo_net::http::Request::get(crate::node_worker::WORKER_URL)
+        .cache(web_sys::RequestCache::NoStore)
+        .send()
+        .await
+        .is_ok_and(|r| r.ok())
+}
+
 /// The Provide page.
 #[component]
 pub fn ProvidePage() -> impl IntoView {
     let ctx = Ctx::get();
     let store = NodeStore::get();
-    open(ctx, store);
+    let worker_missing = RwSignal::new(false);
+    open(ctx, store, worker_missing);
     view! {
         <div class="provide">
             <section class="card">
@@ -68,6 +93,14 @@ pub fn ProvidePage() -> impl IntoView {
                     "result on chain and earns the fee. The node has its own key, kept in this "
                     "browser; your wallet only funds it."
                 </p>
+                {move || worker_missing.get().then(|| view! {
+                    <p class="banner info" role="status" data-testid="worker-building">
+                        "This app's browser node (its web worker) is not served yet: the first "
+                        <code>"cargo xtask up"</code>
+                        " compiles it for about half an hour on 2 cores while the rest of the network "
+                        "already runs. This page starts the node as soon as the worker is there."
+                    </p>
+                })}
                 {move || store.error.get().map(|error| view! {
                     <p class="banner bad" role="alert">
                         <span data-testid="provide-error">{error}</span>
