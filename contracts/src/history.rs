@@ -271,9 +271,7 @@ pub struct Entry {
 
 /// Every event about task `id`, in chain order, read from `task_manager`'s logs from
 /// `from_block` (the task's creation block, or the deployment block) on, in ranges of at
-/// most `max_range` blocks. An endpoint that refuses a range (public RPCs cap log queries
-/// at a few thousand blocks or results, each with its own error) gets half of it, down
-/// to one block, and the smaller range is kept for the rest of the read.
+/// most `max_range` blocks ([`paged_logs`]).
 pub async fn task_history<P: Provider>(
     provider: &P,
     task_manager: Address,
@@ -281,38 +279,120 @@ pub async fn task_history<P: Provider>(
     id: U256,
     max_range: u64,
 ) -> Result<Vec<Entry>, Error> {
+    let filter = Filter::new().address(task_manager).topic1(B256::from(id));
+    let logs = paged_logs(provider, filter, from_block, max_range).await?;
+    Ok(logs.iter().filter_map(entry).collect())
+}
+
+/// The logs `filter` matches from `from_block` to the head, in ranges of at most
+/// `max_range` blocks. An endpoint that refuses a range (public RPCs cap log queries at a
+/// few thousand blocks or results, each with its own error) gets half of it, down to one
+/// block, and the smaller range is kept for the rest of the read.
+pub async fn paged_logs<P: Provider>(
+    provider: &P,
+    filter: Filter,
+    from_block: u64,
+    max_range: u64,
+) -> Result<Vec<Log>, Error> {
     let head = provider.get_block_number().await?;
-    let mut entries = Vec::new();
+    let mut out = Vec::new();
     let mut start = from_block;
     let mut step = max_range.max(1);
     while start <= head {
         let end = head.min(start.saturating_add(step - 1));
-        let filter = Filter::new()
-            .address(task_manager)
-            .from_block(start)
-            .to_block(end)
-            .topic1(B256::from(id));
-        let logs = match provider.get_logs(&filter).await {
-            Ok(logs) => logs,
+        let range = filter.clone().from_block(start).to_block(end);
+        match provider.get_logs(&range).await {
+            Ok(logs) => out.extend(logs),
             Err(alloy::transports::RpcError::ErrorResp(_)) if end > start => {
                 step = (end - start).div_ceil(2);
                 continue;
             }
             Err(e) => return Err(e.into()),
-        };
-        for log in logs {
-            if let Some(event) = TaskEvent::decode(&log) {
-                entries.push(Entry {
-                    block: log.block_number.unwrap_or_default(),
-                    timestamp: log.block_timestamp,
-                    transaction: log.transaction_hash,
-                    event,
-                });
-            }
         }
         start = end + 1;
     }
-    Ok(entries)
+    Ok(out)
+}
+
+fn entry(log: &Log) -> Option<Entry> {
+    Some(Entry {
+        block: log.block_number.unwrap_or_default(),
+        timestamp: log.block_timestamp,
+        transaction: log.transaction_hash,
+        event: TaskEvent::decode(log)?,
+    })
+}
+
+/// What one task meant for one node's balance: the reward it was credited and the stake
+/// it lost, with how its seat ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerLine {
+    /// The task.
+    pub task: U256,
+    /// The block its seat closed in (or of its last payment).
+    pub block: u64,
+    /// That block's timestamp, when the endpoint returns it with logs.
+    pub timestamp: Option<u64>,
+    /// Rewards credited for the task, wei.
+    pub reward: U256,
+    /// Stake lost on the task, wei.
+    pub slashed: U256,
+    /// How the seat ended (`NodeOutcome` value), once it has.
+    pub outcome: Option<u8>,
+}
+
+/// `node`'s ledger from the task manager's logs since `from_block`, one line per task, in
+/// chain order: rewards from its `Payment`s, losses from its `SeatClosed`s (every event
+/// naming a node has it as the second indexed topic). Jury duty is the appeals contract's
+/// and is not here.
+pub async fn node_ledger<P: Provider>(
+    provider: &P,
+    task_manager: Address,
+    node: Address,
+    from_block: u64,
+    max_range: u64,
+) -> Result<Vec<LedgerLine>, Error> {
+    let filter = Filter::new().address(task_manager).topic2(node.into_word());
+    let logs = paged_logs(provider, filter, from_block, max_range).await?;
+    let mut lines: Vec<LedgerLine> = Vec::new();
+    for log in &logs {
+        let (Some(task), Some(entry)) = (TaskEvent::task_id(log), entry(log)) else {
+            continue;
+        };
+        let (reward, slashed, outcome) = match entry.event {
+            TaskEvent::Payment { to, kind, amount }
+                if to == node && kind == Tm::PaymentKind::REWARD =>
+            {
+                (amount, U256::ZERO, None)
+            }
+            TaskEvent::SeatClosed {
+                node: closed,
+                outcome,
+                slashed,
+            } if closed == node => (U256::ZERO, slashed, Some(outcome)),
+            _ => continue,
+        };
+        let line = match lines.iter_mut().find(|l| l.task == task) {
+            Some(line) => line,
+            None => {
+                lines.push(LedgerLine {
+                    task,
+                    block: entry.block,
+                    timestamp: entry.timestamp,
+                    reward: U256::ZERO,
+                    slashed: U256::ZERO,
+                    outcome: None,
+                });
+                lines.last_mut().expect("just pushed")
+            }
+        };
+        line.reward += reward;
+        line.slashed += slashed;
+        line.outcome = outcome.or(line.outcome);
+        line.block = line.block.max(entry.block);
+        line.timestamp = entry.timestamp.or(line.timestamp);
+    }
+    Ok(lines)
 }
 
 /// Stake lost, reward earned and refunds, summed per address over a history.

@@ -302,6 +302,31 @@ async fn a_dishonest_node_is_outvoted_and_slashed() {
         "{}",
         net.nodes[0].log()
     );
+
+    // Each node's ledger from the logs: the honest ones earned on the task, the cheater
+    // lost a fifth of its stake and earned nothing.
+    let provider = contracts::read_only(net.info.rpc_url.parse().unwrap());
+    let ledger = |node| {
+        contracts::history::node_ledger(
+            &provider,
+            net.info.deployments.task_manager,
+            node,
+            net.info.deployments.deployment_block,
+            1_000,
+        )
+    };
+    let cheated = ledger(cheater).await.unwrap();
+    assert_eq!(cheated.len(), 1, "{cheated:?}");
+    assert_eq!(cheated[0].task, id);
+    assert_eq!(cheated[0].outcome, Some(NodeOutcome::DISSENT));
+    assert_eq!(
+        (cheated[0].reward, cheated[0].slashed),
+        (U256::ZERO, slashed)
+    );
+    let honest = ledger(net.nodes[0].address).await.unwrap();
+    assert_eq!(honest.len(), 1, "{honest:?}");
+    assert_eq!(honest[0].reward, settlement.reward_of(net.nodes[0].address));
+    assert!(honest[0].reward > U256::ZERO && honest[0].slashed.is_zero());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -360,6 +360,31 @@ async fn status(chain: &NodeChain) -> Result<()> {
     for warning in standing::warnings(&chain.standing().await?) {
         println!("warning     {warning}");
     }
+    let ledger = chain.ledger().await?;
+    let earned: U256 = ledger.iter().map(|l| l.reward).sum();
+    let lost: U256 = ledger.iter().map(|l| l.slashed).sum();
+    println!(
+        "tasks       {} settled: {} CNX earned, {} CNX of stake lost",
+        ledger.len(),
+        format_ether(earned),
+        format_ether(lost)
+    );
+    for line in ledger.iter().rev().take(10) {
+        let outcome = line
+            .outcome
+            .map_or("open", contracts::TaskManager::NodeOutcome::name);
+        println!(
+            "  task {:<6} {:<10} +{} CNX{}",
+            line.task,
+            outcome,
+            format_ether(line.reward),
+            if line.slashed.is_zero() {
+                String::new()
+            } else {
+                format!("  -{} CNX stake", format_ether(line.slashed))
+            }
+        );
+    }
     Ok(())
 }
 

@@ -20,6 +20,8 @@ pub use contracts::error_code;
 #[derive(Clone)]
 pub struct NodeChain {
     me: Address,
+    /// The contracts' deployment block: log reads start there.
+    deployment_block: u64,
     provider: DynProvider,
     registry: NodeRegistryInstance<DynProvider>,
     tasks: TaskManagerInstance<DynProvider>,
@@ -46,6 +48,7 @@ impl NodeChain {
         let provider = contracts::connect(rpc_url, key);
         Self {
             me,
+            deployment_block: deployments.deployment_block,
             registry: NodeRegistry::new(deployments.node_registry, provider.clone()),
             tasks: TaskManager::new(deployments.task_manager, provider.clone()),
             appeals: Appeals::new(deployments.appeals, provider.clone()),
@@ -104,6 +107,19 @@ impl NodeChain {
             timeout_slash_bps: tasks.timeoutSlashBps,
             withheld_slash_bps: tasks.withheldSlashBps,
         })
+    }
+
+    /// What each task meant for this node: rewards, stake lost and how its seat ended, in
+    /// chain order, from the task manager's logs.
+    pub async fn ledger(&self) -> Result<Vec<contracts::history::LedgerLine>, Error> {
+        contracts::history::node_ledger(
+            &self.provider,
+            *self.tasks.address(),
+            self.me,
+            self.deployment_block,
+            10_000,
+        )
+        .await
     }
 
     /// Adds `amount` wei to the node's stake.
