@@ -127,6 +127,8 @@ await test('the tab is drawn for an SD task beside two native nodes and all thre
   await activity('ran', id).waitFor({ timeout: 1000 });
   const ran = (await activity('ran', id).getAttribute('data-ms')) || '?';
   console.log(`# bench: browser WebGPU node ran the SD task (${TAB_TASK.images} image 64x64, ${TAB_TASK.steps} steps) in ${ran} ms`);
+  // The Earnings card lists the task with the reward the chain paid for it.
+  await provider.locator(`[data-testid=ledger-row][data-task="${id}"]`).waitFor({ timeout: 120000 });
   await shot('provide-04-served', provider);
   await requester.close();
 });

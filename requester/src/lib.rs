@@ -209,6 +209,22 @@ impl Reader {
         Ok(files)
     }
 
+    /// What each task meant for `node`: its reward, the stake it lost and how its seat
+    /// ended ([`contracts::history::node_ledger`]), in bounded log ranges.
+    pub async fn node_ledger(
+        &self,
+        node: Address,
+    ) -> Result<Vec<contracts::history::LedgerLine>, Error> {
+        Ok(contracts::history::node_ledger(
+            &self.provider,
+            self.network.task_manager,
+            node,
+            self.network.deployment_block,
+            LOG_RANGE,
+        )
+        .await?)
+    }
+
     /// Every event of task `id`, in chain order: logs from the task's creation block on
     /// (from the deployment block for an id the chain does not know), in bounded ranges.
     pub async fn history(&self, id: U256) -> Result<Vec<contracts::history::Entry>, Error> {

@@ -17,11 +17,12 @@ pub fn BarChart(series: Series, title: &'static str, testid: &'static str) -> im
         plot: [left, top, right, bottom],
     } = layout(&series);
     let total: f64 = series.values.iter().sum();
+    let bars_count = series.values.len();
     let summary = format!(
-        "{title}: {} {} in {} bars; {time_title}",
+        "{title}: {} {} in {bars_count} bar{}; {time_title}",
         (total * 1000.0).round() / 1000.0,
         series.unit,
-        series.values.len()
+        if bars_count == 1 { "" } else { "s" }
     );
     view! {
         <figure class="chart" data-testid=testid>
@@ -51,7 +52,9 @@ pub fn BarChart(series: Series, title: &'static str, testid: &'static str) -> im
                     <line x1=left.to_string() x2=right.to_string() y1=bottom.to_string() y2=bottom.to_string()/>
                     {time_ticks.into_iter().map(|t| view! {
                         <line x1=t.at.to_string() x2=t.at.to_string() y1=bottom.to_string() y2=(bottom + 4.0).to_string()/>
-                        <text x=t.at.to_string() y=(bottom + 16.0).to_string() text-anchor="middle">{t.label}</text>
+                        // The last label ends at the plot's edge rather than past it.
+                        <text x=t.at.to_string() y=(bottom + 16.0).to_string()
+                              text-anchor={if t.at >= right - 1.0 { "end" } else { "middle" }}>{t.label}</text>
                     }).collect_view()}
                     <text class="title" x=((left + right) / 2.0).to_string() y=(HEIGHT - 6.0).to_string() text-anchor="middle">{time_title}</text>
                 </g>

@@ -1,11 +1,18 @@
-//! Earnings: rewards and stake to withdraw, quitting the network.
+//! Earnings: rewards and stake to withdraw, what each task earned or cost (from the
+//! chain's logs, charted per period), quitting the network.
 
+use contracts::TaskManager::NodeOutcome;
+use contracts::history::LedgerLine;
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use worker_protocol::{Command, CommandKind};
 
 use super::{Ctx, NodeStore};
-use crate::format::{short, wei_to_cnx};
+use crate::chart::Series;
+use crate::format::{cnx, short, wei_to_cnx};
 use crate::provide::QUIT;
+use crate::ui::Route;
+use crate::ui::chart::BarChart;
 
 /// Earnings: withdraw to the wallet, quit the network.
 #[component]
@@ -34,10 +41,34 @@ pub(super) fn EarningsCard() -> impl IntoView {
         })
     };
     let can_quit = move || store.status().is_some_and(|s| s != QUIT);
+    // The ledger, read again whenever the node's balances move.
+    let ledger = RwSignal::new(None::<Result<Vec<LedgerLine>, String>>);
+    Effect::new(move |_| {
+        let Some((address, _, _)) = store.node.with(|n| {
+            n.as_ref()
+                .map(|n| (n.address.clone(), n.withdrawable.clone(), n.stake.clone()))
+        }) else {
+            return;
+        };
+        let (Ok(config), Ok(node)) = (ctx.config_now(), address.parse()) else {
+            return;
+        };
+        spawn_local(async move {
+            let read = match crate::chain::reader(&config) {
+                Ok(reader) => reader.node_ledger(node).await.map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            ledger.set(Some(read));
+        });
+    });
     view! {
         <section class="card">
             <h2>"Earnings"</h2>
             {amounts}
+            {move || ledger.get().map(|read| match read {
+                Ok(lines) => ledger_view(lines).into_any(),
+                Err(e) => view! { <p class="error">"The node's tasks could not be read: " {e}</p> }.into_any(),
+            })}
             <p class="hint">"Withdrawing sends the rewards and unbonded stake, then the node key's spare "
                "balance, to your wallet"
                {move || ctx.wallet.get().map(|w| format!(" ({})", short(&w.address().to_string())))}
@@ -59,5 +90,38 @@ pub(super) fn EarningsCard() -> impl IntoView {
                 </div>
             })}
         </section>
+    }
+}
+
+/// Totals, rewards per period, and the last tasks with their outcome.
+fn ledger_view(lines: Vec<LedgerLine>) -> impl IntoView {
+    let earned = lines.iter().map(|l| l.reward).sum();
+    let lost = lines.iter().map(|l| l.slashed).sum();
+    let rewards: Vec<(u64, f64)> = lines
+        .iter()
+        .filter_map(|l| Some((l.timestamp?, cnx(l.reward).parse().unwrap_or(0.0))))
+        .collect();
+    let chart = Series::of(&rewards, "CNX")
+        .map(|series| view! { <BarChart series=series title="Rewards" testid="earnings-chart"/> });
+    view! {
+        <p data-testid="ledger-total">
+            {format!("{} task(s): {} CNX earned, {} CNX of stake lost.", lines.len(), cnx(earned), cnx(lost))}
+        </p>
+        {chart}
+        <div class="scroll">
+        <table class="list" data-testid="ledger">
+            <thead><tr><th>"Task"</th><th>"Outcome"</th><th>"Reward"</th><th>"Stake lost"</th></tr></thead>
+            <tbody>
+                {lines.into_iter().rev().take(20).map(|l| view! {
+                    <tr data-testid="ledger-row" data-task=l.task.to_string()>
+                        <td><a href=Route::Task(l.task).href()>"#" {l.task.to_string()}</a></td>
+                        <td>{l.outcome.map_or("open", NodeOutcome::name)}</td>
+                        <td>{cnx(l.reward)} " CNX"</td>
+                        <td class=if l.slashed.is_zero() { "" } else { "bad" }>{cnx(l.slashed)} " CNX"</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+        </div>
     }
 }
