@@ -129,6 +129,11 @@ await test('the tab is drawn for an SD task beside two native nodes and all thre
   console.log(`# bench: browser WebGPU node ran the SD task (${TAB_TASK.images} image 64x64, ${TAB_TASK.steps} steps) in ${ran} ms`);
   // The Earnings card lists the task with the reward the chain paid for it.
   await provider.locator(`[data-testid=ledger-row][data-task="${id}"]`).waitFor({ timeout: 120000 });
+  // And its health and QoS after the task, charted.
+  await provider.getByTestId('health-chart').waitFor({ timeout: 30000 });
+  const health = await provider.locator('[data-testid=health-chart] rect title').allTextContents();
+  if (!health.some((t) => / UTC: 100 %$/.test(t))) throw new Error(`health bars: ${health.join(' | ')}`);
+  await provider.getByTestId('qos-chart').waitFor({ timeout: 10000 });
   await shot('provide-04-served', provider);
   await requester.close();
 });

@@ -28,6 +28,9 @@ pub struct Series {
     pub values: Vec<f64>,
     /// What the values count, plural (`tasks`, `CNX`).
     pub unit: &'static str,
+    /// Whether each bar is a sum over its period ([`Series::of`]) or a level at its end
+    /// ([`Series::levels`]).
+    pub is_level: bool,
 }
 
 impl Series {
@@ -49,7 +52,30 @@ impl Series {
             period,
             values,
             unit,
+            is_level: false,
         })
+    }
+}
+
+impl Series {
+    /// A level over time (health, QoS) from its values at Unix times: each period shows
+    /// the last value set in it, and a period with none keeps the level before it.
+    pub fn levels(events: &[(u64, f64)], unit: &'static str) -> Option<Self> {
+        let times: Vec<(u64, f64)> = events.iter().map(|(t, _)| (*t, 0.0)).collect();
+        let mut series = Self::of(&times, unit)?;
+        let mut sorted = events.to_vec();
+        sorted.sort_by_key(|(t, _)| *t);
+        let mut next = sorted.iter().peekable();
+        let mut level = 0.0;
+        for (i, value) in series.values.iter_mut().enumerate() {
+            let end = series.start + (i as u64 + 1) * series.period;
+            while let Some((_, v)) = next.next_if(|(t, _)| *t < end) {
+                level = *v;
+            }
+            *value = level;
+        }
+        series.is_level = true;
+        Some(series)
     }
 }
 
@@ -282,6 +308,17 @@ mod tests {
         let month = Series::of(&[(base, 1.0), (base + 30 * 86_400, 1.0)], "tasks").unwrap();
         assert_eq!(month.period, 2 * 86_400);
         assert!(month.values.len() <= MAX_BARS);
+    }
+
+    #[test]
+    fn levels_keep_the_last_value_of_each_period_and_carry_it_over() {
+        let base = 1_796_637_600;
+        let health = [(base + 10, 100.0), (base + 20, 30.0), (base + 200, 45.0)];
+        let series = Series::levels(&health, "%").unwrap();
+        assert_eq!(series.period, 60);
+        assert_eq!(series.values, vec![30.0, 30.0, 30.0, 45.0]);
+        assert_eq!(layout(&series).bars[1].title, "10:01–10:02 UTC: 30 %");
+        assert_eq!(Series::levels(&[], "%"), None);
     }
 
     #[test]

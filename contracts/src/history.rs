@@ -395,6 +395,55 @@ pub async fn node_ledger<P: Provider>(
     Ok(lines)
 }
 
+/// A node's QoS score and health right after one of its tasks ended (the registry's
+/// `NodeReleased`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StandingPoint {
+    /// The task (a jury duty's registry id has `Appeals.JURY_BIT` set).
+    pub task: U256,
+    /// The block.
+    pub block: u64,
+    /// Its timestamp, when the endpoint returns it with logs.
+    pub timestamp: Option<u64>,
+    /// How the task ended for the node (`NodeOutcome` value).
+    pub outcome: u8,
+    /// QoS score after it, hundredths of a point out of 10.
+    pub qos: U256,
+    /// Health after it, permille.
+    pub health: U256,
+}
+
+/// `node`'s QoS and health after each task, in chain order, from the registry's
+/// `NodeReleased` logs since `from_block` (paged as [`paged_logs`]).
+pub async fn node_standing<P: Provider>(
+    provider: &P,
+    registry: Address,
+    node: Address,
+    from_block: u64,
+    max_range: u64,
+) -> Result<Vec<StandingPoint>, Error> {
+    use crate::NodeRegistry::NodeReleased;
+    let filter = Filter::new()
+        .address(registry)
+        .event_signature(NodeReleased::SIGNATURE_HASH)
+        .topic1(node.into_word());
+    let logs = paged_logs(provider, filter, from_block, max_range).await?;
+    Ok(logs
+        .iter()
+        .filter_map(|log| {
+            let e = NodeReleased::decode_log_data(&log.inner.data).ok()?;
+            Some(StandingPoint {
+                task: e.taskId,
+                block: log.block_number.unwrap_or_default(),
+                timestamp: log.block_timestamp,
+                outcome: e.outcome,
+                qos: e.qosScore,
+                health: e.health,
+            })
+        })
+        .collect())
+}
+
 /// Stake lost, reward earned and refunds, summed per address over a history.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Settlement {

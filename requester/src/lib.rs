@@ -225,6 +225,22 @@ impl Reader {
         .await?)
     }
 
+    /// `node`'s QoS and health after each of its tasks
+    /// ([`contracts::history::node_standing`]), in bounded log ranges.
+    pub async fn node_standing(
+        &self,
+        node: Address,
+    ) -> Result<Vec<contracts::history::StandingPoint>, Error> {
+        Ok(contracts::history::node_standing(
+            &self.provider,
+            self.network.node_registry,
+            node,
+            self.network.deployment_block,
+            LOG_RANGE,
+        )
+        .await?)
+    }
+
     /// Every event of task `id`, in chain order: logs from the task's creation block on
     /// (from the deployment block for an id the chain does not know), in bounded ranges.
     pub async fn history(&self, id: U256) -> Result<Vec<contracts::history::Entry>, Error> {

@@ -16,14 +16,23 @@ pub fn BarChart(series: Series, title: &'static str, testid: &'static str) -> im
         time_title,
         plot: [left, top, right, bottom],
     } = layout(&series);
-    let total: f64 = series.values.iter().sum();
     let bars_count = series.values.len();
-    let summary = format!(
-        "{title}: {} {} in {bars_count} bar{}; {time_title}",
-        (total * 1000.0).round() / 1000.0,
-        series.unit,
-        if bars_count == 1 { "" } else { "s" }
-    );
+    let bars_words = format!("{bars_count} bar{}", if bars_count == 1 { "" } else { "s" });
+    let summary = if series.is_level {
+        let latest = series.values.last().copied().unwrap_or(0.0);
+        format!(
+            "{title}: now {} {} ({bars_words}); {time_title}",
+            (latest * 1000.0).round() / 1000.0,
+            series.unit
+        )
+    } else {
+        let total: f64 = series.values.iter().sum();
+        format!(
+            "{title}: {} {} in {bars_words}; {time_title}",
+            (total * 1000.0).round() / 1000.0,
+            series.unit
+        )
+    };
     view! {
         <figure class="chart" data-testid=testid>
             <svg viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-label=summary.clone()>

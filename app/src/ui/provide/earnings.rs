@@ -2,7 +2,7 @@
 //! chain's logs, charted per period), quitting the network.
 
 use contracts::TaskManager::NodeOutcome;
-use contracts::history::LedgerLine;
+use contracts::history::{LedgerLine, StandingPoint};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use worker_protocol::{Command, CommandKind};
@@ -43,6 +43,7 @@ pub(super) fn EarningsCard() -> impl IntoView {
     let can_quit = move || store.status().is_some_and(|s| s != QUIT);
     // The ledger, read again whenever the node's balances move.
     let ledger = RwSignal::new(None::<Result<Vec<LedgerLine>, String>>);
+    let history = RwSignal::new(None::<Vec<StandingPoint>>);
     Effect::new(move |_| {
         let Some((address, _, _)) = store.node.with(|n| {
             n.as_ref()
@@ -54,11 +55,16 @@ pub(super) fn EarningsCard() -> impl IntoView {
             return;
         };
         spawn_local(async move {
-            let read = match crate::chain::reader(&config) {
-                Ok(reader) => reader.node_ledger(node).await.map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
+            let reader = match crate::chain::reader(&config) {
+                Ok(reader) => reader,
+                Err(e) => return ledger.set(Some(Err(e.to_string()))),
             };
-            ledger.set(Some(read));
+            ledger.set(Some(
+                reader.node_ledger(node).await.map_err(|e| e.to_string()),
+            ));
+            if let Ok(points) = reader.node_standing(node).await {
+                history.set(Some(points));
+            }
         });
     });
     view! {
@@ -69,6 +75,7 @@ pub(super) fn EarningsCard() -> impl IntoView {
                 Ok(lines) => ledger_view(lines).into_any(),
                 Err(e) => view! { <p class="error">"The node's tasks could not be read: " {e}</p> }.into_any(),
             })}
+            {move || history.get().map(standing_view)}
             <p class="hint">"Withdrawing sends the rewards and unbonded stake, then the node key's spare "
                "balance, to your wallet"
                {move || ctx.wallet.get().map(|w| format!(" ({})", short(&w.address().to_string())))}
@@ -123,5 +130,27 @@ fn ledger_view(lines: Vec<LedgerLine>) -> impl IntoView {
             </tbody>
         </table>
         </div>
+    }
+}
+
+/// Health and QoS after each task, as levels over time.
+fn standing_view(points: Vec<StandingPoint>) -> impl IntoView {
+    let level = |value: fn(&StandingPoint) -> f64| -> Vec<(u64, f64)> {
+        points
+            .iter()
+            .filter_map(|p| Some((p.timestamp?, value(p))))
+            .collect()
+    };
+    let health = Series::levels(
+        &level(|p| p.health.saturating_to::<u64>() as f64 / 10.0),
+        "%",
+    );
+    let qos = Series::levels(
+        &level(|p| p.qos.saturating_to::<u64>() as f64 / 100.0),
+        "points of 10",
+    );
+    view! {
+        {health.map(|s| view! { <BarChart series=s title="Health after each task" testid="health-chart"/> })}
+        {qos.map(|s| view! { <BarChart series=s title="QoS after each task" testid="qos-chart"/> })}
     }
 }
