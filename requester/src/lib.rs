@@ -88,6 +88,9 @@ const LOG_RANGE: u64 = 10_000;
 pub struct Reader {
     network: Network,
     provider: DynProvider,
+    /// The network's relay, for what anyone may read (one client, so polls reuse its
+    /// connections).
+    relay: RelayClient,
 }
 
 impl Reader {
@@ -99,6 +102,7 @@ impl Reader {
             .map_err(|e| Error::BadUrl(format!("RPC URL `{}`: {e}", network.rpc_url)))?;
         Ok(Self {
             provider: contracts::read_only(url),
+            relay: RelayClient::new(&network.relay_url, network.chain_id)?,
             network,
         })
     }
@@ -184,8 +188,7 @@ impl Reader {
     /// What task `id`'s `seats` seats told the relay of their progress ([`Steps`]): a
     /// node's word, for people; `None` before any seat reported.
     pub async fn steps(&self, id: U256, seats: usize) -> Result<Option<Steps>, Error> {
-        let relay = RelayClient::new(&self.network.relay_url, self.network.chain_id)?;
-        Ok(Steps::of(&relay.progress(id).await?, seats))
+        Ok(Steps::of(&self.relay.progress(id).await?, seats))
     }
 
     /// A public task's result files, downloaded unsigned from the network's relay, in its
@@ -195,15 +198,14 @@ impl Reader {
         id: U256,
         mut progress: impl FnMut(&str, usize, usize),
     ) -> Result<Vec<(String, Vec<u8>)>, Error> {
-        let relay = RelayClient::new(&self.network.relay_url, self.network.chain_id)?;
-        let listing = relay.public_results(id).await?;
+        let listing = self.relay.public_results(id).await?;
         let count = listing.results.files.len();
         let mut files = Vec::with_capacity(count);
         for (i, file) in listing.results.files.iter().enumerate() {
             progress(&file.name, i, count);
             files.push((
                 file.name.clone(),
-                relay.public_result_file(id, &file.name).await?,
+                self.relay.public_result_file(id, &file.name).await?,
             ));
         }
         Ok(files)
@@ -345,14 +347,12 @@ pub struct Requester<W, H> {
     reader: Reader,
     wallet: W,
     host: H,
-    relay: RelayClient,
 }
 
 impl<W: Wallet, H: Host> Requester<W, H> {
     /// A requester paying and signing with `wallet` on `network`.
     pub fn new(network: Network, wallet: W, host: H) -> Result<Self, Error> {
         Ok(Self {
-            relay: RelayClient::new(&network.relay_url, network.chain_id)?,
             reader: Reader::new(network)?,
             wallet,
             host,
@@ -376,7 +376,7 @@ impl<W: Wallet, H: Host> Requester<W, H> {
 
     /// The relay's client.
     pub fn relay(&self) -> &RelayClient {
-        &self.relay
+        &self.reader.relay
     }
 
     /// Polls task `id` until it succeeds or aborts, telling `on_change` each state it sees
@@ -431,12 +431,16 @@ impl<W: Wallet, H: Host> Requester<W, H> {
         id: U256,
         mut progress: impl FnMut(&str, usize, usize),
     ) -> Result<Vec<(String, Vec<u8>)>, Error> {
-        let listing = self.relay.results(&self.wallet, id).await?;
+        let listing = self.reader.relay.results(&self.wallet, id).await?;
         let count = listing.results.files.len();
         let mut files = Vec::with_capacity(count);
         for (i, file) in listing.results.files.iter().enumerate() {
             progress(&file.name, i, count);
-            let bytes = self.relay.result_file(&self.wallet, id, &file.name).await?;
+            let bytes = self
+                .reader
+                .relay
+                .result_file(&self.wallet, id, &file.name)
+                .await?;
             files.push((file.name.clone(), bytes));
         }
         Ok(files)

@@ -175,6 +175,7 @@ impl<W: Wallet, H: Host> Requester<W, H> {
         let mut waited = 0;
         loop {
             match self
+                .reader
                 .relay
                 .put_args(&self.wallet, id, pending.args.as_bytes(), pending.private)
                 .await

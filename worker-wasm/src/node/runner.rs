@@ -155,7 +155,7 @@ enum Role {
 #[derive(Default)]
 struct StepsReported {
     sent: std::cell::Cell<Option<(u32, u32)>>,
-    /// The relay refused or failed once: not asked again for this task.
+    /// The relay refused a report: not asked again for this task (outages are retried).
     failed: std::cell::Cell<bool>,
 }
 
